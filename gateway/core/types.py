@@ -1,0 +1,294 @@
+"""Plain, frozen data passed between the layers. No framework types cross a port."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+
+class TokenFormat(enum.StrEnum):
+    JWT = "jwt"
+    OPAQUE = "opaque"
+
+
+class KeyState(enum.StrEnum):
+    """Signing-key lifecycle: published first, then used, then kept for verification."""
+
+    NEXT = "next"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+
+
+@dataclass(frozen=True)
+class Client:
+    """A registered relying party (a school information system).
+
+    ``secret_digest`` is the keyed HMAC of the client secret; the secret itself is never
+    stored. ``sector`` groups clients that share pairwise ``sub`` values (defaults to the
+    client id, i.e. a sector per client).
+    """
+
+    client_id: str
+    redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    secret_digest: str | None = None
+    name: str = ""
+    token_endpoint_auth_method: str = "client_secret_basic"
+    token_format: TokenFormat = TokenFormat.JWT
+    access_token_alg: str = "ES256"
+    id_token_alg: str = "RS256"
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    backchannel_logout_uri: str | None = None
+    sector: str | None = None
+    jwks: str | None = None
+    resource: str | None = None
+    require_par: bool = False
+    introspection_allowed: bool = False
+    disabled: bool = False
+    created_at: float = 0.0
+
+    @property
+    def sector_id(self) -> str:
+        return self.sector or self.client_id
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A signing key record. The private JWK is sealed; the public JWK is plain JSON."""
+
+    kid: str
+    alg: str
+    state: KeyState
+    public_jwk: str
+    sealed_private_jwk: bytes
+    created_at: float
+    activated_at: float | None = None
+    retired_at: float | None = None
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """A data-encryption key of the sealing key ring, wrapped by the key-encryption key."""
+
+    key_id: str
+    wrapped: bytes
+    created_at: float
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One row of the hash-chained audit table.
+
+    ``hash = SHA-256(prev_hash || canonical(seq, at, event, fields))``; see
+    ``gateway.core.audit``.
+    """
+
+    seq: int
+    at: float
+    event: str
+    fields: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class AdminInvite:
+    """A one-time link that makes whoever signs in through it an admin."""
+
+    digest: str
+    created_at: float
+    expires_at: float
+    note: str = ""
+    used_at: float | None = None
+    used_by: str | None = None
+
+
+@dataclass(frozen=True)
+class UpstreamIdentity:
+    """A person as an upstream provider (ESIA) described them, protocol-neutral.
+
+    ``subject`` is the upstream's stable id (ESIA oid as a string); it never leaves the
+    gateway and is stored only as a keyed digest. ``attributes`` is the allow-listed
+    personal data (see ``providers.upstream.esia.mapping``).
+    """
+
+    provider: str
+    subject: str
+    account_level: str
+    amr: tuple[str, ...] = ()
+    attributes: dict[str, Any] = field(default_factory=dict)
+    children: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    """How and when the person authenticated (OIDC ``acr``, ``amr``, ``auth_time``)."""
+
+    acr: str
+    amr: tuple[str, ...]
+    auth_time: int
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """A validated authorization request (after client, redirect_uri, scope and PKCE checks).
+
+    Built by ``gateway.oauth`` and carried by the journey until the login is done; then
+    ``gateway.oauth`` resumes it to issue the code. ``params`` are the original request
+    parameters (as validated), so the OAuth library can rebuild its request object.
+    """
+
+    client_id: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    code_challenge: str
+    state: str | None = None
+    nonce: str | None = None
+    prompt: tuple[str, ...] = ()
+    max_age: int | None = None
+    acr_values: tuple[str, ...] = ()
+    ui_locales: str | None = None
+    login_hint: str | None = None
+    id_token_hint_subject: str | None = None
+    """Internal subject id that a valid ``id_token_hint`` named (never the raw hint)."""
+    resource: tuple[str, ...] = ()
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JourneyOutcome:
+    """What a finished login journey hands back to ``gateway.oauth`` to issue a code."""
+
+    subject_id: str
+    sid: str
+    auth: AuthContext
+    granted_scopes: tuple[str, ...]
+    acting_for: str | None = None
+    """Internal subject id of the child the person acts for (``child`` scope)."""
+
+
+@dataclass(frozen=True)
+class SsoSession:
+    """vhod's own browser session (server side, in the ephemeral store).
+
+    ``clients`` lists the relying parties that received tokens in this session, so that
+    logout can notify each of them (back-channel logout).
+    """
+
+    sid: str
+    subject_id: str
+    auth: AuthContext
+    created_at: float
+    last_seen: float
+    upstream: str = ""
+    clients: tuple[str, ...] = ()
+
+
+class AccountLevel(enum.StrEnum):
+    """How far an upstream account was verified (ESIA: simplified, standard, confirmed;
+    ``child`` is ESIA's child account, ``urn:esia:sbj:lvl = KD``)."""
+
+    SIMPLIFIED = "simplified"
+    STANDARD = "standard"
+    CONFIRMED = "confirmed"
+    CHILD = "child"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A person known to vhod (internal id). ``sealed_profile`` is the allow-listed
+    profile (names, birth date...) as JSON sealed with context ``subject:<subject_id>``;
+    only ``gateway.journey`` opens it."""
+
+    subject_id: str
+    created_at: float
+    account_level: str
+    roles: tuple[str, ...] = ()
+    sealed_profile: bytes | None = None
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A person's consent that ``client_id`` receives ``scopes`` (for themselves, or for
+    the child ``acting_for``). Remembered for the next login; revocable."""
+
+    consent_id: str
+    subject_id: str
+    client_id: str
+    scopes: tuple[str, ...]
+    granted_at: float
+    acting_for: str | None = None
+    policy_version: str | None = None
+    revoked_at: float | None = None
+    revoked_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One authorization as redeemed at the token endpoint: the family of every token
+    issued from one code (access tokens, the refresh-token chain, id tokens).
+
+    Revoking the grant kills the whole family (code replay, refresh-token reuse, logout,
+    consent withdrawal). ``sub`` is the pairwise subject identifier the client received;
+    it is kept so that an ``id_token_hint`` can be mapped back to ``subject_id``.
+    ``expires_at`` bounds the refresh-token family (``refresh_absolute_seconds``).
+    """
+
+    grant_id: str
+    client_id: str
+    subject_id: str
+    sub: str
+    scopes: tuple[str, ...]
+    created_at: float
+    expires_at: float
+    sid: str | None = None
+    acr: str | None = None
+    amr: tuple[str, ...] = ()
+    auth_time: int | None = None
+    acting_for: str | None = None
+    revoked_at: float | None = None
+
+    @property
+    def offline(self) -> bool:
+        """Survives the end of the SSO session (``offline_access``)."""
+        return "offline_access" in self.scopes
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    """A refresh token, stored by its keyed digest only; one link of a grant's rotation
+    chain (``generation`` counts the links). ``used_at`` is set when it is exchanged."""
+
+    digest: str
+    grant_id: str
+    client_id: str
+    generation: int
+    scopes: tuple[str, ...]
+    created_at: float
+    expires_at: float
+    used_at: float | None = None
+
+
+@dataclass(frozen=True)
+class LogoutDelivery:
+    """One pending back-channel logout notification (OIDC Back-Channel Logout 1.0).
+
+    The logout token is signed at each attempt (it lives two minutes), so the row keeps
+    only what goes into it: the client, the session id and the pairwise ``sub``.
+    """
+
+    delivery_id: str
+    client_id: str
+    sid: str
+    sub: str
+    created_at: float
+    next_attempt_at: float
+    attempts: int = 0

@@ -1,0 +1,176 @@
+"""The one place where errors become responses.
+
+* :class:`ProtocolError` → its RFC code: JSON ``{"error", "error_description"}`` for API
+  views (token, introspection, userinfo...) with the right status (``invalid_client`` 401 +
+  ``WWW-Authenticate``), or a readable page for browser views. Error *redirects* at the
+  authorization endpoint are built by the OAuth layer, which knows the validated
+  redirect URI; nothing here ever redirects.
+* :class:`StoreUnavailable` → 503 + ``Retry-After`` (JSON ``temporarily_unavailable`` for
+  API views, a page for people). Nothing was half written: every use case commits once.
+* CSRF rejections → 403 page. 404/405 → page or JSON.
+* Anything else → ``server_error`` / a generic page, and one log line with the request id
+  and the exception type — never the exception text, which may echo input.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+from typing import TypeVar
+
+from flask import Flask
+from flask import Response
+from flask import g
+from flask import jsonify
+from flask import render_template
+from flask import request
+from werkzeug.exceptions import HTTPException
+
+from gateway.core.errors import ProtocolError
+from gateway.core.errors import RateLimited
+from gateway.core.errors import StoreUnavailable
+from gateway.core.logs import log_event
+from gateway.http.deps import services
+from gateway.http.security import CsrfRejected
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+_JSON_ATTR = "_vhod_json_errors"
+
+
+def json_errors(view: F) -> F:
+    """Mark a view whose errors are answered as OAuth JSON instead of a page."""
+    setattr(view, _JSON_ATTR, True)
+    return view
+
+
+def wants_json() -> bool:
+    view = None
+    if request.endpoint:
+        from flask import current_app
+
+        view = current_app.view_functions.get(request.endpoint)
+    if view is not None and getattr(view, _JSON_ATTR, False):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and not request.accept_mimetypes.accept_html
+
+
+def protocol_error_json(err: ProtocolError, extra: dict[str, str] | None = None) -> Response:
+    body = {"error": err.error, "error_description": err.public_description}
+    if extra:
+        body.update(extra)
+    response = jsonify(body)
+    response.status_code = err.status
+    if err.status == 401 and err.error == "invalid_client":
+        response.headers["WWW-Authenticate"] = 'Basic realm="vhod"'
+    elif err.status in (401, 403) and err.error in ("invalid_token", "insufficient_scope"):
+        response.headers["WWW-Authenticate"] = f'Bearer realm="vhod", error="{err.error}"'
+    return response
+
+
+def error_page(status: int, title_key: str, text_key: str) -> Response:
+    body = render_template(
+        "error.html",
+        title_key=title_key,
+        text_key=text_key,
+        request_id=g.get("vhod_request_id", ""),
+    )
+    return Response(body, status=status, mimetype="text/html")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ProtocolError)
+    def _protocol(err: ProtocolError) -> Response:
+        log_event(
+            log,
+            "request.rejected",
+            logging.INFO,
+            error=err.error,
+            endpoint=request.endpoint,
+            debug=err.debug,
+        )
+        if wants_json():
+            return protocol_error_json(err)
+        text = "error_forbidden" if err.status == 403 else "error_bad_request"
+        return error_page(err.status if err.status < 500 else 400, "error_title", text)
+
+    @app.errorhandler(StoreUnavailable)
+    def _store(err: StoreUnavailable) -> Response:
+        log_event(
+            log,
+            "store.unavailable",
+            logging.ERROR,
+            store=err.store,
+            endpoint=request.endpoint,
+            debug=err.debug[:300],
+        )
+        retry_after = str(services().config.store.retry_after_seconds)
+        if wants_json():
+            response = jsonify(
+                {
+                    "error": "temporarily_unavailable",
+                    "error_description": "The service is temporarily unavailable. Try again later.",
+                }
+            )
+            response.status_code = 503
+        else:
+            response = error_page(503, "error_unavailable_title", "error_unavailable")
+        response.headers["Retry-After"] = retry_after
+        return response
+
+    @app.errorhandler(RateLimited)
+    def _rate(err: RateLimited) -> Response:
+        log_event(log, "request.rate_limited", logging.WARNING, what=err.what)
+        if wants_json():
+            response = jsonify(
+                {"error": "slow_down", "error_description": "Too many requests. Slow down."}
+            )
+            response.status_code = 429
+        else:
+            response = error_page(429, "error_title", "error_generic")
+        response.headers["Retry-After"] = str(err.retry_after)
+        return response
+
+    @app.errorhandler(CsrfRejected)
+    def _csrf(err: CsrfRejected) -> Response:
+        return error_page(403, "error_title", "error_csrf")
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException) -> Response:
+        status = err.code or 500
+        if wants_json():
+            code = {404: "not_found", 405: "invalid_request", 413: "invalid_request"}.get(
+                status, "invalid_request"
+            )
+            response = jsonify({"error": code, "error_description": err.name})
+            response.status_code = status
+        else:
+            key = {404: "error_not_found", 405: "error_method"}.get(status, "error_bad_request")
+            response = error_page(status, "error_title", key)
+        if status == 405 and hasattr(err, "valid_methods") and err.valid_methods:
+            response.headers["Allow"] = ", ".join(err.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Response:
+        log_event(
+            log,
+            "server_error",
+            logging.ERROR,
+            error_type=type(err).__name__,
+            endpoint=request.endpoint,
+        )
+        log.debug("server_error traceback", exc_info=err)
+        if wants_json():
+            response = jsonify(
+                {
+                    "error": "server_error",
+                    "error_description": "The server encountered an unexpected condition.",
+                }
+            )
+            response.status_code = 500
+            return response
+        return error_page(500, "error_title", "error_generic")

@@ -1,0 +1,182 @@
+"""Blueprint ``login``: the browser side of the login journey.
+
+* :func:`start_journey` — called by ``/authorize`` (``gateway.http.oauth``) with the
+  validated request.
+* ``GET /login/<jid>`` — go on to the upstream (one fixed callback URI per upstream).
+* ``GET /login/callback/<provider>`` — the upstream's callback; the journey is found
+  through the upstream ``state`` and checked against this browser's binding cookie.
+* ``GET /login/<jid>/denied`` + ``POST /login/<jid>/abort`` — a denial explained to the
+  person (e.g. an unconfirmed account), then ``access_denied`` for the client.
+* ``GET|POST /login/fake`` — the fake upstream's persona page (dev and tests only).
+
+Every journey step ends in :func:`respond`, which turns a :class:`Step` into a redirect,
+a page, or — through ``gateway.http.authz_response`` — the answer to the client. After a
+POST every redirect is a 303 (SECURITY.md T12).
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from flask import Blueprint
+from flask import Response
+from flask import abort
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+
+from gateway.core.errors import JourneyRejected
+from gateway.core.logs import log_event
+from gateway.core.types import AuthorizationRequest
+from gateway.http.authz_response import authorization_error
+from gateway.http.authz_response import authorization_success
+from gateway.http.deps import services
+from gateway.http.errors import error_page
+from gateway.http.session_cookie import journey_binding
+from gateway.http.session_cookie import read_binding
+from gateway.http.session_cookie import read_session_cookie
+from gateway.http.session_cookie import set_new_binding
+from gateway.http.session_cookie import set_session_cookie
+from gateway.journey.service import JourneyService
+from gateway.journey.service import Step
+from gateway.journey.service import StepKind
+from gateway.journey.sessions import EphemeralSsoSessions
+from policies.checks import JourneyKind
+from providers.upstream.fake import FakeUpstream
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("login", __name__)
+bp.after_app_request(set_new_binding)
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def journeys() -> JourneyService:
+    service = services().journeys
+    if service is None:
+        raise RuntimeError("the journey service is not wired (gateway.app.build_services)")
+    return service
+
+
+def sso_sessions() -> EphemeralSsoSessions:
+    sessions = services().sso_sessions
+    if sessions is None:
+        raise RuntimeError("SSO sessions are not wired (gateway.app.build_services)")
+    return sessions
+
+
+def start_journey(req: AuthorizationRequest) -> Response:
+    """Begin the login for a validated authorization request (the seam with /authorize)."""
+    session = sso_sessions().current(read_session_cookie())
+    return respond(journeys().begin(req, session, journey_binding()))
+
+
+def respond(step: Step) -> Response:
+    """What the browser gets for a journey step."""
+    response = _respond(step)
+    if request.method == "POST" and response.status_code in _REDIRECTS:
+        response.status_code = 303
+    return response
+
+
+def _respond(step: Step) -> Response:
+    if step.kind is StepKind.UPSTREAM:
+        return redirect(url_for("login.upstream", jid=step.jid))
+    if step.kind is StepKind.CONSENT:
+        return redirect(url_for("consent.consent", jid=step.jid))
+    if step.kind is StepKind.PAGE:
+        return redirect(url_for("login.denied", jid=step.jid))
+    if step.kind is StepKind.FINISH:
+        return _finish(step.jid)
+    if step.request is not None and step.error is not None:
+        return authorization_error(step.request, step.error)
+    return error_page(403, "login_failed_title", "login_failed_text")
+
+
+def _finish(jid: str) -> Response:
+    done = journeys().finish(jid, read_binding(), read_session_cookie())
+    if done.kind is JourneyKind.ACCOUNT:
+        response = redirect(done.return_to or url_for("account.home"))
+    elif done.request is None:
+        response = error_page(400, "login_failed_title", "login_failed_text")
+    elif done.error is not None or done.outcome is None:
+        error = done.error
+        if error is None:  # pragma: no cover - finish() always sets one of the two
+            raise RuntimeError("journey finished without an outcome")
+        response = authorization_error(done.request, error)
+    else:
+        response = authorization_success(done.request, done.outcome)
+    if done.session_cookie is not None:
+        set_session_cookie(response, done.session_cookie)
+    return response
+
+
+def rejected_page(err: JourneyRejected) -> Response:
+    """The one page for a journey that cannot be resumed (the reason goes to the log)."""
+    return error_page(400, "login_expired_title", "login_expired_text")
+
+
+@bp.errorhandler(JourneyRejected)
+def _rejected(err: JourneyRejected) -> Response:
+    return rejected_page(err)
+
+
+@bp.get("/login/<jid>")
+def upstream(jid: str) -> Response:
+    url = journeys().choose_upstream(jid, read_binding())
+    return redirect(url)
+
+
+@bp.get("/login/callback/<provider>")
+def callback(provider: str) -> Response:
+    params = {k: v for k, v in request.args.items() if len(v) <= 4096}
+    return respond(journeys().complete_upstream(provider, params, read_binding()))
+
+
+@bp.get("/login/<jid>/denied")
+def denied(jid: str) -> Response:
+    service = journeys()
+    binding = read_binding()
+    reason = service.failure_reason(jid, binding) or "access_denied"
+    token = service.page_token(jid, binding)
+    body = render_template("login_denied.html", jid=jid, reason=reason, step_token=token)
+    return Response(body, status=403, mimetype="text/html")
+
+
+@bp.post("/login/<jid>/abort")
+def abort_journey(jid: str) -> Response:
+    step = journeys().abort(jid, read_binding(), request.form.get("step", ""))
+    return respond(step)
+
+
+def _fake_upstream() -> FakeUpstream:
+    upstream = services().upstreams.get("fake")
+    if not isinstance(upstream, FakeUpstream):
+        abort(404)
+    return upstream
+
+
+@bp.route("/login/fake", methods=["GET", "POST"])
+def fake() -> Response:
+    """The fake upstream's page: pick a persona (or cancel) and go to the callback."""
+    upstream = _fake_upstream()
+    state = (request.form if request.method == "POST" else request.args).get("state", "")
+    if not state or len(state) > 128:
+        return error_page(400, "error_title", "error_bad_request")
+    if request.method == "GET":
+        body = render_template("fake_personas.html", personas=upstream.personas, state=state)
+        return Response(body, mimetype="text/html")
+    callback_url = url_for("login.callback", provider=upstream.name)
+    if "cancel" in request.form:
+        params = {"error": "access_denied", "state": state}
+    else:
+        try:
+            code = upstream.issue_code(request.form.get("persona", ""), state)
+        except KeyError:
+            return error_page(400, "error_title", "error_bad_request")
+        params = {"code": code, "state": state}
+    log_event(log, "fake_upstream.answered", cancelled="cancel" in request.form)
+    return redirect(f"{callback_url}?{urlencode(params)}", code=303)

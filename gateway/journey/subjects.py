@@ -1,0 +1,131 @@
+"""Account resolution: an upstream identity → the internal subject, and its sealed profile.
+
+* The upstream id is looked up by its keyed digest (``keyed_digest(pepper,
+  "upstream_subject", oid)``); the raw id is never stored.
+* The profile keeps only :data:`PROFILE_FIELDS` of the upstream's attributes (names, birth
+  date, e-mail, phone): anything else the mapping let through (SNILS, documents) is
+  dropped here too. It is sealed with context ``subject:<subject_id>``.
+* Subjects are referred to in audit and logs only by :func:`subject_digest`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from typing import Any
+
+from gateway.core.errors import Conflict
+from gateway.core.ids import keyed_digest
+from gateway.core.ids import new_id
+from gateway.core.ports import Sealer
+from gateway.core.ports import UnitOfWork
+from gateway.core.types import Subject
+from gateway.core.types import UpstreamIdentity
+
+PROFILE_FIELDS = (
+    "family_name",
+    "given_name",
+    "middle_name",
+    "birthdate",
+    "email",
+    "email_verified",
+    "phone_number",
+    "phone_number_verified",
+)
+"""The upstream attributes vhod keeps (OIDC claim names; ESIA's mapping produces them)."""
+
+ROLE_PARENT = "parent"
+
+
+def subject_digest(pepper: bytes, subject_id: str) -> str:
+    """How a subject appears in audit events and logs."""
+    return keyed_digest(pepper, "audit_subject", subject_id)[:32]
+
+
+def profile_context(subject_id: str) -> str:
+    return f"subject:{subject_id}"
+
+
+def seal_profile(sealer: Sealer, subject_id: str, attributes: dict[str, Any]) -> bytes:
+    profile = {k: attributes[k] for k in PROFILE_FIELDS if attributes.get(k) is not None}
+    raw = json.dumps(profile, ensure_ascii=False, sort_keys=True).encode()
+    return sealer.seal(raw, profile_context(subject_id))
+
+
+def open_profile(sealer: Sealer, subject: Subject) -> dict[str, Any]:
+    """The subject's profile (empty when none was stored)."""
+    if subject.sealed_profile is None:
+        return {}
+    data: dict[str, Any] = json.loads(
+        sealer.open(subject.sealed_profile, profile_context(subject.subject_id))
+    )
+    return data
+
+
+def age_on(birthdate: str | None, today: date) -> int | None:
+    """Whole years from an ISO birth date to ``today``; ``None`` when unknown or invalid."""
+    if not birthdate:
+        return None
+    try:
+        born = date.fromisoformat(birthdate)
+    except ValueError:
+        return None
+    years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return years if years >= 0 else None
+
+
+def today(now: float) -> date:
+    return datetime.fromtimestamp(now, tz=UTC).date()
+
+
+class SubjectResolver:
+    """Find or create the subject behind an upstream identity (inside a unit of work)."""
+
+    def __init__(self, sealer: Sealer, pepper: bytes) -> None:
+        self._sealer = sealer
+        self._pepper = pepper
+
+    def upstream_digest(self, identity: UpstreamIdentity) -> str:
+        return keyed_digest(self._pepper, "upstream_subject", identity.subject)
+
+    def resolve(self, uow: UnitOfWork, identity: UpstreamIdentity, now: float) -> tuple[Subject, bool]:
+        """The subject, updated with the upstream's current level and profile.
+
+        :returns: (subject, created).
+        """
+        digest = self.upstream_digest(identity)
+        roles = (ROLE_PARENT,) if identity.children else ()
+        existing = uow.subjects.find_by_upstream(identity.provider, digest)
+        if existing is not None:
+            updated = replace(
+                existing,
+                account_level=identity.account_level,
+                roles=tuple(sorted(set(existing.roles) | set(roles))),
+                sealed_profile=seal_profile(
+                    self._sealer, existing.subject_id, identity.attributes
+                ),
+                updated_at=now,
+            )
+            uow.subjects.update(updated)
+            return updated, False
+        subject_id = new_id()
+        subject = Subject(
+            subject_id=subject_id,
+            created_at=now,
+            updated_at=now,
+            account_level=identity.account_level,
+            roles=roles,
+            sealed_profile=seal_profile(self._sealer, subject_id, identity.attributes),
+        )
+        try:
+            uow.subjects.add(subject, identity.provider, digest)
+        except Conflict:
+            # A concurrent first login of the same person won; use theirs.
+            winner = uow.subjects.find_by_upstream(identity.provider, digest)
+            if winner is None:
+                raise
+            return winner, False
+        return subject, True

@@ -1,0 +1,57 @@
+"""Revoking token families (grants): the one place that does it.
+
+A grant is revoked in two stores at once: the ephemeral ``revoked_grant`` marker makes its
+access tokens fail at userinfo and introspection at once (they are checked there, not in
+the database), and the durable ``grants.revoked_at`` makes its refresh tokens fail. Each
+revocation is audited (append-only, hash-chained) with ids and a reason code only.
+
+Reasons: ``code_replay`` (RFC 6749 §4.1.2, §10.5; SECURITY.md T27), ``refresh_reuse``
+(RFC 9700 §4.14.2; T37), ``revoked`` (RFC 7009; T47), ``logout`` (OIDC Back-Channel
+Logout §2.7; T64), ``consent_revoked`` (T97).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from gateway.core.ports import UnitOfWork
+from gateway.core.types import Grant
+from gateway.oauth.context import OAuthContext
+
+
+def revoke_grant(ctx: OAuthContext, uow: UnitOfWork, grant: Grant, reason: str) -> None:
+    """Revoke ``grant`` (inserting it revoked if its first redemption has not committed
+    yet). The caller commits ``uow``."""
+    now = ctx.clock.now()
+    ctx.tokens.mark_grant_revoked(grant.grant_id)
+    uow.grants.revoke(grant, now)
+    uow.audit.append(
+        now,
+        "grant.revoked",
+        {"grant_id": grant.grant_id, "client_id": grant.client_id, "reason": reason},
+    )
+    ctx.event("grant.revoked", logging.WARNING, grant_id=grant.grant_id, reason=reason)
+
+
+def revoke_grants_where(
+    ctx: OAuthContext,
+    uow: UnitOfWork,
+    reason: str,
+    *,
+    sid: str | None = None,
+    subject_id: str | None = None,
+    client_id: str | None = None,
+    keep_offline: bool = False,
+) -> list[str]:
+    """Revoke every live grant matching the filters; return their ids. The caller
+    commits ``uow``."""
+    now = ctx.clock.now()
+    revoked = uow.grants.revoke_where(
+        now, sid=sid, subject_id=subject_id, client_id=client_id, keep_offline=keep_offline
+    )
+    for grant_id in revoked:
+        ctx.tokens.mark_grant_revoked(grant_id)
+    if revoked:
+        uow.audit.append(now, "grants.revoked", {"grant_ids": revoked, "reason": reason})
+        ctx.event("grants.revoked", count=len(revoked), reason=reason)
+    return revoked

@@ -1,0 +1,172 @@
+"""``RedisEphemeralStore``: the production ephemeral store.
+
+Keys are ``"<prefix>:<namespace>:<key>"``; every write sets a TTL, so nothing outlives
+its purpose even if the code that should delete it never runs. Expiry is Redis's own
+(server time), so several gateway instances agree on it; the injected clock is accepted
+for symmetry with the other backends but not used.
+
+Values are stored with a one-byte tag so that a value and its tombstone can share one key
+and be swapped atomically:
+
+* ``b"v" + value`` — a live value (``put``);
+* ``b"t" + value`` — a tombstone left by ``consume``, remembering the value;
+* a bare decimal integer — a counter (``incr``; ``INCRBY`` needs the bare form). Neither
+  tag is a digit or ``-``, so the three never mix up.
+
+``consume`` and ``incr`` are Lua scripts, i.e. single atomic commands on the server:
+``consume`` reads the key and either returns the value and replaces it with its tombstone
+(``SET … EX tombstone_ttl``) or reports the tombstone (→ :class:`ReplayDetected`);
+``incr`` adds and sets the TTL only when the counter has none yet (created now: a fixed
+window). Scripts touch one key each, so they work on Redis Cluster too.
+
+Every Redis error (refused or lost connection, timeout, ``READONLY``, ``OOM``, …) raises
+:class:`StoreUnavailable` (``store="redis"``). The client must not retry on its own:
+retrying a ``consume`` whose reply was lost would turn a legitimate first use into a
+"replay"; ``gateway.store.factory`` builds clients with retries off and socket timeouts
+set to the store's operation timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+from redis import exceptions as redis_exc
+
+from gateway.core.errors import ReplayDetected
+from gateway.core.errors import StoreUnavailable
+from gateway.core.ports import Clock
+from gateway.core.ports import EphemeralStore
+from gateway.store._checks import check_amount
+from gateway.store._checks import check_namespace
+from gateway.store._checks import check_ttl
+
+STORE_NAME = "redis"
+_VALUE = b"v"
+_TOMBSTONE = b"t"
+
+# KEYS[1] = key; ARGV[1] = tombstone TTL (s). Returns nil | {0, value} | {1, value}.
+_CONSUME = """
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local tag = string.sub(v, 1, 1)
+if tag == 't' then return {1, string.sub(v, 2)} end
+if tag == 'v' then v = string.sub(v, 2) end
+redis.call('SET', KEYS[1], 't' .. v, 'EX', ARGV[1])
+return {0, v}
+"""
+
+# KEYS[1] = key; ARGV[1] = amount, ARGV[2] = TTL (s). Returns the new value.
+_INCR = """
+local v = redis.call('GET', KEYS[1])
+if v then
+  local tag = string.sub(v, 1, 1)
+  if tag == 'v' or tag == 't' then redis.call('DEL', KEYS[1]) end
+end
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return n
+"""
+
+
+class RedisEphemeralStore:
+    """The ``EphemeralStore`` port over Redis.
+
+    :param client: a ``redis.Redis`` built by ``gateway.store.factory`` (bytes replies,
+        timeouts set, no automatic retries).
+    :param prefix: the first part of every key, so several deployments can share a Redis.
+    :param clock: unused (Redis expires keys by its own clock); accepted for symmetry.
+    """
+
+    def __init__(self, client: redis.Redis, prefix: str, clock: Clock | None = None) -> None:
+        if not prefix:
+            raise ValueError("prefix must not be empty")
+        self._client = client
+        self._prefix = prefix
+        self._consume = client.register_script(_CONSUME)
+        self._incr = client.register_script(_INCR)
+
+    @property
+    def client(self) -> redis.Redis:
+        return self._client
+
+    def redis_key(self, namespace: str, key: str) -> str:
+        """The Redis key of (namespace, key)."""
+        return f"{self._prefix}:{namespace}:{key}"
+
+    def put(self, namespace: str, key: str, value: bytes, ttl_seconds: int) -> None:
+        check_namespace(namespace)
+        check_ttl(ttl_seconds)
+        with _redis_errors():
+            self._client.set(self.redis_key(namespace, key), _VALUE + bytes(value), ex=ttl_seconds)
+
+    def get(self, namespace: str, key: str) -> bytes | None:
+        check_namespace(namespace)
+        with _redis_errors():
+            raw: Any = self._client.get(self.redis_key(namespace, key))
+        if raw is None:
+            return None
+        data = bytes(raw)
+        tag = data[:1]
+        if tag == _TOMBSTONE:
+            return None
+        if tag == _VALUE:
+            return data[1:]
+        return data  # a counter
+
+    def delete(self, namespace: str, key: str) -> bool:
+        check_namespace(namespace)
+        with _redis_errors():
+            removed: Any = self._client.delete(self.redis_key(namespace, key))
+        return int(removed) > 0
+
+    def consume(self, namespace: str, key: str, tombstone_ttl_seconds: int) -> bytes | None:
+        check_namespace(namespace)
+        check_ttl(tombstone_ttl_seconds, "tombstone_ttl_seconds")
+        with _redis_errors():
+            reply: Any = self._consume(
+                keys=[self.redis_key(namespace, key)], args=[tombstone_ttl_seconds]
+            )
+        if reply is None:
+            return None
+        replayed, value = int(reply[0]), bytes(reply[1])
+        if replayed:
+            raise ReplayDetected(namespace, value=value)
+        return value
+
+    def incr(self, namespace: str, key: str, ttl_seconds: int, amount: int = 1) -> int:
+        check_namespace(namespace)
+        check_ttl(ttl_seconds)
+        check_amount(amount)
+        with _redis_errors():
+            reply: Any = self._incr(
+                keys=[self.redis_key(namespace, key)], args=[amount, ttl_seconds]
+            )
+        return int(reply)
+
+    def ping(self) -> None:
+        with _redis_errors():
+            self._client.ping()
+
+
+@contextmanager
+def _redis_errors() -> Iterator[None]:
+    try:
+        yield
+    except redis_exc.RedisError as error:
+        raise StoreUnavailable(store=STORE_NAME, debug=_describe(error)) from error
+
+
+def _describe(error: redis_exc.RedisError) -> str:
+    """Log-safe: connection errors say where and why; server errors only their code."""
+    name = type(error).__name__
+    message = str(error).strip()
+    if isinstance(error, redis_exc.ConnectionError | redis_exc.TimeoutError):
+        return f"{name}: {message.splitlines()[0] if message else ''}"[:300]
+    code = message.split(" ", 1)[0] if message else ""
+    return f"{name}: {code}"
+
+
+_: type[EphemeralStore] = RedisEphemeralStore

@@ -1,0 +1,161 @@
+"""SQLAlchemy engines for the durable store: SQLite (embedded default) and PostgreSQL.
+
+**SQLite** (one file, one node): WAL journal (readers never block the writer),
+``busy_timeout=5000`` (a writer waits up to 5 s for the write lock instead of failing at
+once), ``foreign_keys=ON``, ``check_same_thread=False`` (the pool hands connections to
+worker threads). Python's ``sqlite3`` "legacy transaction control" is switched off
+(``isolation_level=None``) and SQLAlchemy emits ``BEGIN`` itself, as the SQLAlchemy SQLite
+documentation recommends: SELECTs then run inside the transaction too, and SAVEPOINTs
+work. A connection opened with the execution option ``{SQLITE_BEGIN_OPTION: "IMMEDIATE"}``
+begins with ``BEGIN IMMEDIATE`` instead: it takes the database's write lock at the start
+of the transaction, so everything it reads is current until it commits. The unit of work
+uses it (see ``uow.py``) — that is what serialises audit appends on SQLite. Several
+processes may share one SQLite file on one host; several *hosts* need PostgreSQL.
+
+**PostgreSQL** through psycopg 3 (``postgresql://`` is rewritten to
+``postgresql+psycopg://``): ``pool_pre_ping`` (a connection dropped by a restart is
+replaced instead of failing a request), ``pool_timeout`` and libpq ``connect_timeout``
+bounded by the store's operation timeout, and an optional server-side
+``statement_timeout`` (``-c statement_timeout=…`` in the libpq ``options``), so a slow or
+locked database turns into a fast :class:`StoreUnavailable` rather than a hung worker.
+
+Every engine is built with ``hide_parameters=True``: SQL parameters may be personal data
+and must never appear in an exception message or a log line.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import event
+from sqlalchemy.engine import URL
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_BEGIN_OPTION = "vhod_sqlite_begin"
+"""Execution option naming the SQLite ``BEGIN`` mode (``"IMMEDIATE"``) of a connection."""
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Parse ``url`` and pick the supported driver (psycopg 3 for PostgreSQL).
+
+    :raises ValueError: for a database other than SQLite or PostgreSQL.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return parsed
+    raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def create_engine(
+    url: str | URL,
+    *,
+    pool_size: int = 5,
+    timeout_seconds: float = 5.0,
+    statement_timeout_seconds: float | None = None,
+    search_path: str | None = None,
+) -> Engine:
+    """Build the engine for ``url`` (``sqlite:///path`` or ``postgresql[+psycopg]://…``).
+
+    :param pool_size: connections kept open; as many again may be opened under load.
+    :param timeout_seconds: bound on waiting for a pooled connection and (PostgreSQL) on
+        connecting.
+    :param statement_timeout_seconds: PostgreSQL ``statement_timeout``; ``None``: none
+        (migrations and maintenance commands).
+    :param search_path: PostgreSQL ``search_path`` (schema-per-test isolation, or a
+        deployment that keeps vhod in its own schema).
+    """
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(parsed, pool_size=pool_size, timeout_seconds=timeout_seconds)
+    return _create_postgresql_engine(
+        parsed,
+        pool_size=pool_size,
+        timeout_seconds=timeout_seconds,
+        statement_timeout_seconds=statement_timeout_seconds,
+        search_path=search_path,
+    )
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``; objects stay readable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def _create_sqlite_engine(url: URL, *, pool_size: int, timeout_seconds: float) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file:")
+    if not in_memory:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    kwargs: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False},
+        "hide_parameters": True,
+    }
+    if not in_memory:
+        kwargs.update(
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_timeout=timeout_seconds,
+        )
+    engine = sqlalchemy.create_engine(url, **kwargs)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+
+
+def _create_postgresql_engine(
+    url: URL,
+    *,
+    pool_size: int,
+    timeout_seconds: float,
+    statement_timeout_seconds: float | None,
+    search_path: str | None,
+) -> Engine:
+    options: list[str] = []
+    url_options = url.query.get("options")
+    if url_options:
+        options.append(url_options if isinstance(url_options, str) else " ".join(url_options))
+        url = url.difference_update_query(["options"])
+    if statement_timeout_seconds is not None:
+        options.append(f"-c statement_timeout={max(1, int(statement_timeout_seconds * 1000))}")
+    if search_path is not None:
+        options.append(f"-c search_path={search_path}")
+    connect_args: dict[str, Any] = {"connect_timeout": max(1, math.ceil(timeout_seconds))}
+    if options:
+        connect_args["options"] = " ".join(options)
+    return sqlalchemy.create_engine(
+        url,
+        connect_args=connect_args,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=timeout_seconds,
+        pool_pre_ping=True,
+        hide_parameters=True,
+    )

@@ -1,0 +1,283 @@
+"""Repositories of the OAuth provider: grants, refresh tokens, back-channel logout queue.
+
+Concurrency is settled by the database, never by a read followed by a write:
+
+* :meth:`SqlRefreshTokenRepository.use` is one conditional ``UPDATE … WHERE used_at IS
+  NULL … RETURNING``. Of any number of concurrent exchanges of one refresh token, the
+  database lets exactly one match (PostgreSQL re-checks the condition after the row lock;
+  SQLite runs one write transaction at a time), so there is never a second live chain
+  (SECURITY.md T38, Keycloak PR #46054).
+* :meth:`SqlGrantRepository.add` inserts with ``ON CONFLICT DO NOTHING`` and
+  :meth:`SqlGrantRepository.revoke` upserts with ``ON CONFLICT DO UPDATE SET
+  revoked_at``: a code replay that revokes a grant before its first redemption has
+  committed leaves the grant revoked whichever transaction commits first (T28).
+* :meth:`SqlLogoutQueue.claim_due` locks due rows with ``FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL (ignored by SQLite, which serialises writers) and pushes them ahead as a
+  lease, so two workers never deliver the same notification at once.
+
+Like every repository these never commit; the use case's unit of work does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy import Row
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session
+
+from gateway.core.ports import GrantRepository
+from gateway.core.ports import LogoutQueue
+from gateway.core.ports import RefreshTokenRepository
+from gateway.core.types import Grant
+from gateway.core.types import LogoutDelivery
+from gateway.core.types import RefreshToken
+from gateway.store.sql.errors import sql_errors
+from gateway.store.sql.tables_oauth import grants_table as _grants
+from gateway.store.sql.tables_oauth import logout_deliveries_table as _queue
+from gateway.store.sql.tables_oauth import refresh_tokens_table as _tokens
+
+
+def _dialect_insert(session: Session) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support for the session's database."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise RuntimeError(f"unsupported database {name}")  # pragma: no cover
+
+
+class SqlGrantRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, grant: Grant) -> None:
+        stmt = (
+            _dialect_insert(self._session)(_grants)
+            .values(**_grant_columns(grant))
+            .on_conflict_do_nothing(index_elements=[_grants.c.grant_id])
+        )
+        with sql_errors():
+            self._session.execute(stmt)
+
+    def get(self, grant_id: str) -> Grant | None:
+        with sql_errors():
+            row = self._session.execute(
+                select(_grants).where(_grants.c.grant_id == grant_id)
+            ).first()
+        return None if row is None else _to_grant(row)
+
+    def revoke(self, grant: Grant, at: float) -> None:
+        values = _grant_columns(grant) | {"revoked_at": at}
+        stmt = _dialect_insert(self._session)(_grants).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[_grants.c.grant_id],
+            set_={"revoked_at": at},
+            where=_grants.c.revoked_at.is_(None),
+        )
+        with sql_errors():
+            self._session.execute(stmt)
+
+    def revoke_where(
+        self,
+        at: float,
+        *,
+        sid: str | None = None,
+        subject_id: str | None = None,
+        client_id: str | None = None,
+        keep_offline: bool = False,
+    ) -> list[str]:
+        if sid is None and subject_id is None and client_id is None:
+            raise ValueError("revoke_where needs at least one filter")
+        conditions: list[ColumnElement[bool]] = [_grants.c.revoked_at.is_(None)]
+        if sid is not None:
+            conditions.append(_grants.c.sid == sid)
+        if subject_id is not None:
+            conditions.append(_grants.c.subject_id == subject_id)
+        if client_id is not None:
+            conditions.append(_grants.c.client_id == client_id)
+        if keep_offline:
+            conditions.append(_grants.c.offline.is_(False))
+        stmt = (
+            update(_grants).where(*conditions).values(revoked_at=at).returning(_grants.c.grant_id)
+        )
+        with sql_errors():
+            rows = self._session.execute(stmt).all()
+        return sorted(str(row.grant_id) for row in rows)
+
+    def find_subject(self, client_id: str, sub: str) -> str | None:
+        stmt = (
+            select(_grants.c.subject_id)
+            .where(_grants.c.client_id == client_id, _grants.c.sub == sub)
+            .limit(1)
+        )
+        with sql_errors():
+            row = self._session.execute(stmt).first()
+        return None if row is None else str(row.subject_id)
+
+
+class SqlRefreshTokenRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, token: RefreshToken) -> None:
+        values = {
+            "digest": token.digest,
+            "grant_id": token.grant_id,
+            "client_id": token.client_id,
+            "generation": token.generation,
+            "scopes": _dump(token.scopes),
+            "created_at": token.created_at,
+            "expires_at": token.expires_at,
+            "used_at": token.used_at,
+        }
+        with sql_errors():
+            self._session.execute(insert(_tokens).values(**values))
+
+    def get(self, digest: str) -> RefreshToken | None:
+        with sql_errors():
+            row = self._session.execute(select(_tokens).where(_tokens.c.digest == digest)).first()
+        return None if row is None else _to_token(row)
+
+    def use(self, digest: str, at: float) -> RefreshToken | None:
+        stmt = (
+            update(_tokens)
+            .where(_tokens.c.digest == digest, _tokens.c.used_at.is_(None))
+            .values(used_at=at)
+            .returning(*_tokens.c)
+        )
+        with sql_errors():
+            row = self._session.execute(stmt).first()
+        return None if row is None else _to_token(row)
+
+
+class SqlLogoutQueue:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def enqueue(self, delivery: LogoutDelivery) -> None:
+        values = {
+            "delivery_id": delivery.delivery_id,
+            "client_id": delivery.client_id,
+            "sid": delivery.sid,
+            "sub": delivery.sub,
+            "created_at": delivery.created_at,
+            "next_attempt_at": delivery.next_attempt_at,
+            "attempts": delivery.attempts,
+        }
+        with sql_errors():
+            self._session.execute(insert(_queue).values(**values))
+
+    def claim_due(self, now: float, limit: int, lease_seconds: int) -> list[LogoutDelivery]:
+        stmt = (
+            select(_queue)
+            .where(_queue.c.next_attempt_at <= now)
+            .order_by(_queue.c.next_attempt_at, _queue.c.delivery_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with sql_errors():
+            rows = self._session.execute(stmt).all()
+            deliveries = [_to_delivery(row) for row in rows]
+            if deliveries:
+                self._session.execute(
+                    update(_queue)
+                    .where(_queue.c.delivery_id.in_([d.delivery_id for d in deliveries]))
+                    .values(next_attempt_at=now + lease_seconds)
+                )
+        return deliveries
+
+    def complete(self, delivery_id: str) -> None:
+        with sql_errors():
+            self._session.execute(delete(_queue).where(_queue.c.delivery_id == delivery_id))
+
+    def reschedule(self, delivery_id: str, attempts: int, next_attempt_at: float) -> None:
+        with sql_errors():
+            self._session.execute(
+                update(_queue)
+                .where(_queue.c.delivery_id == delivery_id)
+                .values(attempts=attempts, next_attempt_at=next_attempt_at)
+            )
+
+
+def _grant_columns(grant: Grant) -> dict[str, Any]:
+    return {
+        "grant_id": grant.grant_id,
+        "client_id": grant.client_id,
+        "subject_id": grant.subject_id,
+        "sub": grant.sub,
+        "scopes": _dump(grant.scopes),
+        "sid": grant.sid,
+        "acr": grant.acr,
+        "amr": _dump(grant.amr),
+        "auth_time": grant.auth_time,
+        "acting_for": grant.acting_for,
+        "offline": grant.offline,
+        "created_at": grant.created_at,
+        "expires_at": grant.expires_at,
+        "revoked_at": grant.revoked_at,
+    }
+
+
+def _to_grant(row: Row[Any]) -> Grant:
+    return Grant(
+        grant_id=row.grant_id,
+        client_id=row.client_id,
+        subject_id=row.subject_id,
+        sub=row.sub,
+        scopes=_load(row.scopes),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        sid=row.sid,
+        acr=row.acr,
+        amr=_load(row.amr),
+        auth_time=row.auth_time,
+        acting_for=row.acting_for,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _to_token(row: Row[Any]) -> RefreshToken:
+    return RefreshToken(
+        digest=row.digest,
+        grant_id=row.grant_id,
+        client_id=row.client_id,
+        generation=row.generation,
+        scopes=_load(row.scopes),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+    )
+
+
+def _to_delivery(row: Row[Any]) -> LogoutDelivery:
+    return LogoutDelivery(
+        delivery_id=row.delivery_id,
+        client_id=row.client_id,
+        sid=row.sid,
+        sub=row.sub,
+        created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at,
+        attempts=row.attempts,
+    )
+
+
+def _dump(values: tuple[str, ...]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def _load(text: str) -> tuple[str, ...]:
+    return tuple(str(v) for v in json.loads(text))
+
+
+_g: type[GrantRepository] = SqlGrantRepository
+_r: type[RefreshTokenRepository] = SqlRefreshTokenRepository
+_q: type[LogoutQueue] = SqlLogoutQueue

@@ -1,0 +1,1 @@
+"""Alembic migrations of the durable store (run through ``gateway.store.sql.migrate``)."""

@@ -1,0 +1,96 @@
+"""``SqlSealedRecords``: every sealed value of the durable store, for re-sealing.
+
+After a data-key rotation, ``keys`` re-seals what the old key sealed by calling
+``reseal_all(transform)``; ``transform(value, context)`` opens with the ring and seals
+with the newest key. The repository walks each registered sealed column in primary-key
+order, in batches (keyset pagination), and writes back only values that changed.
+
+**Every new sealed column must be registered in ``SEALED_COLUMNS`` below**, with the same
+``context`` string its writer binds as associated data; a column missing here would keep
+depending on a retired data key, and could not be opened once that key is removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Column
+from sqlalchemy import Table
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from gateway.core.ports import SealedRecords
+from gateway.store.sql.errors import sql_errors
+from gateway.store.sql.tables import signing_keys_table
+from gateway.store.sql.tables_identity import subjects_table
+
+RESEAL_BATCH_SIZE = 200
+
+
+@dataclass(frozen=True)
+class SealedColumn:
+    """A sealed column: its table, primary key, value column and the sealing context."""
+
+    table: Table
+    key: str
+    value: str
+    context: Callable[[str], str]
+
+
+SEALED_COLUMNS: tuple[SealedColumn, ...] = (
+    SealedColumn(
+        table=signing_keys_table,
+        key="kid",
+        value="sealed_private_jwk",
+        context=lambda kid: f"signing_key:{kid}",
+    ),
+    SealedColumn(
+        table=subjects_table,
+        key="subject_id",
+        value="sealed_profile",
+        context=lambda subject_id: f"subject:{subject_id}",
+    ),
+)
+
+
+class SqlSealedRecords:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def reseal_all(self, transform: Callable[[bytes, str], bytes]) -> int:
+        """Apply ``transform`` to every sealed value; return how many values changed."""
+        changed = 0
+        for column in SEALED_COLUMNS:
+            changed += self._reseal(column, transform)
+        return changed
+
+    def _reseal(self, column: SealedColumn, transform: Callable[[bytes, str], bytes]) -> int:
+        key: Column[str] = column.table.c[column.key]
+        value: Column[bytes] = column.table.c[column.value]
+        changed = 0
+        after: str | None = None
+        while True:
+            stmt = select(key, value).order_by(key).limit(RESEAL_BATCH_SIZE)
+            if after is not None:
+                stmt = stmt.where(key > after)
+            with sql_errors():
+                rows = self._session.execute(stmt).all()
+            for pk, sealed in rows:
+                if sealed is None:
+                    continue
+                old = bytes(sealed)
+                new = transform(old, column.context(pk))
+                if new != old:
+                    with sql_errors():
+                        self._session.execute(
+                            update(column.table).where(key == pk).values({column.value: new})
+                        )
+                    changed += 1
+            if len(rows) < RESEAL_BATCH_SIZE:
+                return changed
+            after = rows[-1][0]
+
+
+_: type[SealedRecords] = SqlSealedRecords

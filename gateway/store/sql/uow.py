@@ -1,0 +1,148 @@
+"""``SqlUnitOfWork``: one durable transaction shared by the repositories.
+
+Use cases open one, call repositories, and commit once; leaving the ``with`` block
+without ``commit()`` rolls everything back, so a use case that fails half-way writes
+nothing (DESIGN.md "Storage", SECURITY.md R5)::
+
+    with uow_factory() as uow:
+        uow.clients.add(client)
+        uow.audit.append(now, "client.added", {"client_id": client.client_id})
+        uow.commit()
+
+On SQLite the transaction begins with ``BEGIN IMMEDIATE`` (the execution option
+``SQLITE_BEGIN_OPTION``; see ``engine.py``): it holds the database write lock from its
+first statement, so a read followed by a write never fails on a stale snapshot and audit
+appends are serialised across threads and processes. SQLite thus runs one durable
+transaction at a time (they are short); multi-host deployments use PostgreSQL, where
+transactions run concurrently at READ COMMITTED and the audit chain has an advisory lock.
+Do not open a second writing unit of work while one is in use in the same thread: on SQLite
+the inner one would wait for the outer one's lock (``busy_timeout``, 5 s) and then fail.
+Pure reads that may happen inside a use case (key and data-key caches reloading) use
+``factory(read_only=True)``: a deferred transaction that, in WAL mode, never waits for a
+writer.
+
+Database failures, including at commit, raise :class:`StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from gateway.core.ports import AdminInviteRepository
+from gateway.core.ports import AuditRepository
+from gateway.core.ports import ClientRepository
+from gateway.core.ports import ConsentRepository
+from gateway.core.ports import DataKeyRepository
+from gateway.core.ports import GrantRepository
+from gateway.core.ports import KeyRepository
+from gateway.core.ports import LogoutQueue
+from gateway.core.ports import RefreshTokenRepository
+from gateway.core.ports import SealedRecords
+from gateway.core.ports import SubjectRepository
+from gateway.core.ports import UnitOfWork
+from gateway.core.ports import UnitOfWorkFactory
+from gateway.store.sql.audit import SqlAuditRepository
+from gateway.store.sql.clients import SqlClientRepository
+from gateway.store.sql.consents import SqlConsentRepository
+from gateway.store.sql.data_keys import SqlDataKeyRepository
+from gateway.store.sql.engine import SQLITE_BEGIN_OPTION
+from gateway.store.sql.errors import sql_errors
+from gateway.store.sql.errors import unavailable
+from gateway.store.sql.grants import SqlGrantRepository
+from gateway.store.sql.grants import SqlLogoutQueue
+from gateway.store.sql.grants import SqlRefreshTokenRepository
+from gateway.store.sql.invites import SqlAdminInviteRepository
+from gateway.store.sql.keys import SqlKeyRepository
+from gateway.store.sql.sealed import SqlSealedRecords
+from gateway.store.sql.subjects import SqlSubjectRepository
+
+
+class SqlUnitOfWork:
+    """One SQLAlchemy ``Session`` (one transaction) and the repositories over it."""
+
+    clients: ClientRepository
+    keys: KeyRepository
+    audit: AuditRepository
+    invites: AdminInviteRepository
+    data_keys: DataKeyRepository
+    sealed: SealedRecords
+    subjects: SubjectRepository
+    consents: ConsentRepository
+    grants: GrantRepository
+    refresh_tokens: RefreshTokenRepository
+    logout_queue: LogoutQueue
+
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+        if engine.dialect.name == "sqlite" and not read_only:
+            engine = engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        self._session = Session(bind=engine, expire_on_commit=False, autoflush=True)
+        self._committed = False
+        self._read_only = read_only
+        self.clients = SqlClientRepository(self._session)
+        self.keys = SqlKeyRepository(self._session)
+        self.audit = SqlAuditRepository(self._session)
+        self.invites = SqlAdminInviteRepository(self._session)
+        self.data_keys = SqlDataKeyRepository(self._session)
+        self.sealed = SqlSealedRecords(self._session)
+        self.subjects = SqlSubjectRepository(self._session)
+        self.consents = SqlConsentRepository(self._session)
+        self.grants = SqlGrantRepository(self._session)
+        self.refresh_tokens = SqlRefreshTokenRepository(self._session)
+        self.logout_queue = SqlLogoutQueue(self._session)
+
+    @property
+    def session(self) -> Session:
+        """The underlying session, for repositories added outside this package's list."""
+        return self._session
+
+    def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
+        with sql_errors():
+            self._session.commit()
+        self._committed = True
+
+    def rollback(self) -> None:
+        with sql_errors():
+            self._session.rollback()
+
+    def __enter__(self) -> SqlUnitOfWork:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if not self._committed:
+                self._session.rollback()
+        except Exception as error:
+            # Never hide the exception that is already leaving the block; otherwise the
+            # failed rollback is the news (the transaction is gone with the connection).
+            if exc is None:
+                raise unavailable(error) from error
+        finally:
+            self._session.close()
+
+
+class SqlUnitOfWorkFactory:
+    """``UnitOfWorkFactory`` over one engine: ``with factory() as uow: …``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._engine, read_only=read_only)
+
+
+_uow: type[UnitOfWork] = SqlUnitOfWork
+_factory: type[UnitOfWorkFactory] = SqlUnitOfWorkFactory

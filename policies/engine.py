@@ -1,0 +1,75 @@
+"""``PolicyEngine``: an ordered list of named checks; the first that fires decides.
+
+Per STYLE.md habit 13 (node-oidc-provider's interaction policy): each step has a stable
+reason; :meth:`PolicyEngine.evaluate` runs the steps in order, records each in the
+explanation trail, and returns the first :class:`Decision` that is not ``allow`` — or
+``allow`` with the whole trail. Tests and the audit log assert on ``reason`` only.
+
+Default order (:data:`DEFAULT_ORDER`, see ``build.py``):
+
+1. client — ``client_unknown``, ``client_disabled``, ``scope_not_allowed``;
+2. who — ``hint_subject_mismatch``;
+3. account — ``account_level_unknown``, ``account_not_confirmed``, ``child_account_adult``;
+4. admin rules — the rule documents (``admin_rules`` step; reasons come from the rules);
+5. assurance — ``max_age_exceeded``, ``acr_not_met``;
+6. consent — ``consent_missing``, ``consent_scopes_missing``, ``consent_prompted``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from policies.checks import Action
+from policies.checks import Decision
+from policies.checks import PolicyContext
+from policies.checks import TrailEntry
+
+ALLOWED = "allowed"
+
+
+class PolicyStep(Protocol):
+    """A step of the engine: a :class:`policies.checks.Check`, or the rule documents."""
+
+    @property
+    def reason(self) -> str: ...
+
+    def evaluate(self, ctx: PolicyContext) -> Decision | None:
+        """The decision when the step fires, else ``None``. Example: see ``Check``."""
+        ...
+
+
+class PolicyEngine:
+    """Evaluate ordered steps; the first non-allow decision wins."""
+
+    def __init__(self, steps: Sequence[PolicyStep]) -> None:
+        reasons = [step.reason for step in steps]
+        if len(set(reasons)) != len(reasons):
+            raise ValueError("policy steps must have distinct reasons")
+        self._steps = tuple(steps)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The steps' reasons, in evaluation order."""
+        return tuple(step.reason for step in self._steps)
+
+    def evaluate(self, ctx: PolicyContext) -> Decision:
+        """The first decision that is not ``allow``, with the trail up to it.
+
+        :returns: ``Decision(ALLOW, "allowed", trail=...)`` when no step fires.
+        """
+        trail: list[TrailEntry] = []
+        for step in self._steps:
+            decision = step.evaluate(ctx)
+            if decision is None or decision.action is Action.ALLOW:
+                trail.append(TrailEntry(step.reason, fired=False))
+                continue
+            trail.append(TrailEntry(decision.reason, fired=True, details=decision.details))
+            return Decision(
+                decision.action,
+                decision.reason,
+                decision.details,
+                decision.error or "access_denied",
+                tuple(trail),
+            )
+        return Decision(Action.ALLOW, ALLOWED, trail=tuple(trail))

@@ -1,0 +1,571 @@
+"""``EsiaClient``: the HTTP side of vhod as ESIA's relying party.
+
+What it does (ESIA.md §2–§5):
+
+* builds the signed authorize URL: v2 ``/aas/oauth2/v2/ac`` (raw GOST signature over
+  ``client_id+scope+scope_org+timestamp+state+redirect_uri`` and ``client_certificate_hash``,
+  §2.4–2.5) or legacy v1 ``/aas/oauth2/ac`` (detached CMS over
+  ``scope+timestamp+client_id+state``, §2.2–2.3);
+* exchanges the code at v3 ``/aas/oauth2/v3/te`` (signed string ``+code``) or v1
+  ``/aas/oauth2/te``, with a **fresh UUID** ``state`` that must come back in the answer
+  (§3.1–3.2);
+* refreshes with either documented v3 variant, one switch (``[esia] refresh_variant``);
+* reads ``/rs/prns/{oid}``, ``/ctts``, ``/docs``, ``/kids``, ``/kids/{id}/docs`` with
+  ``embed=(elements)`` (§5.1).
+
+Resilience (SECURITY.md T93, R11): every request has a connect and a read timeout (≤ 5 s,
+``[esia]``); nothing is retried (a POST may have consumed the one-time code; a GET retry
+would only add load when ESIA struggles); a :class:`CircuitBreaker` fails fast with
+``UpstreamUnavailable("esia_circuit_open")`` after repeated timeouts / 5xx /
+ESIA-007007/007008 and lets one trial request through after ``breaker_reset_seconds``.
+Answers are read up to :data:`MAX_RESPONSE_BYTES`.
+
+Privacy: ESIA's REST answers are personal data. Logs carry the endpoint name, the HTTP
+status and the ESIA code only (DESIGN.md, logs), never bodies, tokens, codes or the oid;
+the oid is in REST URLs, so URLs are never logged either.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from typing import Protocol
+from urllib.parse import quote
+from urllib.parse import urlencode
+
+import requests
+
+from gateway.config.schema import EsiaSettings
+from gateway.core.clock import SystemClock
+from gateway.core.errors import UpstreamError
+from gateway.core.errors import UpstreamProtocolError
+from gateway.core.errors import UpstreamUnavailable
+from gateway.core.ids import constant_time_equals
+from gateway.core.ids import new_uuid
+from gateway.core.logs import log_event
+from gateway.core.ports import Clock
+from providers.upstream.esia.errors import ESIA_BAD_RESPONSE
+from providers.upstream.esia.errors import ESIA_CIRCUIT_OPEN
+from providers.upstream.esia.errors import ESIA_STATE_MISMATCH
+from providers.upstream.esia.errors import ESIA_TIMEOUT
+from providers.upstream.esia.errors import ESIA_UNAVAILABLE
+from providers.upstream.esia.errors import UNAVAILABLE_CODES
+from providers.upstream.esia.errors import error_from_esia
+from providers.upstream.esia.errors import esia_code
+from providers.upstream.esia.scopes import scope_string
+
+__all__ = [
+    "AUTHORIZE_PATHS",
+    "TOKEN_PATHS",
+    "CircuitBreaker",
+    "EsiaClient",
+    "RequestSigner",
+    "TokenResponse",
+    "esia_timestamp",
+]
+
+log = logging.getLogger(__name__)
+
+AUTHORIZE_PATHS = {"v2": "/aas/oauth2/v2/ac", "v1": "/aas/oauth2/ac"}
+TOKEN_PATHS = {"v2": "/aas/oauth2/v3/te", "v1": "/aas/oauth2/te"}
+LOGOUT_PATH = "/idp/ext/Logout"
+REST_PERSONS = "/rs/prns"
+EMBED = {"embed": "(elements)"}
+
+MAX_RESPONSE_BYTES = 1024 * 1024
+MAX_ELEMENTS = 50
+"""At most this many items of a collection are read (kids, documents, contacts)."""
+
+SCOPE_ORG = ""
+"""v2 ``scope_org``: vhod asks for no organisation scopes; it is signed even when empty
+(ESIA.md §2.1, ILI4)."""
+TOKEN_TYPE = "Bearer"
+
+
+class RequestSigner(Protocol):
+    """What the client needs from vhod's GOST key (implemented over ``signing.py``).
+
+    Example::
+
+        class Fixed:
+            def certificate_hash(self) -> str: return "AB" * 32
+            def sign_v2(self, message: bytes) -> str: return b64url(raw_signature(message))
+            def sign_v1(self, message: bytes) -> str: return b64url(detached_cms(message))
+    """
+
+    def certificate_hash(self) -> str:
+        """Hex Streebog-256 of the DER certificate (``client_certificate_hash``, §2.5)."""
+        ...
+
+    def sign_v2(self, message: bytes) -> str:
+        """base64url (no padding) of the raw 64-byte ``s‖r`` signature (§2.4)."""
+        ...
+
+    def sign_v1(self, message: bytes) -> str:
+        """base64url of a detached CMS SignedData over ``message`` (§2.3)."""
+        ...
+
+
+def esia_timestamp(now: float, utc: bool = True) -> str:
+    """ESIA's ``timestamp``: ``yyyy.MM.dd HH:mm:ss Z`` with no colon in the offset (§2.1).
+
+    >>> esia_timestamp(1735732800.0)
+    '2025.01.01 12:00:00 +0000'
+
+    :param utc: ``True``: UTC with ``+0000``; ``False``: local time with its offset. Both
+        are seen working; ESIA compares instants ([unsure], ``[esia] timestamp_utc``).
+    """
+    moment = datetime.fromtimestamp(now, tz=UTC)
+    if not utc:
+        moment = moment.astimezone()
+    return moment.strftime("%Y.%m.%d %H:%M:%S %z")
+
+
+# --------------------------------------------------------------------------- breaker
+
+
+class BreakerState(enum.StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    """Closed → open after ``threshold`` consecutive failures → half-open after
+    ``reset_seconds`` (one trial request) → closed on success, open again on failure.
+
+    Thread-safe; one per process and upstream. ``now`` is a monotonic clock (injectable
+    for tests).
+    """
+
+    def __init__(
+        self,
+        threshold: int,
+        reset_seconds: float,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._threshold = threshold
+        self._reset_seconds = reset_seconds
+        self._now = now
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._opened_at = 0.0
+        self._state = BreakerState.CLOSED
+        self._trial_in_flight = False
+
+    @property
+    def state(self) -> BreakerState:
+        with self._lock:
+            self._maybe_half_open()
+            return self._state
+
+    def _maybe_half_open(self) -> None:
+        if (
+            self._state is BreakerState.OPEN
+            and self._now() - self._opened_at >= self._reset_seconds
+        ):
+            self._state = BreakerState.HALF_OPEN
+            self._trial_in_flight = False
+
+    def before_request(self) -> None:
+        """Raise ``UpstreamUnavailable("esia_circuit_open")`` unless a request may go."""
+        with self._lock:
+            self._maybe_half_open()
+            if self._state is BreakerState.CLOSED:
+                return
+            if self._state is BreakerState.HALF_OPEN and not self._trial_in_flight:
+                self._trial_in_flight = True
+                return
+        raise UpstreamUnavailable(ESIA_CIRCUIT_OPEN, "circuit open")
+
+    def record_success(self) -> None:
+        with self._lock:
+            if self._state is not BreakerState.CLOSED:
+                log_event(log, "esia.circuit_closed")
+            self._state = BreakerState.CLOSED
+            self._failures = 0
+            self._trial_in_flight = False
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self._failures += 1
+            self._trial_in_flight = False
+            if self._state is BreakerState.HALF_OPEN or self._failures >= self._threshold:
+                if self._state is not BreakerState.OPEN:
+                    log_event(log, "esia.circuit_opened", logging.WARNING, failures=self._failures)
+                self._state = BreakerState.OPEN
+                self._opened_at = self._now()
+
+
+# --------------------------------------------------------------------------- client
+
+
+@dataclass(frozen=True)
+class TokenResponse:
+    """ESIA's token answer (§3.2). Tokens are credentials: never log them."""
+
+    access_token: str
+    id_token: str | None
+    refresh_token: str | None
+    expires_in: int | None
+    token_type: str
+
+
+class EsiaClient:
+    """Talks to one ESIA (or the sandbox) for one registered system.
+
+    :param settings: ``[esia]``.
+    :param signer: signs ``client_secret`` with vhod's registered GOST key.
+    :param clock: wall-clock time for ``timestamp``.
+    :param session: a ``requests.Session`` (tests may pass one; never stubbed in
+        integration tests).
+    :param breaker: shared circuit breaker; one is made from the settings if omitted.
+    """
+
+    def __init__(
+        self,
+        settings: EsiaSettings,
+        signer: RequestSigner,
+        clock: Clock | None = None,
+        session: requests.Session | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self.settings = settings
+        self._signer = signer
+        self._clock = clock or SystemClock()
+        self._session = session or requests.Session()
+        self._session.trust_env = False
+        self.breaker = breaker or CircuitBreaker(
+            settings.breaker_failure_threshold, settings.breaker_reset_seconds
+        )
+        self._timeout = (settings.connect_timeout_seconds, settings.read_timeout_seconds)
+        self._base = settings.base_url
+
+    # ------------------------------------------------------------------ signing
+
+    def _timestamp(self) -> str:
+        return esia_timestamp(
+            self._clock.now() + self.settings.clock_offset_seconds, self.settings.timestamp_utc
+        )
+
+    def _v2_secret(self, *parts: str) -> str:
+        return self._signer.sign_v2("".join(parts).encode("utf-8"))
+
+    def _v1_secret(self, scope: str, timestamp: str, state: str) -> str:
+        # §2.2: scope + timestamp + client_id + state, no separators.
+        message = f"{scope}{timestamp}{self.settings.client_id}{state}"
+        return self._signer.sign_v1(message.encode("utf-8"))
+
+    # ------------------------------------------------------------------ authorize
+
+    def authorization_url(self, state: str, scopes: tuple[str, ...], redirect_uri: str) -> str:
+        """The signed authorize URL (v2 or v1 per ``[esia] protocol``).
+
+        :param state: the journey's UUID ``state`` (ESIA requires a UUID, §2.1).
+        :param scopes: ESIA scope names (``scopes.esia_scopes``).
+        :param redirect_uri: vhod's registered callback.
+        """
+        scope = scope_string(scopes)
+        timestamp = self._timestamp()
+        client_id = self.settings.client_id
+        params: dict[str, str] = {"client_id": client_id}
+        if self.settings.protocol == "v2":
+            params["client_certificate_hash"] = self._signer.certificate_hash()
+            params["client_secret"] = self._v2_secret(
+                client_id, scope, SCOPE_ORG, timestamp, state, redirect_uri
+            )
+        else:
+            params["client_secret"] = self._v1_secret(scope, timestamp, state)
+        params.update(
+            {
+                "redirect_uri": redirect_uri,
+                "scope": scope,
+                "response_type": "code",
+                "state": state,
+                "timestamp": timestamp,
+                "access_type": self.settings.access_type,
+            }
+        )
+        path = AUTHORIZE_PATHS[self.settings.protocol]
+        return f"{self._base}{path}?{urlencode(params, quote_via=quote)}"
+
+    def logout_url(self, post_logout_redirect_uri: str) -> str:
+        """``/idp/ext/Logout?client_id=…&redirect_url=…`` (ESIA.md §1: ``redirect_url``)."""
+        query = urlencode(
+            {"client_id": self.settings.client_id, "redirect_url": post_logout_redirect_uri},
+            quote_via=quote,
+        )
+        return f"{self._base}{LOGOUT_PATH}?{query}"
+
+    # ------------------------------------------------------------------ token
+
+    def exchange_code(self, code: str, scopes: tuple[str, ...], redirect_uri: str) -> TokenResponse:
+        """Trade the authorization code for tokens (v3/te or v1/te, §3.1).
+
+        ``scope`` and ``redirect_uri`` must be those of the authorize request.
+        """
+        scope = scope_string(scopes)
+        state = new_uuid()
+        timestamp = self._timestamp()
+        client_id = self.settings.client_id
+        form: dict[str, str] = {
+            "client_id": client_id,
+            "code": code,
+            "grant_type": "authorization_code",
+            "redirect_uri": redirect_uri,
+            "scope": scope,
+            "state": state,
+            "timestamp": timestamp,
+            "token_type": TOKEN_TYPE,
+        }
+        if self.settings.protocol == "v2":
+            form["client_certificate_hash"] = self._signer.certificate_hash()
+            form["scope_org"] = SCOPE_ORG
+            form["client_secret"] = self._v2_secret(
+                client_id, scope, SCOPE_ORG, timestamp, state, redirect_uri, code
+            )
+        else:
+            form["client_secret"] = self._v1_secret(scope, timestamp, state)
+        return self._token_request(form, state)
+
+    def refresh(
+        self, refresh_token: str, scopes: tuple[str, ...], redirect_uri: str
+    ) -> TokenResponse:
+        """Refresh tokens (``access_type=offline`` only).
+
+        v3 has two documented variants [unsure, ESIA.md §3.1], chosen by
+        ``[esia] refresh_variant``: ``ili4`` sends ``redirect_uri`` and
+        ``client_certificate_hash`` and signs ``client_id+scope+scope_org+timestamp+state+
+        redirect_uri``; ``ais`` sends neither and signs
+        ``client_id+scope+timestamp+state+refresh_token``. v1 signs as §2.2.
+        """
+        scope = scope_string(scopes)
+        state = new_uuid()
+        timestamp = self._timestamp()
+        client_id = self.settings.client_id
+        form: dict[str, str] = {
+            "client_id": client_id,
+            "refresh_token": refresh_token,
+            "grant_type": "refresh_token",
+            "scope": scope,
+            "state": state,
+            "timestamp": timestamp,
+            "token_type": TOKEN_TYPE,
+        }
+        if self.settings.protocol == "v1":
+            form["redirect_uri"] = redirect_uri
+            form["client_secret"] = self._v1_secret(scope, timestamp, state)
+        elif self.settings.refresh_variant == "ili4":
+            form["redirect_uri"] = redirect_uri
+            form["client_certificate_hash"] = self._signer.certificate_hash()
+            form["scope_org"] = SCOPE_ORG
+            form["client_secret"] = self._v2_secret(
+                client_id, scope, SCOPE_ORG, timestamp, state, redirect_uri
+            )
+        else:
+            form["client_secret"] = self._v2_secret(
+                client_id, scope, timestamp, state, refresh_token
+            )
+        return self._token_request(form, state)
+
+    def _token_request(self, form: dict[str, str], state: str) -> TokenResponse:
+        path = TOKEN_PATHS[self.settings.protocol]
+        body = self._call("POST", path, "token", data=form)
+        if not isinstance(body, dict):
+            raise UpstreamProtocolError(ESIA_BAD_RESPONSE, "token: not a JSON object")
+        echoed = body.get("state")
+        # §3.2: the answer echoes the state of THIS request (ILI4, AIS, GO check it).
+        if not isinstance(echoed, str) or not constant_time_equals(echoed, state):
+            raise UpstreamProtocolError(ESIA_STATE_MISMATCH, "token: state not echoed")
+        access = body.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise UpstreamProtocolError(ESIA_BAD_RESPONSE, "token: no access_token")
+        id_token = body.get("id_token")
+        refresh = body.get("refresh_token")
+        expires = body.get("expires_in")
+        if isinstance(expires, str) and expires.isdigit():
+            expires = int(expires)  # AIS parses a string; tolerate both (§3.2)
+        token_type = body.get("token_type")
+        return TokenResponse(
+            access_token=access,
+            id_token=id_token if isinstance(id_token, str) and id_token else None,
+            refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+            expires_in=expires if isinstance(expires, int) else None,
+            token_type=token_type if isinstance(token_type, str) else TOKEN_TYPE,
+        )
+
+    # ------------------------------------------------------------------ REST
+
+    def person(self, oid: str, access_token: str) -> dict[str, Any]:
+        """``/rs/prns/{oid}`` (ESIA.md §5.2)."""
+        body = self._rest(f"{REST_PERSONS}/{_oid(oid)}", access_token, "person")
+        if not isinstance(body, dict):
+            raise UpstreamProtocolError(ESIA_BAD_RESPONSE, "person: not a JSON object")
+        return body
+
+    def contacts(self, oid: str, access_token: str) -> list[dict[str, Any]]:
+        """``/rs/prns/{oid}/ctts?embed=(elements)`` (§5.3)."""
+        return self._collection(f"{REST_PERSONS}/{_oid(oid)}/ctts", access_token, "contacts")
+
+    def documents(self, oid: str, access_token: str) -> list[dict[str, Any]]:
+        """``/rs/prns/{oid}/docs?embed=(elements)`` (§5.4)."""
+        return self._collection(f"{REST_PERSONS}/{_oid(oid)}/docs", access_token, "documents")
+
+    def kids(self, oid: str, access_token: str) -> list[dict[str, Any]]:
+        """``/rs/prns/{oid}/kids?embed=(elements)`` (§5.5)."""
+        return self._collection(f"{REST_PERSONS}/{_oid(oid)}/kids", access_token, "kids")
+
+    def kid_documents(self, oid: str, kid_id: str, access_token: str) -> list[dict[str, Any]]:
+        """``/rs/prns/{oid}/kids/{kidId}/docs?embed=(elements)`` (§5.5)."""
+        path = f"{REST_PERSONS}/{_oid(oid)}/kids/{_oid(kid_id)}/docs"
+        return self._collection(path, access_token, "kid_documents")
+
+    def _rest(
+        self, path: str, access_token: str, what: str, params: Mapping[str, str] | None = None
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+        return self._call("GET", path, what, params=params, headers=headers)
+
+    def _collection(self, path: str, access_token: str, what: str) -> list[dict[str, Any]]:
+        """The ``elements`` of a collection envelope (§5.1).
+
+        With ``embed=(elements)`` the items are inline. If ESIA answers with item URLs
+        instead, each is fetched, but only when it lies under the same collection path of
+        the configured base URL (no request to anywhere else).
+        """
+        envelope = self._rest(path, access_token, what, EMBED)
+        elements = envelope.get("elements") if isinstance(envelope, dict) else None
+        if not isinstance(elements, list):
+            raise UpstreamProtocolError(ESIA_BAD_RESPONSE, f"{what}: no elements")
+        items: list[dict[str, Any]] = []
+        prefix = f"{self._base}{path}/"
+        for element in elements[:MAX_ELEMENTS]:
+            if isinstance(element, dict):
+                items.append(element)
+            elif isinstance(element, str) and element.startswith(prefix):
+                rest = element[len(self._base) :]
+                if "?" in rest or "#" in rest or ".." in rest:
+                    continue
+                item = self._rest(rest, access_token, what)
+                if isinstance(item, dict):
+                    items.append(item)
+        return items
+
+    # ------------------------------------------------------------------ transport
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """One request: breaker check, bounded timeouts, no retry, errors mapped."""
+        self.breaker.before_request()
+        started = time.monotonic()
+        try:
+            response = self._session.request(
+                method,
+                f"{self._base}{path}",
+                data=data,
+                params=params,
+                headers=dict(headers or {}),
+                timeout=self._timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+            try:
+                raw = _read_limited(response)
+            finally:
+                response.close()
+        except requests.Timeout as exc:
+            self.breaker.record_failure()
+            log_event(log, "esia.request_failed", logging.WARNING, endpoint=what, reason="timeout")
+            raise UpstreamUnavailable(ESIA_TIMEOUT, f"{what}: timeout") from exc
+        except (requests.RequestException, _TooLarge) as exc:
+            self.breaker.record_failure()
+            log_event(
+                log,
+                "esia.request_failed",
+                logging.WARNING,
+                endpoint=what,
+                reason=type(exc).__name__,
+            )
+            raise UpstreamUnavailable(ESIA_UNAVAILABLE, f"{what}: {type(exc).__name__}") from exc
+        status = response.status_code
+        elapsed_ms = int((time.monotonic() - started) * 1000)
+        body = _json(raw)
+        if status >= 500:
+            self.breaker.record_failure()
+            log_event(log, "esia.request_failed", logging.WARNING, endpoint=what, status=status)
+            raise UpstreamUnavailable(ESIA_UNAVAILABLE, f"{what}: HTTP {status}")
+        if status >= 400:
+            error = body.get("error") if isinstance(body, dict) else None
+            description = body.get("error_description") if isinstance(body, dict) else None
+            code = esia_code(description if isinstance(description, str) else None)
+            if code in UNAVAILABLE_CODES:
+                self.breaker.record_failure()
+            else:
+                self.breaker.record_success()
+            log_event(
+                log,
+                "esia.request_rejected",
+                logging.WARNING,
+                endpoint=what,
+                status=status,
+                esia_code=code or "-",
+            )
+            if status in (401, 403) and code is None:
+                raise UpstreamProtocolError(ESIA_BAD_RESPONSE, f"{what}: HTTP {status}")
+            err: UpstreamError = error_from_esia(
+                error if isinstance(error, str) else None,
+                description if isinstance(description, str) else None,
+                what,
+            )
+            raise err
+        self.breaker.record_success()
+        if status != 200 or body is None:
+            raise UpstreamProtocolError(ESIA_BAD_RESPONSE, f"{what}: HTTP {status}, not JSON")
+        log_event(log, "esia.request_done", logging.DEBUG, endpoint=what, ms=elapsed_ms)
+        return body
+
+
+class _TooLarge(Exception):
+    """The answer exceeded :data:`MAX_RESPONSE_BYTES`."""
+
+
+def _read_limited(response: requests.Response) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_content(chunk_size=65536):
+        total += len(chunk)
+        if total > MAX_RESPONSE_BYTES:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def _oid(value: str) -> str:
+    """An oid or record id as a path segment: digits only (it comes from a signed token)."""
+    if not value.isascii() or not value.isdigit() or len(value) > 20:
+        raise UpstreamProtocolError(ESIA_BAD_RESPONSE, "identifier is not numeric")
+    return value
