@@ -29,11 +29,17 @@ from gateway.core.errors import ConfigError
 from gateway.core.logs import configure_logging
 from gateway.core.logs import log_event
 from gateway.core.ports import Clock
+from gateway.http import account
+from gateway.http import admin
+from gateway.http import consent
+from gateway.http import login
 from gateway.http import ops
 from gateway.http.deps import Services
 from gateway.http.errors import register_error_handlers
 from gateway.http.i18n import current_language
+from gateway.http.i18n import register_messages
 from gateway.http.i18n import t
+from gateway.http.oauth import init_oauth
 from gateway.http.security import init_security
 from gateway.journey.build import build_login
 from gateway.store.factory import build_engine
@@ -43,6 +49,8 @@ from gateway.store.sql.migrate import upgrade
 from gateway.store.sql.uow import SqlUnitOfWorkFactory
 from keys.manager import KeyManager
 from keys.sealing import AesGcmSealer
+from policies.documents.source import ActiveRuleDocuments
+from providers.upstream.esia.errors import messages as esia_messages
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +107,17 @@ def build_services(
     svc.readiness_checks["ephemeral"] = ephemeral.ping
     svc.readiness_checks["database"] = lambda: _ping_database(svc)
     svc.extras["engine"] = engine
+    svc.policy_documents = ActiveRuleDocuments(
+        uow, config.scopes, clock, config.admin.policy_reload_seconds
+    )
     login = build_login(
-        config=config, store=ephemeral, uow=uow, sealer=sealer, clock=clock, pepper=svc.pepper
+        config=config,
+        store=ephemeral,
+        uow=uow,
+        sealer=sealer,
+        clock=clock,
+        pepper=svc.pepper,
+        policy_documents=svc.policy_documents,
     )
     svc.upstreams = login.upstreams
     svc.sso_sessions = login.sessions
@@ -152,9 +169,15 @@ def create_app(
     app.jinja_env.globals.update(t=t, version=__version__)
     app.context_processor(lambda: {"lang": current_language()})
 
+    register_messages(esia_messages())  # ESIA failure pages (providers/upstream/esia)
     init_security(app)
     ops.init_metrics(app)
     app.register_blueprint(ops.bp)
+    init_oauth(app)
+    app.register_blueprint(login.bp)
+    app.register_blueprint(consent.bp)
+    app.register_blueprint(account.bp)
+    admin.init_admin(app)
 
     @app.get("/")
     def home() -> Response:

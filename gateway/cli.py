@@ -28,6 +28,9 @@ from gateway.admin.clients import register_client
 from gateway.admin.clients import set_client_disabled
 from gateway.admin.invites import create_invite
 from gateway.app import build_services
+from gateway.cli_esia import esia
+from gateway.cli_policy import policy
+from gateway.cli_sandbox import sandbox
 from gateway.config.loader import ENV_CONFIG
 from gateway.config.loader import load_config
 from gateway.config.schema import GatewayConfig
@@ -417,25 +420,32 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
 
 @main.command("dev")
-@click.option("--host", default=None)
-@click.option("--port", default=None, type=click.IntRange(1, 65535))
+@click.option("--host", default=None, help="Default: [server] host.")
+@click.option(
+    "--port", default=None, type=click.IntRange(0, 65535), help="Gateway; default [server] port."
+)
+@click.option(
+    "--sandbox-port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="ESIA sandbox; default [dev] sandbox_port.",
+)
+@click.option(
+    "--school-port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Demo school; default [dev] school_port.",
+)
 @handle_errors
-def dev(host: str | None, port: int | None) -> None:
-    """Run the dev stack (what `make run` runs): gateway on the embedded default."""
+def dev(
+    host: str | None, port: int | None, sandbox_port: int | None, school_port: int | None
+) -> None:
+    """Run the dev stack (what `make run` runs): gateway + ESIA sandbox + demo school."""
     from gateway.dev.runner import run_dev_stack
 
-    run_dev_stack(_config(), host, port)
+    run_dev_stack(_config(), host, port, sandbox_port, school_port)
 
 
-def _register_optional_groups() -> None:
-    """Command groups of features that live in their own modules."""
-    try:
-        from gateway.cli_esia import esia
-    except ModuleNotFoundError as exc:
-        if exc.name != "gateway.cli_esia":
-            raise
-    else:
-        main.add_command(esia)
-
-
-_register_optional_groups()
+main.add_command(esia)
+main.add_command(policy)
+main.add_command(sandbox)

@@ -80,6 +80,19 @@ class PolicyContext:
     hint_subject: str | None = None
     consented_scopes: tuple[str, ...] | None = None
     consent_given_now: bool = False
+    # Facts for the admin rule documents (``policies.documents``); unknown until the
+    # journey knows them (guardianship and rosters land later: unknown never matches a
+    # specific school or region, and a missing consent of another party is missing).
+    acting_for: str | None = None
+    """Internal id of the child the person acts for (``child`` scope), else ``None``."""
+    acting_for_age: int | None = None
+    """Age in whole years of that child, when known."""
+    school_ids: tuple[str, ...] = ()
+    region_ids: tuple[str, ...] = ()
+    guardian_consented_scopes: tuple[str, ...] | None = None
+    """Scopes a verified guardian consented to for this person (a child signing in)."""
+    child_consented_scopes: tuple[str, ...] | None = None
+    """Scopes the child consented to themselves (when a guardian acts for them)."""
 
 
 Predicate = Callable[[PolicyContext], bool]

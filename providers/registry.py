@@ -16,6 +16,7 @@ from gateway.core.errors import ConfigError
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
 from gateway.core.ports import UpstreamProvider
+from providers.upstream.esia.provider import build_esia_provider
 from providers.upstream.fake import FakeUpstream
 
 
@@ -38,7 +39,16 @@ def _fake(deps: UpstreamDeps) -> UpstreamProvider:
     return FakeUpstream(deps.ephemeral, deps.clock, deps.pepper, deps.config.server.issuer)
 
 
+def _esia(deps: UpstreamDeps) -> UpstreamProvider:
+    """ESIA from ``[esia]``: the signer from its key and certificate (the sandbox's demo
+    files under ``<data_dir>/esia-sandbox`` when left empty, refused in production); the
+    ESIA scopes of pending logins are kept in the ephemeral store (any worker may get the
+    callback)."""
+    return build_esia_provider(deps.config, deps.clock, ephemeral=deps.ephemeral)
+
+
 UPSTREAMS: Mapping[str, UpstreamFactory] = {
+    "esia": _esia,
     "fake": _fake,
 }
 """Every upstream the gateway can use, by the name config selects."""

@@ -283,6 +283,17 @@ class EsiaSettings(_Section):
         return v
 
 
+class AdminSettings(_Section):
+    """The admin side (``/admin``, ``vhod policy``)."""
+
+    require_second_factor: bool = True
+    """Admins must have signed in with acr ``urn:vhod:acr:esia-mfa`` (ESIA plus a vhod
+    second factor). Until second factors exist nobody reaches that acr, so admins can sign
+    in only with this set to ``false`` (dev stack, tests)."""
+    policy_reload_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0
+    """How often each process checks for a newly applied rule-document version."""
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
@@ -307,6 +318,7 @@ class GatewayConfig(_Section):
     scopes: dict[str, ScopeSettings] = Field(default_factory=lambda: dict(DEFAULT_SCOPES))
     upstream: UpstreamSettings = UpstreamSettings()
     esia: EsiaSettings = EsiaSettings()
+    admin: AdminSettings = AdminSettings()
     logging: LoggingSettings = LoggingSettings()
     dev: DevSettings = DevSettings()
 
@@ -350,4 +362,3 @@ def production_problems(config: GatewayConfig) -> list[str]:
         elif value.get_secret_value().startswith(DEV_SECRET_PREFIX):
             problems.append(f"[secrets] {name}: a dev-only secret is refused in production")
     return problems
-

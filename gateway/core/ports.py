@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Iterator
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from typing import Protocol
@@ -266,6 +267,78 @@ class LogoutQueue(Protocol):
     def reschedule(self, delivery_id: str, attempts: int, next_attempt_at: float) -> None: ...
 
 
+@dataclass(frozen=True)
+class PolicyDocumentRecord:
+    """One version of the admin rule documents (``policies.documents``), as applied.
+
+    Versions count up from 1 and are never changed or deleted: a rollback applies an old
+    text again as a new version. Exactly one version is ``active`` once any was applied
+    (before that, the document shipped in ``policies/default.toml`` is in force).
+    ``author`` is an admin's subject digest, or ``cli``.
+    """
+
+    version: int
+    text: str
+    sha256: str
+    author: str
+    created_at: float
+    comment: str = ""
+    active: bool = False
+    applied_at: float | None = None
+
+
+class PolicyDocumentRepository(Protocol):
+    """Versioned rule documents (``policy_documents``)."""
+
+    def apply(
+        self, text: str, sha256: str, author: str, comment: str, at: float
+    ) -> PolicyDocumentRecord:
+        """Insert ``text`` as the next version and make it the only active one.
+        Example: ``UPDATE … SET active = false; INSERT … (max(version) + 1, active)``."""
+        ...
+
+    def get(self, version: int) -> PolicyDocumentRecord | None: ...
+
+    def active(self) -> PolicyDocumentRecord | None:
+        """The version in force, or ``None`` when none was ever applied."""
+        ...
+
+    def active_version(self) -> int | None:
+        """Just the active version number (a cheap check for caches)."""
+        ...
+
+    def history(self, limit: int = 100) -> list[PolicyDocumentRecord]:
+        """The newest versions first."""
+        ...
+
+
+class AdminQueries(Protocol):
+    """Read models for the admin side: consent search, recent and live grants, subjects."""
+
+    def consents(
+        self,
+        *,
+        client_id: str | None = None,
+        subject_id: str | None = None,
+        include_revoked: bool = False,
+        limit: int = 100,
+    ) -> list[Consent]:
+        """Consent records, newest first. Example: ``SELECT … ORDER BY granted_at DESC``."""
+        ...
+
+    def consent(self, consent_id: str) -> Consent | None: ...
+
+    def grants(
+        self, *, since: float | None = None, client_id: str | None = None, limit: int = 500
+    ) -> list[Grant]:
+        """Live (not revoked) grants, newest first, created at or after ``since``."""
+        ...
+
+    def subject_ids(self, after: str | None = None, limit: int = 1000) -> list[str]:
+        """Subject ids in id order after ``after`` (keyset pages, for digest lookups)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One durable transaction: repositories share it; the use case commits once.
 
@@ -290,6 +363,8 @@ class UnitOfWork(Protocol):
     grants: GrantRepository
     refresh_tokens: RefreshTokenRepository
     logout_queue: LogoutQueue
+    policies: PolicyDocumentRepository
+    admin_queries: AdminQueries
 
     def commit(self) -> None: ...
 

@@ -15,7 +15,6 @@ import logging
 
 from flask import Blueprint
 from flask import Response
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -29,6 +28,7 @@ from gateway.http.login import respond
 from gateway.http.login import sso_sessions
 from gateway.http.session_cookie import journey_binding
 from gateway.http.session_cookie import read_session_cookie
+from gateway.http.session_cookie import see_other
 from gateway.journey.account import AccountService
 
 log = logging.getLogger(__name__)
@@ -87,9 +87,11 @@ def login() -> Response:
 def revoke() -> Response:
     session = sso_sessions().current(read_session_cookie())
     if session is None:
-        return redirect(url_for("account.login"), code=303)
+        return see_other(url_for("account.login"), code=303)
     client_id = request.form.get("client_id", "")
     if client_id and len(client_id) <= 255:
-        revoked = accounts().revoke_consent(session.subject_id, client_id)
+        svc = services()
+        revoker = svc.grant_revoker if svc.grant_revoker is not None else svc.oauth
+        revoked = accounts().revoke_consent(session.subject_id, client_id, revoker)
         log_event(log, "consent.revoke_requested", client_id=client_id, revoked=revoked)
-    return redirect(url_for("account.home"), code=303)
+    return see_other(url_for("account.home"), code=303)

@@ -25,8 +25,10 @@ from gateway.core.ports import UpstreamProvider
 from gateway.journey.account import AccountService
 from gateway.journey.service import JourneyService
 from gateway.journey.sessions import EphemeralSsoSessions
+from gateway.oauth.provider import OAuthProvider
 from keys.manager import KeyManager
 from keys.sealing import AesGcmSealer
+from policies.documents.source import ActiveRuleDocuments
 
 
 @dataclass
@@ -49,7 +51,13 @@ class Services:
     claims: ClaimsSource | None = None
     """Userinfo / ID-token claims of a subject (``gateway.journey.claims``)."""
     grant_revoker: GrantRevoker | None = None
-    """Ends a client's grants for a subject (``gateway.oauth``); consent revocation."""
+    """Makes revoked grants' access tokens fail at once (consent withdrawal, T97); when
+    unset, the account pages use ``oauth`` (``OAuthProvider`` implements the port)."""
+    oauth: OAuthProvider | None = None
+    """The OAuth / OpenID Connect provider (``gateway.http.oauth.init_oauth`` builds it)."""
+    policy_documents: ActiveRuleDocuments | None = None
+    """The admin rule document in force (``policies.documents``), shared by the engine and
+    the admin pages (which invalidate it after an apply)."""
     readiness_checks: dict[str, Callable[[], None]] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     """Use-case objects added by later layers (oauth server, journey service...)."""

@@ -22,7 +22,6 @@ from urllib.parse import urlencode
 from flask import Blueprint
 from flask import Response
 from flask import abort
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -34,9 +33,12 @@ from gateway.http.authz_response import authorization_error
 from gateway.http.authz_response import authorization_success
 from gateway.http.deps import services
 from gateway.http.errors import error_page
+from gateway.http.i18n import DEFAULT_LANGUAGE
+from gateway.http.i18n import catalogue
 from gateway.http.session_cookie import journey_binding
 from gateway.http.session_cookie import read_binding
 from gateway.http.session_cookie import read_session_cookie
+from gateway.http.session_cookie import see_other
 from gateway.http.session_cookie import set_new_binding
 from gateway.http.session_cookie import set_session_cookie
 from gateway.journey.service import JourneyService
@@ -84,22 +86,32 @@ def respond(step: Step) -> Response:
 
 def _respond(step: Step) -> Response:
     if step.kind is StepKind.UPSTREAM:
-        return redirect(url_for("login.upstream", jid=step.jid))
+        return see_other(url_for("login.upstream", jid=step.jid))
     if step.kind is StepKind.CONSENT:
-        return redirect(url_for("consent.consent", jid=step.jid))
+        return see_other(url_for("consent.consent", jid=step.jid))
     if step.kind is StepKind.PAGE:
-        return redirect(url_for("login.denied", jid=step.jid))
+        return see_other(url_for("login.denied", jid=step.jid))
     if step.kind is StepKind.FINISH:
         return _finish(step.jid)
     if step.request is not None and step.error is not None:
         return authorization_error(step.request, step.error)
+    return failure_page(step.reason)
+
+
+def failure_page(reason: str | None) -> Response:
+    """The page for a failed journey that has no client to answer (vhod's own pages): the
+    upstream's explanation when its reason has one (``upstream_denied:esia_cancelled`` →
+    the ``esia_cancelled`` texts registered by ``gateway.app``), else the generic page."""
+    kind, _, detail = (reason or "").partition(":")
+    if kind.startswith("upstream_") and f"{detail}_title" in catalogue()[DEFAULT_LANGUAGE]:
+        return error_page(503 if kind == "upstream_unavailable" else 403, f"{detail}_title", detail)
     return error_page(403, "login_failed_title", "login_failed_text")
 
 
 def _finish(jid: str) -> Response:
     done = journeys().finish(jid, read_binding(), read_session_cookie())
     if done.kind is JourneyKind.ACCOUNT:
-        response = redirect(done.return_to or url_for("account.home"))
+        response = see_other(done.return_to or url_for("account.home"))
     elif done.request is None:
         response = error_page(400, "login_failed_title", "login_failed_text")
     elif done.error is not None or done.outcome is None:
@@ -127,7 +139,7 @@ def _rejected(err: JourneyRejected) -> Response:
 @bp.get("/login/<jid>")
 def upstream(jid: str) -> Response:
     url = journeys().choose_upstream(jid, read_binding())
-    return redirect(url)
+    return see_other(url)
 
 
 @bp.get("/login/callback/<provider>")
@@ -179,4 +191,4 @@ def fake() -> Response:
             return error_page(400, "error_title", "error_bad_request")
         params = {"code": code, "state": state}
     log_event(log, "fake_upstream.answered", cancelled="cancel" in request.form)
-    return redirect(f"{callback_url}?{urlencode(params)}", code=303)
+    return see_other(f"{callback_url}?{urlencode(params)}", code=303)

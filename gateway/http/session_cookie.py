@@ -83,6 +83,11 @@ def read_binding() -> str:
     return _read(BINDING_COOKIE) or ""
 
 
+def see_other(location: str, code: int = 302) -> Response:
+    """A redirect as a ``flask.Response`` (``flask.redirect`` is typed as werkzeug's)."""
+    return Response(status=code, headers={"Location": location})
+
+
 def set_new_binding(response: Response) -> Response:
     """After-request hook: set a binding made during this request."""
     value = g.get(_NEW_BINDING)

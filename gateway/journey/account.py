@@ -50,14 +50,12 @@ class AccountService:
         clock: Clock,
         pepper: bytes,
         catalogue: Mapping[str, ScopeSettings],
-        grant_revoker: GrantRevoker | None,
     ) -> None:
         self._uow = uow
         self._sealer = sealer
         self._clock = clock
         self._pepper = pepper
         self._catalogue = catalogue
-        self._grant_revoker = grant_revoker
 
     def overview(self, subject_id: str) -> AccountView | None:
         """The person's name and live consents; ``None`` for an unknown subject."""
@@ -83,9 +81,14 @@ class AccountService:
         )
         return AccountView(display_name=display, consents=views)
 
-    def revoke_consent(self, subject_id: str, client_id: str) -> bool:
+    def revoke_consent(
+        self, subject_id: str, client_id: str, grant_revoker: GrantRevoker | None
+    ) -> bool:
         """Withdraw the person's consent for ``client_id`` and end its grants.
 
+        :param grant_revoker: makes the revoked grants' access tokens fail at once
+            (``gateway.oauth``); without one they live until they expire
+            (``oauth.access_token_ttl_seconds``) while their refresh tokens are dead.
         :returns: whether a live consent existed.
         """
         now = self._clock.now()
@@ -105,9 +108,9 @@ class AccountService:
                 },
             )
             uow.commit()
-        if self._grant_revoker is not None:
+        if grant_revoker is not None:
             for grant_id in grant_ids:
-                self._grant_revoker.mark_grant_revoked(grant_id)
+                grant_revoker.mark_grant_revoked(grant_id)
         return True
 
 

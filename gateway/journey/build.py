@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from gateway.config.schema import GatewayConfig
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
-from gateway.core.ports import GrantRevoker
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.ports import UpstreamProvider
@@ -16,6 +15,7 @@ from gateway.journey.claims import SubjectClaims
 from gateway.journey.service import JourneyService
 from gateway.journey.sessions import EphemeralSsoSessions
 from policies.build import build_policy_engine
+from policies.rules import RuleDocuments
 from providers.registry import UpstreamDeps
 from providers.registry import build_upstreams
 
@@ -37,11 +37,12 @@ def build_login(
     sealer: Sealer,
     clock: Clock,
     pepper: bytes,
-    grant_revoker: GrantRevoker | None = None,
+    policy_documents: RuleDocuments | None = None,
 ) -> LoginServices:
     """Upstreams (from the registry, as config selects), SSO sessions, the journey, the
     account pages' use case and the claims source.
 
+    :param policy_documents: the admin rule documents in force (``policies.documents``).
     :raises ConfigError: an upstream the registry lacks or the mode refuses.
     """
     upstreams = build_upstreams(UpstreamDeps(config, store, clock, pepper))
@@ -54,7 +55,7 @@ def build_login(
         pepper=pepper,
         config=config,
         upstreams=upstreams,
-        policy=build_policy_engine(),
+        policy=build_policy_engine(policy_documents),
         sessions=sessions,
     )
     accounts = AccountService(
@@ -63,7 +64,6 @@ def build_login(
         clock=clock,
         pepper=pepper,
         catalogue=config.scopes,
-        grant_revoker=grant_revoker,
     )
     claims = SubjectClaims(uow, sealer, config.scopes)
     return LoginServices(upstreams, sessions, journeys, accounts, claims)

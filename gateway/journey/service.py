@@ -138,7 +138,6 @@ class Step:
     request: AuthorizationRequest | None = None
     error: ProtocolError | None = None
     reason: str | None = None
-    step_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -204,9 +203,7 @@ class JourneyService:
         """The one fixed callback URI registered at the upstream."""
         return f"{self._config.server.issuer}/login/callback/{provider}"
 
-    def begin(
-        self, req: AuthorizationRequest, session: SsoSession | None, binding: str
-    ) -> Step:
+    def begin(self, req: AuthorizationRequest, session: SsoSession | None, binding: str) -> Step:
         """Start a login for a validated authorization request.
 
         An SSO session is reused unless ``prompt=login``, ``max_age`` is exceeded, or an
@@ -474,8 +471,6 @@ class JourneyService:
                 )
             session = live
         req = journey.request
-        if req is not None:
-            self._sessions.add_client(session.sid, req.client_id)
         now = self._clock.now()
         with self._uow() as uow:
             uow.audit.append(

@@ -91,7 +91,9 @@ class SubjectResolver:
     def upstream_digest(self, identity: UpstreamIdentity) -> str:
         return keyed_digest(self._pepper, "upstream_subject", identity.subject)
 
-    def resolve(self, uow: UnitOfWork, identity: UpstreamIdentity, now: float) -> tuple[Subject, bool]:
+    def resolve(
+        self, uow: UnitOfWork, identity: UpstreamIdentity, now: float
+    ) -> tuple[Subject, bool]:
         """The subject, updated with the upstream's current level and profile.
 
         :returns: (subject, created).
@@ -104,9 +106,7 @@ class SubjectResolver:
                 existing,
                 account_level=identity.account_level,
                 roles=tuple(sorted(set(existing.roles) | set(roles))),
-                sealed_profile=seal_profile(
-                    self._sealer, existing.subject_id, identity.attributes
-                ),
+                sealed_profile=seal_profile(self._sealer, existing.subject_id, identity.attributes),
                 updated_at=now,
             )
             uow.subjects.update(updated)

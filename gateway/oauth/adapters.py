@@ -28,7 +28,6 @@ from authlib.oauth2.rfc6749 import TokenMixin
 
 from gateway.core.types import Client
 from gateway.core.types import RefreshToken
-from gateway.oauth.context import RequestScope
 from gateway.oauth.records import CodeRecord
 
 
@@ -58,7 +57,6 @@ class VhodOAuth2Request(OAuth2Request):  # type: ignore[misc]
     """Authlib's request object, built from neutral parameters.
 
     :param uri: the endpoint URL derived from the configured issuer.
-    :param scope: the request's unit of work (token endpoint), opened on first use.
     """
 
     def __init__(
@@ -68,13 +66,11 @@ class VhodOAuth2Request(OAuth2Request):  # type: ignore[misc]
         params: tuple[tuple[str, str], ...],
         *,
         authorization: str | None = None,
-        scope: RequestScope | None = None,
         remote_addr: str = "unknown",
     ) -> None:
         headers = {"Authorization": authorization} if authorization else {}
         super().__init__(method, uri, headers=headers)
         self.payload = _Payload(params)
-        self.vhod_scope = scope
         self.vhod_remote_addr = remote_addr
 
     @property

@@ -32,6 +32,7 @@ import base64
 import binascii
 import json
 import logging
+import threading
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -139,9 +140,11 @@ class PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
     def __init__(self, ctx: OAuthContext) -> None:
         super().__init__(validate_jti=True, leeway=ctx.settings.leeway_seconds)
         self._ctx = ctx
+        self._current = threading.local()
+        """The URL of the endpoint being called, per thread (one instance serves all)."""
 
     def __call__(self, query_client: Any, request: VhodOAuth2Request) -> Any:
-        self._request_uri = request.uri
+        self._current.uri = request.uri
         form_client_id = request.form.get("client_id")
         if request.form.get("client_assertion") and (
             request.form.get("client_assertion_type") != ASSERTION_TYPE
@@ -156,7 +159,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
         """RFC 7523 §3 item 3: the token endpoint URL; the issuer is accepted too (OIDC
         Core §9, FAPI 2), and the URL of the endpoint being called (PAR, introspection)."""
         audiences = [self._ctx.url(PATH_TOKEN), self._ctx.issuer]
-        uri = getattr(self, "_request_uri", None)
+        uri = getattr(self._current, "uri", None)
         if isinstance(uri, str) and uri not in audiences:
             audiences.append(uri)
         return audiences

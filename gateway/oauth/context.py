@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
-from types import TracebackType
 
 from gateway.config.schema import GatewayConfig
 from gateway.config.schema import OAuthSettings
@@ -19,7 +18,6 @@ from gateway.core.logs import log_event
 from gateway.core.ports import ClaimsSource
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
-from gateway.core.ports import UnitOfWork
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.oauth.tokens import TokenService
 
@@ -82,38 +80,3 @@ class OAuthContext:
         """Log a named event with safe fields and count it."""
         log_event(log, name, level, **fields)
         self.on_event(name)
-
-
-class RequestScope:
-    """A lazily opened unit of work spanning one protocol request.
-
-    Authlib runs a token request as several hooks (authenticate the refresh token, issue,
-    save, revoke the old one); they share this transaction so that the exchange commits
-    all at once or not at all (SECURITY.md R5). Opened on first use only: requests that
-    never write hold no database lock.
-    """
-
-    def __init__(self, factory: UnitOfWorkFactory) -> None:
-        self._factory = factory
-        self._uow: UnitOfWork | None = None
-
-    def uow(self) -> UnitOfWork:
-        if self._uow is None:
-            uow = self._factory()
-            uow.__enter__()
-            self._uow = uow
-        return self._uow
-
-    def commit(self) -> None:
-        if self._uow is not None:
-            self._uow.commit()
-
-    def close(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc: BaseException | None = None,
-        tb: TracebackType | None = None,
-    ) -> None:
-        uow, self._uow = self._uow, None
-        if uow is not None:
-            uow.__exit__(exc_type, exc, tb)

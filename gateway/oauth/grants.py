@@ -10,8 +10,8 @@
   tombstone keeps the grant so that a replay revokes every token issued from it (RFC 6749
   §4.1.2, §10.5; T26–T28). Codes are bound to client, redirect URI and PKCE challenge.
 * :class:`RefreshGrant` — rotation on every use, the used token marked by a conditional
-  ``UPDATE`` in the same transaction as the new one's insert; reuse of a used token
-  revokes the family (RFC 9700 §4.14.2; T36–T38); idle and absolute expiry (T40); a
+  ``UPDATE`` (exactly one concurrent exchange wins); reuse of a used token revokes the
+  family (RFC 9700 §4.14.2; T36–T38); idle and absolute expiry (T40); a
   narrower ``scope`` is allowed and the new refresh token keeps the original scope (T39).
 * :class:`ClientCredentials` — no refresh token, no id token, scopes limited to the
   client's registration (never the person-bound ``openid``/``offline_access``).
@@ -23,13 +23,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import base64
+import hashlib
 import hmac
 import logging
 import re
 from dataclasses import replace
 from typing import Any
+from typing import ClassVar
 from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeGrant
@@ -89,7 +90,7 @@ class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
     """PKCE with ``S256`` only, for every client (RFC 7636; RFC 9700 §2.1.1; T14–T18)."""
 
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
 
     def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
         """Per RFC 7636 §4.4.1: a missing challenge, a missing method (which would mean
@@ -155,7 +156,7 @@ class VhodIssuerParameter(IssuerParameter):  # type: ignore[misc]
 class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
     """The authorization code grant with atomic, replay-punishing redemption."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(CLIENT_AUTH_METHODS)
 
     def generate_authorization_code(self) -> str:
         """256 bits from ``secrets`` (RFC 6749 §10.10; T34)."""
@@ -234,13 +235,10 @@ class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
         except (ValueError, KeyError, TypeError):
             return
         ctx.event("code.replayed", logging.WARNING, client_id=record.client_id)
-        scope = self.request.vhod_scope
         client = self.server.query_client(record.client_id)
         sub = ctx.tokens.subject(client.client, record.subject_id) if client else ""
         family_expires = record.issued_at + ctx.settings.refresh_absolute_seconds
-        uow = scope.uow()
-        revoke_grant(ctx, uow, record.grant(sub, family_expires), "code_replay")
-        scope.commit()
+        revoke_grant(ctx, record.grant(sub, family_expires), "code_replay")
 
     def delete_authorization_code(self, authorization_code: CodeModel) -> None:
         """Nothing to do: the code was consumed when it was queried."""
@@ -259,36 +257,37 @@ class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
         )
 
     def save_token(self, token: dict[str, Any]) -> None:
-        """Write the grant and the first refresh token (digest only) in the request's
-        transaction; the provider commits it before answering."""
+        """Write the grant and the first refresh token (digest only) in one transaction,
+        committed before the answer (never 200 without durable records; R2)."""
         ctx = _ctx(self)
         record: CodeRecord = self.request.authorization_code.record
         client: ClientModel = self.request.client
         now = ctx.clock.now()
         family_expires = now + ctx.settings.refresh_absolute_seconds
         grant = record.grant(ctx.tokens.subject(client.client, record.subject_id), family_expires)
-        uow = self.request.vhod_scope.uow()
-        uow.grants.add(grant)
         refresh = token.get("refresh_token")
-        if isinstance(refresh, str):
-            uow.refresh_tokens.add(
-                RefreshToken(
-                    digest=ctx.tokens.digest("refresh_token", refresh),
-                    grant_id=grant.grant_id,
-                    client_id=grant.client_id,
-                    generation=1,
-                    scopes=grant.scopes,
-                    created_at=now,
-                    expires_at=min(now + ctx.settings.refresh_idle_seconds, family_expires),
+        with ctx.uow() as uow:
+            uow.grants.add(grant)
+            if isinstance(refresh, str):
+                uow.refresh_tokens.add(
+                    RefreshToken(
+                        digest=ctx.tokens.digest("refresh_token", refresh),
+                        grant_id=grant.grant_id,
+                        client_id=grant.client_id,
+                        generation=1,
+                        scopes=grant.scopes,
+                        created_at=now,
+                        expires_at=min(now + ctx.settings.refresh_idle_seconds, family_expires),
+                    )
                 )
-            )
+            uow.commit()
         ctx.event("token.issued", client_id=grant.client_id, grant_id=grant.grant_id)
 
 
 class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
     """Refresh with rotation and reuse detection."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(CLIENT_AUTH_METHODS)
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenModel:
@@ -296,36 +295,47 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
 
         Another client's token is ``invalid_grant`` and left untouched (T39a). A token
         used before — sequentially or by a concurrent request that won the conditional
-        ``UPDATE`` — revokes its whole family (T37, T38).
+        ``UPDATE`` — revokes its whole family (T37, T38). The use commits at once: if
+        issuing the next link then fails, the chain is broken and the person signs in
+        again (fail closed; never two live chains).
         """
         ctx = _ctx(self)
         client: ClientModel = self.request.client
         now = ctx.clock.now()
         digest = ctx.tokens.digest("refresh_token", refresh_token)
-        scope = self.request.vhod_scope
-        uow = scope.uow()
-        stored = uow.refresh_tokens.get(digest)
-        if stored is None or stored.client_id != client.client_id:
-            raise InvalidGrantError("Unknown refresh token.")
-        grant = uow.grants.get(stored.grant_id)
-        if stored.used_at is not None or uow.refresh_tokens.use(digest, now) is None:
+        requested = set((self.request.payload.scope or "").split())
+        with ctx.uow() as uow:
+            stored = uow.refresh_tokens.get(digest)
+            if stored is None or stored.client_id != client.client_id:
+                raise InvalidGrantError("Unknown refresh token.")
+            if not requested <= set(stored.scopes):
+                raise InvalidScopeError("The scope exceeds the original grant.")
+            grant = uow.grants.get(stored.grant_id)
+            reused = stored.used_at is not None or uow.refresh_tokens.use(digest, now) is None
+            live = (
+                grant is not None
+                and grant.revoked_at is None
+                and stored.expires_at > now
+                and grant.expires_at > now
+            )
+            if not reused and live:
+                uow.commit()
+        if reused:
             self._punish_reuse(grant)
-        if grant is None or grant.revoked_at is not None or ctx.tokens.is_grant_revoked(
-            grant.grant_id
-        ):
-            raise InvalidGrantError("The grant was revoked.")
-        if stored.expires_at <= now or grant.expires_at <= now:
-            raise InvalidGrantError("The refresh token expired.")
+        if grant is None or not live or ctx.tokens.is_grant_revoked(grant.grant_id):
+            raise InvalidGrantError("The refresh token expired or was revoked.")
         self.request.vhod_grant = grant
         return RefreshTokenModel(replace(stored, used_at=now), now)
 
+    def _validate_token_scope(self, token: RefreshTokenModel) -> None:
+        """Checked before the token is used (see :meth:`authenticate_refresh_token`), so
+        that a too wide ``scope`` does not burn the token (RFC 6749 §6; T39c)."""
+
     def _punish_reuse(self, grant: Grant | None) -> None:
         ctx = _ctx(self)
-        scope = self.request.vhod_scope
         ctx.event("refresh_token.reused", logging.WARNING, client_id=self.request.client.client_id)
         if grant is not None and grant.revoked_at is None:
-            revoke_grant(ctx, scope.uow(), grant, "refresh_reuse")
-            scope.commit()
+            revoke_grant(ctx, grant, "refresh_reuse")
         raise InvalidGrantError("The refresh token was already used.")
 
     def authenticate_user(self, refresh_token: RefreshTokenModel) -> Principal:
@@ -349,17 +359,19 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
         now = ctx.clock.now()
         refresh = token.get("refresh_token")
         if isinstance(refresh, str):
-            self.request.vhod_scope.uow().refresh_tokens.add(
-                RefreshToken(
-                    digest=ctx.tokens.digest("refresh_token", refresh),
-                    grant_id=grant.grant_id,
-                    client_id=grant.client_id,
-                    generation=old.token.generation + 1,
-                    scopes=old.token.scopes,
-                    created_at=now,
-                    expires_at=min(now + ctx.settings.refresh_idle_seconds, grant.expires_at),
+            with ctx.uow() as uow:
+                uow.refresh_tokens.add(
+                    RefreshToken(
+                        digest=ctx.tokens.digest("refresh_token", refresh),
+                        grant_id=grant.grant_id,
+                        client_id=grant.client_id,
+                        generation=old.token.generation + 1,
+                        scopes=old.token.scopes,
+                        created_at=now,
+                        expires_at=min(now + ctx.settings.refresh_idle_seconds, grant.expires_at),
+                    )
                 )
-            )
+                uow.commit()
         ctx.event("token.refreshed", client_id=grant.client_id, grant_id=grant.grant_id)
 
     def revoke_old_credential(self, refresh_token: RefreshTokenModel) -> None:
@@ -369,7 +381,7 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
 class ClientCredentials(ClientCredentialsGrant):  # type: ignore[misc]
     """RFC 6749 §4.4 for school back-ends: tokens about the client itself."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(CLIENT_AUTH_METHODS)
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
@@ -388,6 +400,8 @@ class ClientCredentials(ClientCredentialsGrant):  # type: ignore[misc]
         scopes: tuple[str, ...] = self.request.vhod_scopes
         token = self.generate_token(scope=" ".join(scopes), include_refresh_token=False)
         client: ClientModel = self.request.client
-        _ctx(self).event("token.issued", client_id=client.client_id, grant_type="client_credentials")
+        _ctx(self).event(
+            "token.issued", client_id=client.client_id, grant_type="client_credentials"
+        )
         headers: list[tuple[str, str]] = self.TOKEN_RESPONSE_HEADER
         return 200, token, headers

@@ -46,6 +46,8 @@ class KeySource(Protocol):
 
     def verification_key(self, kid: str) -> Any: ...
 
+    def public_jwks(self) -> dict[str, list[dict[str, Any]]]: ...
+
 
 class InvalidJwt(Exception):
     """A JWT that is malformed, not ours, of the wrong type, or badly signed."""

@@ -36,6 +36,7 @@ from gateway.core.ids import new_code
 from gateway.core.ids import new_id
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
+from gateway.core.ports import GrantRevoker
 from gateway.core.types import Client
 from gateway.core.types import TokenFormat
 from gateway.oauth.jose import TYP_ACCESS_TOKEN
@@ -80,6 +81,28 @@ class AccessTokenInfo:
     """The claims as issued (JWT payload or the opaque record's equivalent)."""
 
 
+class GrantRevocationMarks:
+    """The ``revoked_grant`` markers alone: the :class:`gateway.core.ports.GrantRevoker`
+    that other use cases (consent withdrawal) get, with nothing but the ephemeral store.
+
+    A marker lives as long as any access token of the grant can (``access_token_ttl +
+    leeway``, plus the code lifetime for a grant revoked by a code replay before its
+    tokens were issued).
+    """
+
+    def __init__(self, ephemeral: EphemeralStore, settings: OAuthSettings) -> None:
+        self._ephemeral = ephemeral
+        self._ttl = (
+            settings.access_token_ttl_seconds + settings.leeway_seconds + settings.code_ttl_seconds
+        )
+
+    def mark_grant_revoked(self, grant_id: str) -> None:
+        self._ephemeral.put(NS_REVOKED_GRANT, grant_id, b"1", self._ttl)
+
+    def is_grant_revoked(self, grant_id: str) -> bool:
+        return self._ephemeral.get(NS_REVOKED_GRANT, grant_id) is not None
+
+
 class TokenService:
     """Mint and check tokens with vhod's keys and clock."""
 
@@ -99,6 +122,7 @@ class TokenService:
         self._ephemeral = ephemeral
         self._jose = jose
         self._pepper = pepper
+        self._marks = GrantRevocationMarks(ephemeral, settings)
 
     # ------------------------------------------------------------------ identifiers
 
@@ -319,15 +343,10 @@ class TokenService:
 
     def mark_grant_revoked(self, grant_id: str) -> None:
         """Make every access token of the grant fail at userinfo and introspection."""
-        ttl = (
-            self._settings.access_token_ttl_seconds
-            + self._settings.leeway_seconds
-            + self._settings.code_ttl_seconds
-        )
-        self._ephemeral.put(NS_REVOKED_GRANT, grant_id, b"1", ttl)
+        self._marks.mark_grant_revoked(grant_id)
 
     def is_grant_revoked(self, grant_id: str) -> bool:
-        return self._ephemeral.get(NS_REVOKED_GRANT, grant_id) is not None
+        return self._marks.is_grant_revoked(grant_id)
 
     def revoke_access_token(self, info: AccessTokenInfo, token: str) -> None:
         """Revoke one access token (RFC 7009 §2.1): its ``jti`` until it expires; an
@@ -379,3 +398,6 @@ def audiences(claims: dict[str, Any]) -> list[str]:
     if isinstance(aud, list):
         return [a for a in aud if isinstance(a, str)]
     return []
+
+
+_: type[GrantRevoker] = GrantRevocationMarks

@@ -32,6 +32,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gateway.core.ports import AdminInviteRepository
+from gateway.core.ports import AdminQueries
 from gateway.core.ports import AuditRepository
 from gateway.core.ports import ClientRepository
 from gateway.core.ports import ConsentRepository
@@ -39,6 +40,7 @@ from gateway.core.ports import DataKeyRepository
 from gateway.core.ports import GrantRepository
 from gateway.core.ports import KeyRepository
 from gateway.core.ports import LogoutQueue
+from gateway.core.ports import PolicyDocumentRepository
 from gateway.core.ports import RefreshTokenRepository
 from gateway.core.ports import SealedRecords
 from gateway.core.ports import SubjectRepository
@@ -56,6 +58,8 @@ from gateway.store.sql.grants import SqlLogoutQueue
 from gateway.store.sql.grants import SqlRefreshTokenRepository
 from gateway.store.sql.invites import SqlAdminInviteRepository
 from gateway.store.sql.keys import SqlKeyRepository
+from gateway.store.sql.policies import SqlAdminQueries
+from gateway.store.sql.policies import SqlPolicyDocumentRepository
 from gateway.store.sql.sealed import SqlSealedRecords
 from gateway.store.sql.subjects import SqlSubjectRepository
 
@@ -74,6 +78,8 @@ class SqlUnitOfWork:
     grants: GrantRepository
     refresh_tokens: RefreshTokenRepository
     logout_queue: LogoutQueue
+    policies: PolicyDocumentRepository
+    admin_queries: AdminQueries
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         if engine.dialect.name == "sqlite" and not read_only:
@@ -92,6 +98,8 @@ class SqlUnitOfWork:
         self.grants = SqlGrantRepository(self._session)
         self.refresh_tokens = SqlRefreshTokenRepository(self._session)
         self.logout_queue = SqlLogoutQueue(self._session)
+        self.policies = SqlPolicyDocumentRepository(self._session)
+        self.admin_queries = SqlAdminQueries(self._session)
 
     @property
     def session(self) -> Session:

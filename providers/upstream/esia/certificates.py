@@ -81,7 +81,7 @@ _DN_SHORT = {
 # --------------------------------------------------------------------------- ASN.1 specs
 
 
-class _GostKeyParameters(core.Sequence):
+class _GostKeyParameters(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     """GostR3410-2012-PublicKeyParameters (RFC 9215 §4): param set, optional digest set."""
 
     _fields = [  # noqa: RUF012 -- asn1crypto's declaration style
@@ -91,21 +91,21 @@ class _GostKeyParameters(core.Sequence):
     ]
 
 
-class _GostAlgorithm(core.Sequence):
+class _GostAlgorithm(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     _fields = [  # noqa: RUF012
         ("algorithm", core.ObjectIdentifier),
         ("parameters", core.Any, {"optional": True}),
     ]
 
 
-class _GostPublicKeyInfo(core.Sequence):
+class _GostPublicKeyInfo(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     _fields = [  # noqa: RUF012
         ("algorithm", _GostAlgorithm),
         ("public_key", core.BitString),
     ]
 
 
-class _SignedEnvelope(core.Sequence):
+class _SignedEnvelope(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     """Certificate ::= SEQUENCE { tbs, signatureAlgorithm, signatureValue }, tbs kept raw.
 
     Re-serialising asn1crypto's parsed TBSCertificate would make it parse the GOST public
@@ -119,7 +119,7 @@ class _SignedEnvelope(core.Sequence):
     ]
 
 
-class _GostPrivateKeyInfo(core.Sequence):
+class _GostPrivateKeyInfo(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     """PKCS#8 PrivateKeyInfo (RFC 5208 §5) with the GOST algorithm identifier."""
 
     _fields = [  # noqa: RUF012

@@ -38,11 +38,11 @@ from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from typing import Any
-from typing import Protocol
 from urllib.parse import quote
 from urllib.parse import urlencode
 
 import requests
+from urllib3.exceptions import ReadTimeoutError
 
 from gateway.config.schema import EsiaSettings
 from gateway.core.clock import SystemClock
@@ -53,6 +53,7 @@ from gateway.core.ids import constant_time_equals
 from gateway.core.ids import new_uuid
 from gateway.core.logs import log_event
 from gateway.core.ports import Clock
+from providers.upstream.esia.certificates import client_certificate_hash
 from providers.upstream.esia.errors import ESIA_BAD_RESPONSE
 from providers.upstream.esia.errors import ESIA_CIRCUIT_OPEN
 from providers.upstream.esia.errors import ESIA_STATE_MISMATCH
@@ -62,18 +63,23 @@ from providers.upstream.esia.errors import UNAVAILABLE_CODES
 from providers.upstream.esia.errors import error_from_esia
 from providers.upstream.esia.errors import esia_code
 from providers.upstream.esia.scopes import scope_string
+from providers.upstream.esia.signing import Signer
+from providers.upstream.esia.signing import sign_v1_cms
+from providers.upstream.esia.signing import sign_v2
 
 __all__ = [
     "AUTHORIZE_PATHS",
     "TOKEN_PATHS",
     "CircuitBreaker",
     "EsiaClient",
-    "RequestSigner",
     "TokenResponse",
     "esia_timestamp",
 ]
 
 log = logging.getLogger(__name__)
+# urllib3 logs every request URL at DEBUG, and ESIA's REST URLs carry the person's oid
+# (personal data under 152-FZ): keep that logger at INFO or above whatever the root level.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
 
 AUTHORIZE_PATHS = {"v2": "/aas/oauth2/v2/ac", "v1": "/aas/oauth2/ac"}
 TOKEN_PATHS = {"v2": "/aas/oauth2/v3/te", "v1": "/aas/oauth2/te"}
@@ -89,30 +95,9 @@ SCOPE_ORG = ""
 """v2 ``scope_org``: vhod asks for no organisation scopes; it is signed even when empty
 (ESIA.md §2.1, ILI4)."""
 TOKEN_TYPE = "Bearer"
-
-
-class RequestSigner(Protocol):
-    """What the client needs from vhod's GOST key (implemented over ``signing.py``).
-
-    Example::
-
-        class Fixed:
-            def certificate_hash(self) -> str: return "AB" * 32
-            def sign_v2(self, message: bytes) -> str: return b64url(raw_signature(message))
-            def sign_v1(self, message: bytes) -> str: return b64url(detached_cms(message))
-    """
-
-    def certificate_hash(self) -> str:
-        """Hex Streebog-256 of the DER certificate (``client_certificate_hash``, §2.5)."""
-        ...
-
-    def sign_v2(self, message: bytes) -> str:
-        """base64url (no padding) of the raw 64-byte ``s‖r`` signature (§2.4)."""
-        ...
-
-    def sign_v1(self, message: bytes) -> str:
-        """base64url of a detached CMS SignedData over ``message`` (§2.3)."""
-        ...
+V1_SIGNED_ATTRIBUTES = False
+"""v1 CMS without signed attributes (``openssl smime -noattr``, as EKA does in production).
+ESIA is reported to accept both forms [ESIA.md §2.3]; the sandbox checks both."""
 
 
 def esia_timestamp(now: float, utc: bool = True) -> str:
@@ -224,7 +209,7 @@ class EsiaClient:
     """Talks to one ESIA (or the sandbox) for one registered system.
 
     :param settings: ``[esia]``.
-    :param signer: signs ``client_secret`` with vhod's registered GOST key.
+    :param signer: signs ``client_secret`` with vhod's registered GOST key (``signing.py``).
     :param clock: wall-clock time for ``timestamp``.
     :param session: a ``requests.Session`` (tests may pass one; never stubbed in
         integration tests).
@@ -234,16 +219,16 @@ class EsiaClient:
     def __init__(
         self,
         settings: EsiaSettings,
-        signer: RequestSigner,
+        signer: Signer,
         clock: Clock | None = None,
         session: requests.Session | None = None,
         breaker: CircuitBreaker | None = None,
     ) -> None:
         self.settings = settings
         self._signer = signer
+        self._certificate_hash = client_certificate_hash(signer.certificate)
         self._clock = clock or SystemClock()
         self._session = session or requests.Session()
-        self._session.trust_env = False
         self.breaker = breaker or CircuitBreaker(
             settings.breaker_failure_threshold, settings.breaker_reset_seconds
         )
@@ -258,12 +243,13 @@ class EsiaClient:
         )
 
     def _v2_secret(self, *parts: str) -> str:
-        return self._signer.sign_v2("".join(parts).encode("utf-8"))
+        # §2.4: the parts concatenated with no separators; raw s‖r, base64url unpadded.
+        return sign_v2(self._signer, "".join(parts))
 
     def _v1_secret(self, scope: str, timestamp: str, state: str) -> str:
-        # §2.2: scope + timestamp + client_id + state, no separators.
+        # §2.2: scope + timestamp + client_id + state, no separators; detached CMS (§2.3).
         message = f"{scope}{timestamp}{self.settings.client_id}{state}"
-        return self._signer.sign_v1(message.encode("utf-8"))
+        return sign_v1_cms(self._signer, message, signed_attrs=V1_SIGNED_ATTRIBUTES)
 
     # ------------------------------------------------------------------ authorize
 
@@ -279,7 +265,7 @@ class EsiaClient:
         client_id = self.settings.client_id
         params: dict[str, str] = {"client_id": client_id}
         if self.settings.protocol == "v2":
-            params["client_certificate_hash"] = self._signer.certificate_hash()
+            params["client_certificate_hash"] = self._certificate_hash
             params["client_secret"] = self._v2_secret(
                 client_id, scope, SCOPE_ORG, timestamp, state, redirect_uri
             )
@@ -328,7 +314,7 @@ class EsiaClient:
             "token_type": TOKEN_TYPE,
         }
         if self.settings.protocol == "v2":
-            form["client_certificate_hash"] = self._signer.certificate_hash()
+            form["client_certificate_hash"] = self._certificate_hash
             form["scope_org"] = SCOPE_ORG
             form["client_secret"] = self._v2_secret(
                 client_id, scope, SCOPE_ORG, timestamp, state, redirect_uri, code
@@ -366,7 +352,7 @@ class EsiaClient:
             form["client_secret"] = self._v1_secret(scope, timestamp, state)
         elif self.settings.refresh_variant == "ili4":
             form["redirect_uri"] = redirect_uri
-            form["client_certificate_hash"] = self._signer.certificate_hash()
+            form["client_certificate_hash"] = self._certificate_hash
             form["scope_org"] = SCOPE_ORG
             form["client_secret"] = self._v2_secret(
                 client_id, scope, SCOPE_ORG, timestamp, state, redirect_uri
@@ -490,7 +476,13 @@ class EsiaClient:
                 raw = _read_limited(response)
             finally:
                 response.close()
-        except requests.Timeout as exc:
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            if not _is_timeout(exc):
+                self.breaker.record_failure()
+                log_event(
+                    log, "esia.request_failed", logging.WARNING, endpoint=what, reason="connection"
+                )
+                raise UpstreamUnavailable(ESIA_UNAVAILABLE, f"{what}: connection") from exc
             self.breaker.record_failure()
             log_event(log, "esia.request_failed", logging.WARNING, endpoint=what, reason="timeout")
             raise UpstreamUnavailable(ESIA_TIMEOUT, f"{what}: timeout") from exc
@@ -540,6 +532,14 @@ class EsiaClient:
             raise UpstreamProtocolError(ESIA_BAD_RESPONSE, f"{what}: HTTP {status}, not JSON")
         log_event(log, "esia.request_done", logging.DEBUG, endpoint=what, ms=elapsed_ms)
         return body
+
+
+def _is_timeout(exc: requests.RequestException) -> bool:
+    """A timeout, also when it struck while streaming the body (requests then wraps
+    urllib3's ``ReadTimeoutError`` in a ``ConnectionError``)."""
+    if isinstance(exc, requests.Timeout):
+        return True
+    return any(isinstance(arg, ReadTimeoutError) for arg in exc.args)
 
 
 class _TooLarge(Exception):

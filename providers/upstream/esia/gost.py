@@ -23,9 +23,11 @@ Speed (all Python ``int`` arithmetic, no extension modules)
       no exceptional cases for points of the prime-order subgroup.
     * Verification computes ``z1*G + z2*Q`` in Jacobian coordinates: ``z2*Q`` by width-5 NAF
       (doublings use the a = -3 shortcut on the CryptoPro curves), then ``z1*G`` by the same
-      fixed-base table (variable time: public data). One modular inversion per operation
-      (``pow(x, -1, p)``, which CPython runs in C).
-    * Tables are built lazily, once per curve (a few milliseconds), and cached.
+      fixed-base table (variable time: public data). From its second verification on, a
+      public key gets a fixed-base table of its own (LRU of 32 keys), and ``z2*Q`` is then
+      also doubling-free. One modular inversion per operation (``pow(x, -1, p)``, in C).
+    * Tables are built lazily, once per curve (about 15 ms), and cached; ``python -m bench
+      gost`` prints the figures against ``gostcrypto``.
 
 What the signing path promises about timing, and what it cannot
     The *schedule* of operations does not depend on secret values: the recoding runs a fixed
@@ -42,15 +44,17 @@ What the signing path promises about timing, and what it cannot
     final ``s = r*d + k*e mod q`` uses plain big-int arithmetic on the key. A local attacker
     who can measure this process precisely may still learn something; keep the signing key
     on a host you control, or use the OpenSSL or a hardware backend (``signing.py``) where
-    that matters.
+    that matters. Python also cannot wipe memory: the scalar stays in an immutable ``int``
+    until it is garbage-collected.
 
-    The nonce ``k`` comes from :mod:`secrets` (the OS CSPRNG).
+    The nonce ``k`` comes from :mod:`secrets` (the OS CSPRNG), fresh for every signature.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -253,13 +257,10 @@ def _math_for(curve: Curve) -> _CurveMath:
     return math
 
 
-def _build_math(curve: Curve) -> _CurveMath:
-    """Rows ``i = 0..64``: affine ``(2j + 1) * 16^i * G`` for ``j = 0..7``."""
+def _fixed_base_rows(curve: Curve, bx: int, by: int) -> tuple[_Row, ...]:
+    """Rows ``i = 0..64``: affine ``(2j + 1) * 16^i * B`` for ``j = 0..7``."""
     p, a, a_m3 = curve.p, curve.a, curve.a_is_minus_3
-    if not curve.contains(curve.gx, curve.gy):
-        raise GostError(f"{curve.name}: base point is not on the curve")
     rows: list[_Row] = []
-    bx, by = curve.gx, curve.gy
     for _ in range(_ROWS):
         (dx, dy) = _to_affine_batch([_jac_double(bx, by, 1, p, a, a_m3)], p)[0]
         multiples: list[_Jacobian] = [(bx, by, 1)]
@@ -269,14 +270,23 @@ def _build_math(curve: Curve) -> _CurveMath:
         affine = _to_affine_batch(multiples, p)
         rows.append((tuple(x for x, _ in affine[:_ODD]), tuple(y for _, y in affine[:_ODD])))
         bx, by = affine[_ODD]
+    return tuple(rows)
+
+
+def _build_math(curve: Curve) -> _CurveMath:
+    """The constants and the fixed-base table of ``curve``'s base point."""
+    if not curve.contains(curve.gx, curve.gy):
+        raise GostError(f"{curve.name}: base point is not on the curve")
+    p, a_m3 = curve.p, curve.a_is_minus_3
+    rows = _fixed_base_rows(curve, curve.gx, curve.gy)
     return _CurveMath(
         p=p,
         q=curve.q,
-        a=-3 if a_m3 else a,
-        a_full=a,
+        a=-3 if a_m3 else curve.a,
+        a_full=curve.a,
         a_m3=a_m3,
         b3=3 * curve.b % p,
-        rows=tuple(rows),
+        rows=rows,
         packed=tuple(tuple(x | y << 256 for x, y in zip(*row, strict=True)) for row in rows),
     )
 
@@ -348,8 +358,19 @@ def _wnaf(k: int, width: int) -> list[int]:
 _NAF_WIDTH = 5
 
 
-def _mul_add_vartime(math: _CurveMath, u1: int, qx: int, qy: int, u2: int) -> _Jacobian:
-    """``u1 * G + u2 * Q`` for verification (public inputs, variable time)."""
+def _add_fixed_base(acc: _Jacobian, math: _CurveMath, rows: tuple[_Row, ...], u: int) -> _Jacobian:
+    """``acc + u * B`` where ``rows`` is B's fixed-base table (public ``u``, variable time)."""
+    p, a, a_m3 = math.p, math.a_full, math.a_m3
+    for (xs, ys), d in zip(rows, _recode(u, math.q), strict=True):
+        if d > 0:
+            acc = _jac_add_affine(*acc, xs[d >> 1], ys[d >> 1], p, a, a_m3)
+        else:
+            acc = _jac_add_affine(*acc, xs[(-d) >> 1], p - ys[(-d) >> 1], p, a, a_m3)
+    return acc
+
+
+def _mul_wnaf(math: _CurveMath, u: int, qx: int, qy: int) -> _Jacobian:
+    """``u * Q`` by width-5 NAF (public inputs, variable time)."""
     p, a, a_m3 = math.p, math.a_full, math.a_m3
     # Odd multiples Q, 3Q, ..., 15Q in affine form for the NAF.
     (dx, dy) = _to_affine_batch([_jac_double(qx, qy, 1, p, a, a_m3)], p)[0]
@@ -358,7 +379,7 @@ def _mul_add_vartime(math: _CurveMath, u1: int, qx: int, qy: int, u2: int) -> _J
         odd.append(_jac_add_affine(*odd[-1], dx, dy, p, a, a_m3))
     pre = _to_affine_batch(odd, p)
     x, y, z = _INFINITY
-    for d in reversed(_wnaf(u2, _NAF_WIDTH)):
+    for d in reversed(_wnaf(u, _NAF_WIDTH)):
         if z:  # doubling inlined: this loop runs ~256 times per verification
             yy = y * y % p
             s = 4 * x * yy % p
@@ -373,13 +394,46 @@ def _mul_add_vartime(math: _CurveMath, u1: int, qx: int, qy: int, u2: int) -> _J
         elif d < 0:
             x2, y2 = pre[(-d) >> 1]
             x, y, z = _jac_add_affine(x, y, z, x2, p - y2, p, a, a_m3)
-    acc = (x, y, z)
-    for (xs, ys), d in zip(math.rows, _recode(u1, math.q), strict=True):
-        if d > 0:
-            acc = _jac_add_affine(*acc, xs[d >> 1], ys[d >> 1], p, a, a_m3)
+    return x, y, z
+
+
+# Verification keys repeat (ESIA's few signing certificates, the few registered clients), so
+# from the second verification on a key gets a fixed-base table like G's (~10 ms to build,
+# ~70 KB). Then z2*Q needs no doublings either, which makes verification ~3x faster.
+_KEY_TABLES_MAX = 32
+_key_tables: OrderedDict[tuple[Curve, int, int], tuple[_Row, ...] | None] = OrderedDict()
+_key_tables_lock = threading.Lock()
+
+
+def _key_rows(curve: Curve, qx: int, qy: int) -> tuple[_Row, ...] | None:
+    """The cached table of a public key; ``None`` the first time the key is seen."""
+    ident = (curve, qx, qy)
+    with _key_tables_lock:
+        seen = ident in _key_tables
+        rows = _key_tables.get(ident)
+        if seen:
+            _key_tables.move_to_end(ident)
         else:
-            acc = _jac_add_affine(*acc, xs[(-d) >> 1], p - ys[(-d) >> 1], p, a, a_m3)
-    return acc
+            _key_tables[ident] = None
+            while len(_key_tables) > _KEY_TABLES_MAX:
+                _key_tables.popitem(last=False)
+    if rows is not None or not seen:
+        return rows
+    rows = _fixed_base_rows(curve, qx, qy)  # outside the lock; a racing twin does the same
+    with _key_tables_lock:
+        if ident in _key_tables:
+            _key_tables[ident] = rows
+    return rows
+
+
+def _mul_add_vartime(curve: Curve, u1: int, qx: int, qy: int, u2: int) -> _Jacobian:
+    """``u1 * G + u2 * Q`` for verification (public inputs, variable time)."""
+    math = _math_for(curve)
+    rows = _key_rows(curve, qx, qy)
+    acc = (
+        _mul_wnaf(math, u2, qx, qy) if rows is None else _add_fixed_base(_INFINITY, math, rows, u2)
+    )
+    return _add_fixed_base(acc, math, math.rows, u1)
 
 
 # --------------------------------------------------------------------------- keys
@@ -432,7 +486,7 @@ class PublicKey:
         v = pow(e, -1, q)
         z1 = s * v % q
         z2 = -r * v % q
-        x, _, z = _mul_add_vartime(_math_for(self.curve), z1, self.x, self.y, z2)
+        x, _, z = _mul_add_vartime(self.curve, z1, self.x, self.y, z2)
         if not z:
             return False
         p = self.curve.p

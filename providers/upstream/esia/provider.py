@@ -19,12 +19,12 @@ The journey calls three methods (``gateway.core.ports.UpstreamProvider``):
 3. :meth:`EsiaProvider.logout_url` — ESIA's ``/idp/ext/Logout`` with ``redirect_url``.
 
 **Scopes at the token step.** ESIA wants the same ``scope`` at the token endpoint as at
-the authorize endpoint (ESIA.md §3.1, GO). The port's ``complete`` does not carry the
-school system's scopes, so the journey should pass them as the extra keyword ``scopes``
-(the same tuple it gave :meth:`authorization_url`). Without it, the provider falls back
-to what it remembered in this process at :meth:`authorization_url` (keyed by a digest of
-``state``; fine for one process, not for several workers), and finally to the scopes of
-a login without children.
+the authorize endpoint (ESIA.md §3.1, GO), but the port's ``complete`` does not carry the
+school system's scopes. So :meth:`authorization_url` remembers the ESIA scope string under
+a digest of ``state``: in the ephemeral store when one is given (``build_esia_provider(...,
+ephemeral=...)``; works across workers, TTL = the journey's), else in this process. A caller
+may also pass the school system's scopes to :meth:`complete` as the keyword ``scopes``.
+Without either, the scopes of a login without children are used.
 """
 
 from __future__ import annotations
@@ -42,24 +42,29 @@ from gateway.config.schema import EsiaSettings
 from gateway.config.schema import GatewayConfig
 from gateway.core.clock import SystemClock
 from gateway.core.errors import ConfigError
+from gateway.core.errors import ReplayDetected
 from gateway.core.errors import UpstreamProtocolError
 from gateway.core.ids import constant_time_equals
 from gateway.core.logs import log_event
 from gateway.core.ports import Clock
+from gateway.core.ports import EphemeralStore
 from gateway.core.ports import UpstreamProvider
 from gateway.core.types import UpstreamIdentity
 from providers.upstream.esia.client import EsiaClient
-from providers.upstream.esia.client import RequestSigner
 from providers.upstream.esia.errors import ESIA_BAD_RESPONSE
 from providers.upstream.esia.errors import ESIA_STATE_MISMATCH
 from providers.upstream.esia.errors import ESIA_TOKEN_INVALID
 from providers.upstream.esia.errors import error_from_esia
+from providers.upstream.esia.gost import GostError
 from providers.upstream.esia.mapping import KidRecord
 from providers.upstream.esia.mapping import map_identity
 from providers.upstream.esia.scopes import KID_SCOPES
 from providers.upstream.esia.scopes import esia_scopes
 from providers.upstream.esia.scopes import granted_scopes
+from providers.upstream.esia.scopes import scope_string
 from providers.upstream.esia.settings import resolve_paths
+from providers.upstream.esia.signing import Signer
+from providers.upstream.esia.signing import make_signer
 from providers.upstream.esia.tokens import CertificateRing
 from providers.upstream.esia.tokens import EsiaTokenVerifier
 
@@ -69,7 +74,7 @@ log = logging.getLogger(__name__)
 
 MAX_KIDS = 20
 """At most this many children are read (and their documents fetched) per login."""
-_PENDING_TTL_SECONDS = 3600.0
+SCOPES_NAMESPACE = "esia_scopes"
 _PENDING_MAX = 10_000
 _MAX_PARAM = 8192
 
@@ -85,11 +90,18 @@ class EsiaProvider:
     name = "esia"
 
     def __init__(
-        self, client: EsiaClient, verifier: EsiaTokenVerifier, settings: EsiaSettings
+        self,
+        client: EsiaClient,
+        verifier: EsiaTokenVerifier,
+        settings: EsiaSettings,
+        ephemeral: EphemeralStore | None = None,
+        pending_ttl_seconds: int = 900,
     ) -> None:
         self.client = client
         self._verifier = verifier
         self._settings = settings
+        self._ephemeral = ephemeral
+        self._pending_ttl = pending_ttl_seconds
         self._pending: OrderedDict[str, tuple[tuple[str, ...], float]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -108,9 +120,13 @@ class EsiaProvider:
         return hashlib.sha256(state.encode("utf-8")).hexdigest()
 
     def _remember(self, state: str, scopes: tuple[str, ...]) -> None:
+        if self._ephemeral is not None:
+            value = scope_string(scopes).encode("ascii")
+            self._ephemeral.put(SCOPES_NAMESPACE, self._key(state), value, self._pending_ttl)
+            return
         now = time.monotonic()
         with self._lock:
-            self._pending[self._key(state)] = (scopes, now + _PENDING_TTL_SECONDS)
+            self._pending[self._key(state)] = (scopes, now + self._pending_ttl)
             while self._pending:
                 oldest_key, (_, expires) = next(iter(self._pending.items()))
                 if expires > now and len(self._pending) <= _PENDING_MAX:
@@ -118,6 +134,12 @@ class EsiaProvider:
                 del self._pending[oldest_key]
 
     def _recall(self, state: str) -> tuple[str, ...] | None:
+        if self._ephemeral is not None:
+            try:
+                raw = self._ephemeral.consume(SCOPES_NAMESPACE, self._key(state), 60)
+            except ReplayDetected:
+                raise UpstreamProtocolError(ESIA_STATE_MISMATCH, "callback replayed") from None
+            return tuple(raw.decode("ascii").split()) if raw is not None else None
         with self._lock:
             entry = self._pending.pop(self._key(state), None)
         if entry is None or entry[1] < time.monotonic():
@@ -176,8 +198,11 @@ class EsiaProvider:
             raise UpstreamProtocolError(ESIA_BAD_RESPONSE, "callback: no code")
         if scopes is not None:
             esia = self.esia_scopes(scopes)
+        elif remembered is not None:
+            esia = remembered
         else:
-            esia = remembered or self.esia_scopes(())
+            log_event(log, "esia.scopes_unknown", logging.WARNING)
+            esia = self.esia_scopes(())
         tokens = self.client.exchange_code(code, esia, redirect_uri)
         access = self._verifier.verify(tokens.access_token, "access")
         id_claims: dict[str, Any] | None = None
@@ -236,11 +261,17 @@ def build_esia_provider(
     config: GatewayConfig,
     clock: Clock | None = None,
     *,
-    signer: RequestSigner | None = None,
+    ephemeral: EphemeralStore | None = None,
+    signer: Signer | None = None,
     session: requests.Session | None = None,
 ) -> EsiaProvider:
     """Build the provider from ``[esia]`` (the registry's factory for ``"esia"``).
 
+    Registry wiring: ``"esia": lambda deps: build_esia_provider(deps.config, deps.clock,
+    ephemeral=deps.ephemeral)``.
+
+    :param ephemeral: where the ESIA scopes of pending logins are kept (see the module
+        docstring); the process memory without it.
     :param signer: override the signer (tests); by default made from ``[esia]``
         ``key_path`` / ``certificate_path`` / ``signer``.
     :raises ConfigError: unreadable key, certificate or trusted certificates, or dev
@@ -254,9 +285,11 @@ def build_esia_provider(
     except ValueError as exc:
         raise ConfigError([f"[esia] trusted_certificates: {exc}"]) from exc
     if signer is None:
-        from providers.upstream.esia.request_signer import make_request_signer  # noqa: PLC0415
-
-        signer = make_request_signer(settings, paths.certificate, paths.key)
+        try:
+            signer = make_signer(settings.signer, paths.key, paths.certificate)
+        except GostError as exc:
+            hint = " (run the ESIA sandbox once to create it)" if paths.dev_defaults else ""
+            raise ConfigError([f"[esia] key_path / certificate_path: {exc}{hint}"]) from exc
     client = EsiaClient(settings, signer, clock=clock, session=session)
     verifier = EsiaTokenVerifier(
         ring,
@@ -266,4 +299,10 @@ def build_esia_provider(
         leeway_seconds=settings.leeway_seconds,
         clock=clock,
     )
-    return EsiaProvider(client, verifier, settings)
+    return EsiaProvider(
+        client,
+        verifier,
+        settings,
+        ephemeral=ephemeral,
+        pending_ttl_seconds=config.session.journey_ttl_seconds,
+    )

@@ -45,6 +45,7 @@ from typing import Literal
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -52,7 +53,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from gateway.core.errors import UpstreamProtocolError
 from gateway.core.logs import log_event
 from gateway.core.ports import Clock
+from providers.upstream.esia.certificates import parse_certificate
 from providers.upstream.esia.errors import ESIA_TOKEN_INVALID
+from providers.upstream.esia.gost import GostError
 from providers.upstream.esia.gost import PublicKey
 
 __all__ = [
@@ -136,8 +139,11 @@ def load_certificate(data: bytes, label: str) -> TrustedCertificate:
     if gost is not None:
         public, not_before, not_after = gost
         return TrustedCertificate("gost", not_before, not_after, _gost_verifier(public), label)
-    cert = x509.load_der_x509_certificate(der)
-    key = cert.public_key()
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ValueError(f"{label}: not a certificate vhod can use ({type(exc).__name__})") from exc
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError(f"{label}: neither an RSA nor a GOST 256-bit certificate")
     return TrustedCertificate(
@@ -151,13 +157,11 @@ def load_certificate(data: bytes, label: str) -> TrustedCertificate:
 
 def _parse_gost(der: bytes) -> tuple[PublicKey, float, float] | None:
     """``(public key, not_before, not_after)`` of a GOST certificate, else ``None``."""
-    from providers.upstream.esia.certificates import parse_certificate  # noqa: PLC0415
-
     try:
         cert = parse_certificate(der)
-    except ValueError:
+    except GostError:
         return None
-    return cert.public_key, cert.not_before, cert.not_after
+    return cert.public_key, cert.not_before.timestamp(), cert.not_after.timestamp()
 
 
 def resolve_certificate_path(entry: str) -> Path:
@@ -311,18 +315,18 @@ class EsiaTokenVerifier:
         return VerifiedToken(header=header, claims=claims, oid=oid)
 
     def _check_time(self, claims: dict[str, Any], now: float, kind: TokenKind) -> None:
-        exp = claims.get("exp")
-        if not _is_number(exp):
+        exp = _number(claims.get("exp"))
+        if exp is None:
             raise self._fail(kind, "no exp")
-        if now > float(exp) + self._leeway:
+        if now > exp + self._leeway:
             raise self._fail(kind, "expired")
         for name in ("nbf", "iat"):
-            value = claims.get(name)
-            if value is None:
+            if claims.get(name) is None:
                 continue
-            if not _is_number(value):
+            value = _number(claims.get(name))
+            if value is None:
                 raise self._fail(kind, f"bad {name}")
-            if float(value) > now + self._leeway:
+            if value > now + self._leeway:
                 raise self._fail(kind, f"{name} in the future")
 
     @staticmethod
@@ -331,5 +335,7 @@ class EsiaTokenVerifier:
         return UpstreamProtocolError(ESIA_TOKEN_INVALID, f"{kind} token: {why}")
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None

@@ -1,0 +1,232 @@
+"""``OAuthProvider``: the one object the HTTP layer talks to for OAuth / OpenID Connect.
+
+It holds the Authlib server and vhod's own pieces and exposes each endpoint as a plain
+method taking an :class:`~gateway.oauth.context.IncomingRequest` (or plain values) and
+returning plain data; errors are :class:`gateway.core.errors.ProtocolError` (and
+:class:`~gateway.oauth.authorize.AuthorizationFailure` at the authorization endpoint),
+rendered by ``gateway.http``.
+
+Token endpoint transactions (SECURITY.md R2, R5): a code exchange writes its grant and
+refresh token in one transaction, committed before the answer; if the store fails after
+the code was consumed, the code is put back (with its remaining lifetime), so a retry
+after the outage can still succeed exactly once. Durable transactions are never held
+open across ephemeral writes (on the embedded SQLite default both live in one file).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from gateway.config.schema import GatewayConfig
+from gateway.core.errors import InsufficientScopeError
+from gateway.core.errors import InvalidRequestError
+from gateway.core.errors import InvalidTokenError
+from gateway.core.errors import StoreUnavailable
+from gateway.core.ports import ClaimsSource
+from gateway.core.ports import Clock
+from gateway.core.ports import EphemeralStore
+from gateway.core.ports import SsoSessions
+from gateway.core.ports import UnitOfWorkFactory
+from gateway.core.types import AuthorizationRequest
+from gateway.core.types import JourneyOutcome
+from gateway.oauth.adapters import VhodOAuth2Request
+from gateway.oauth.authorize import AuthorizationFailure
+from gateway.oauth.authorize import Authorizer
+from gateway.oauth.backchannel import BackchannelWorker
+from gateway.oauth.context import PATH_INTROSPECT
+from gateway.oauth.context import PATH_REVOKE
+from gateway.oauth.context import PATH_TOKEN
+from gateway.oauth.context import IncomingRequest
+from gateway.oauth.context import OAuthContext
+from gateway.oauth.discovery import metadata
+from gateway.oauth.jose import Jose
+from gateway.oauth.jose import KeySource
+from gateway.oauth.logout import LogoutService
+from gateway.oauth.records import NS_CODE
+from gateway.oauth.server import AuthlibResponse
+from gateway.oauth.server import build_authorization_server
+from gateway.oauth.tokens import TokenService
+
+__all__ = ["AuthorizationFailure", "OAuthProvider", "build_oauth_provider"]
+
+
+class OAuthProvider:
+    """Authorization, PAR, token, userinfo, introspection, revocation, logout."""
+
+    def __init__(
+        self,
+        ctx: OAuthContext,
+        keys: KeySource,
+        sessions: SsoSessions | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self._keys = keys
+        self.server = build_authorization_server(ctx)
+        self.authorizer = Authorizer(ctx, self.server)
+        self.backchannel = BackchannelWorker(ctx)
+        self.logout = LogoutService(ctx, sessions, wake_worker=self.backchannel.wake)
+        self._metadata: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ metadata
+
+    def discovery(self) -> dict[str, Any]:
+        """The discovery document (built once: it depends on the configuration only)."""
+        if self._metadata is None:
+            self._metadata = metadata(self.ctx.config)
+        return dict(self._metadata)
+
+    def jwks(self) -> dict[str, Any]:
+        return dict(self._keys.public_jwks())
+
+    # ------------------------------------------------------------------ authorization
+
+    def validate_authorization_request(self, incoming: IncomingRequest) -> AuthorizationRequest:
+        """:raises AuthorizationFailure: redirect it if it has a ``redirect_uri``."""
+        return self.authorizer.validate(incoming)
+
+    def push_authorization_request(self, incoming: IncomingRequest) -> dict[str, Any]:
+        return self.authorizer.push(incoming)
+
+    def authorization_success(self, req: AuthorizationRequest, outcome: JourneyOutcome) -> str:
+        """The redirect with the code, ``state`` and ``iss``.
+
+        :raises AuthorizationFailure: when the request no longer holds.
+        """
+        return self.authorizer.complete(req, outcome)
+
+    def error_location(self, redirect_uri: str, error: Any, state: str | None) -> str:
+        return self.authorizer.error_location(redirect_uri, error, state)
+
+    # ------------------------------------------------------------------ token endpoint
+
+    def token(self, incoming: IncomingRequest) -> AuthlibResponse:
+        """RFC 6749 §3.2, §4.1.3, §4.4, §6 (see ``gateway.oauth.grants``)."""
+        _no_duplicates(incoming)
+        if not any(k == "grant_type" for k, _ in incoming.params):
+            raise InvalidRequestError("grant_type is required.")
+        request = self._request(incoming, PATH_TOKEN)
+        try:
+            response: AuthlibResponse = self.server.create_token_response(request)
+        except StoreUnavailable:
+            self._restore_code(request)
+            raise
+        return response
+
+    def _restore_code(self, request: VhodOAuth2Request) -> None:
+        """Put back a code consumed by a request whose tokens were never committed."""
+        consumed = getattr(request, "vhod_consumed", None)
+        if consumed is None:
+            return
+        digest, raw, expires_at = consumed
+        remaining = int(expires_at - self.ctx.clock.now())
+        if remaining <= 0:
+            return
+        try:
+            self.ctx.ephemeral.put(NS_CODE, digest, raw, remaining)
+        except StoreUnavailable:
+            return
+        self.ctx.event("code.restored", logging.WARNING)
+
+    def _request(self, incoming: IncomingRequest, path: str) -> VhodOAuth2Request:
+        request = VhodOAuth2Request(
+            "POST",
+            self.ctx.url(path),
+            incoming.params,
+            authorization=incoming.authorization,
+            remote_addr=incoming.remote_addr,
+        )
+        request.vhod_ctx = self.ctx
+        return request
+
+    def _endpoint(self, name: str, path: str, incoming: IncomingRequest) -> dict[str, Any]:
+        request = self._request(incoming, path)
+        response: AuthlibResponse = self.server.create_endpoint_response(name, request)
+        body: dict[str, Any] = response.body
+        return body
+
+    def revoke(self, incoming: IncomingRequest) -> dict[str, Any]:
+        """RFC 7009 (see ``gateway.oauth.endpoints``)."""
+        return self._endpoint("revocation", PATH_REVOKE, incoming)
+
+    def introspect(self, incoming: IncomingRequest) -> dict[str, Any]:
+        """RFC 7662 (see ``gateway.oauth.endpoints``)."""
+        return self._endpoint("introspection", PATH_INTROSPECT, incoming)
+
+    # ------------------------------------------------------------------ userinfo
+
+    def userinfo(self, token: str) -> dict[str, Any]:
+        """OIDC Core §5.3: the person's claims for a valid access token with ``openid``.
+
+        ``sub`` is the authenticated person's pairwise id for the client (equal to the ID
+        token's, §5.3.2), also when the token acts for a child; the other claims come from
+        the :class:`~gateway.core.ports.ClaimsSource`, limited to the token's scopes.
+
+        :raises InvalidTokenError: unknown, expired (beyond leeway), revoked.
+        :raises InsufficientScopeError: no ``openid`` in the token's scope (RFC 6750 §3.1).
+        """
+        info = self.ctx.tokens.check_access_token(token)
+        if info is None:
+            raise InvalidTokenError()
+        if "openid" not in info.scopes or info.grant_id is None:
+            raise InsufficientScopeError("The openid scope is required.")
+        with self.ctx.uow() as uow:
+            grant = uow.grants.get(info.grant_id)
+            client = uow.clients.get(info.client_id)
+        if grant is None or grant.revoked_at is not None or client is None or client.disabled:
+            raise InvalidTokenError()
+        claims: dict[str, Any] = {}
+        if self.ctx.claims is not None:
+            claims = dict(self.ctx.claims.claims(grant.subject_id, info.scopes))
+        claims.pop("sub", None)
+        return {"sub": self.ctx.tokens.subject(client, grant.subject_id), **claims}
+
+    # ------------------------------------------------------------------ GrantRevoker
+
+    def mark_grant_revoked(self, grant_id: str) -> None:
+        """:class:`gateway.core.ports.GrantRevoker` (consent withdrawal, T97)."""
+        self.ctx.tokens.mark_grant_revoked(grant_id)
+
+
+def _no_duplicates(incoming: IncomingRequest) -> None:
+    """RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than
+    once"."""
+    counts = Counter(k for k, _ in incoming.params)
+    if any(c > 1 for c in counts.values()):
+        raise InvalidRequestError("A parameter was sent more than once.")
+
+
+def build_oauth_provider(
+    *,
+    config: GatewayConfig,
+    clock: Clock,
+    uow: UnitOfWorkFactory,
+    ephemeral: EphemeralStore,
+    keys: KeySource,
+    pepper: bytes,
+    sessions: SsoSessions | None = None,
+    claims: ClaimsSource | None = None,
+    on_event: Callable[[str], None] | None = None,
+) -> OAuthProvider:
+    """Assemble the provider from the composition root's services."""
+    tokens = TokenService(
+        issuer=config.server.issuer,
+        settings=config.oauth,
+        clock=clock,
+        ephemeral=ephemeral,
+        jose=Jose(keys),
+        pepper=pepper,
+    )
+    ctx = OAuthContext(
+        config=config,
+        clock=clock,
+        uow=uow,
+        ephemeral=ephemeral,
+        tokens=tokens,
+        claims=claims,
+    )
+    if on_event is not None:
+        ctx.on_event = on_event
+    return OAuthProvider(ctx, keys, sessions)

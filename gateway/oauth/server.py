@@ -1,0 +1,183 @@
+"""The Authlib authorization server, framework-neutral, wired to vhod's ports.
+
+:func:`build_authorization_server` registers the grants (authorization code + S256 PKCE
++ ID token, refresh token + ID token, client credentials), the client authentication
+methods (``client_secret_basic``, ``client_secret_post``, ``private_key_jwt``), the
+revocation and introspection endpoints and the RFC 9207 issuer extension.
+
+The server never produces an HTTP response itself: :meth:`handle_response` returns an
+:class:`AuthlibResponse` (status, body, headers) and :meth:`handle_error_response` turns
+every Authlib error into a new :class:`gateway.core.errors.ProtocolError` and raises it,
+so all errors leave ``gateway.oauth`` through the one error tree.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.oauth2.rfc6749 import AuthorizationServer
+from authlib.oauth2.rfc6749 import OAuth2Error
+
+from gateway.core.errors import InvalidClientError
+from gateway.core.errors import InvalidScopeError
+from gateway.core.errors import ProtocolError
+from gateway.oauth.adapters import ClientModel
+from gateway.oauth.adapters import VhodOAuth2Request
+from gateway.oauth.clientauth import ClientThrottle
+from gateway.oauth.clientauth import PrivateKeyJwt
+from gateway.oauth.clientauth import authenticate_client_secret_basic
+from gateway.oauth.clientauth import authenticate_client_secret_post
+from gateway.oauth.clientauth import check_single_method
+from gateway.oauth.clientauth import claimed_client_id
+from gateway.oauth.context import OAuthContext
+from gateway.oauth.endpoints import VhodIntrospectionEndpoint
+from gateway.oauth.endpoints import VhodRevocationEndpoint
+from gateway.oauth.errors import from_authlib
+from gateway.oauth.grants import ClientCredentials
+from gateway.oauth.grants import CodeGrant
+from gateway.oauth.grants import IdTokenExtension
+from gateway.oauth.grants import RefreshGrant
+from gateway.oauth.grants import S256CodeChallenge
+from gateway.oauth.grants import VhodIssuerParameter
+from gateway.oauth.records import Principal
+
+CLIENT_SECRET_PURPOSE = "client_secret"
+
+
+@dataclass
+class AuthlibResponse:
+    """What Authlib hands back: status, body (a dict for JSON, ``""`` for redirects) and
+    headers."""
+
+    status: int
+    body: Any
+    headers: list[tuple[str, str]]
+
+    @property
+    def location(self) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == "location"), None)
+
+    @location.setter
+    def location(self, value: str) -> None:
+        self.headers = [(k, v) for k, v in self.headers if k.lower() != "location"]
+        self.headers.append(("Location", value))
+
+
+class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
+    """Authlib's server over vhod's stores (see the module docstring)."""
+
+    def __init__(self, ctx: OAuthContext) -> None:
+        super().__init__(scopes_supported=list(ctx.config.scopes))
+        self.vhod = ctx
+        self._throttle = ClientThrottle(ctx)
+
+    # ----------------------------------------------------------- Authlib contract
+
+    def query_client(self, client_id: str) -> ClientModel | None:
+        """A registered, enabled client (its own short read transaction)."""
+        if not isinstance(client_id, str) or not client_id or len(client_id) > 255:
+            return None
+        with self.vhod.uow() as uow:
+            client = uow.clients.get(client_id)
+        if client is None or client.disabled:
+            return None
+        return ClientModel(client, self.client_secret_digest)
+
+    def client_secret_digest(self, secret: str) -> str:
+        """The keyed digest client secrets are registered under (``gateway.admin.clients``
+        computes the same ``keyed_digest(pepper, "client_secret", secret)``)."""
+        return self.vhod.tokens.digest(CLIENT_SECRET_PURPOSE, secret)
+
+    def save_token(self, token: dict[str, Any], request: Any) -> None:
+        """Each grant persists its own tokens (see ``gateway.oauth.grants``)."""
+
+    def generate_bearer(
+        self,
+        grant_type: str,
+        client: ClientModel,
+        user: Principal | None = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        """The token generator for every grant (registered as ``"default"``)."""
+        del grant_type, expires_in
+        scopes = tuple(dict.fromkeys((scope or "").split()))
+        access, ttl = self.vhod.tokens.access_token(client.client, scopes, user)
+        token: dict[str, Any] = {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": ttl,
+            "scope": " ".join(scopes),
+        }
+        if include_refresh_token and user is not None:
+            token["refresh_token"], _ = self.vhod.tokens.refresh_token()
+        return token
+
+    def create_oauth2_request(self, request: Any) -> VhodOAuth2Request:
+        if not isinstance(request, VhodOAuth2Request):
+            raise TypeError("gateway.oauth builds its own request objects")
+        request.vhod_ctx = self.vhod
+        return request
+
+    def create_json_request(self, request: Any) -> Any:
+        raise NotImplementedError
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> AuthlibResponse:
+        return AuthlibResponse(status, body, list(headers))
+
+    def handle_error_response(self, request: Any, error: Any) -> AuthlibResponse:
+        raise from_authlib(error)
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """Authlib's signals are not used; events are logged by the grants."""
+
+    def validate_requested_scope(self, scope: str | None) -> None:
+        """Every requested scope must be in the catalogue (RFC 6749 §3.3)."""
+        if scope and not set(scope.split()) <= set(self.vhod.config.scopes):
+            raise InvalidScopeError("Unknown scope.")
+
+    def authenticate_client(
+        self, request: VhodOAuth2Request, methods: list[str], endpoint: str = "token"
+    ) -> ClientModel:
+        """Authenticate with the registered method, throttling failures per client id.
+
+        :raises InvalidClientError: 401 whatever went wrong (one answer for "no such
+            client", "wrong secret" and "wrong method"; RFC 6749 §5.2).
+        :raises RateLimited: too many failures (see ``gateway.oauth.clientauth``).
+        """
+        check_single_method(request)
+        claimed = claimed_client_id(request)
+        address = request.vhod_remote_addr
+        self._throttle.before(claimed, address)
+        try:
+            client: ClientModel = super().authenticate_client(request, methods, endpoint)
+        except (OAuth2Error, InvalidClientError) as error:
+            self.vhod.event(
+                "client_auth.failed",
+                logging.WARNING,
+                endpoint=endpoint,
+                client_id=(claimed or "")[:128],
+            )
+            self._throttle.failed(claimed, address)
+            debug = error.debug if isinstance(error, ProtocolError) else str(error.description)
+            raise InvalidClientError(debug=debug) from None
+        return client
+
+
+def build_authorization_server(ctx: OAuthContext) -> VhodAuthorizationServer:
+    """The configured Authlib server (see the module docstring)."""
+    server = VhodAuthorizationServer(ctx)
+    server.register_token_generator("default", server.generate_bearer)
+    server.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
+    server.register_client_auth_method("client_secret_post", authenticate_client_secret_post)
+    server.register_client_auth_method("private_key_jwt", PrivateKeyJwt(ctx))
+    server.register_grant(CodeGrant, [S256CodeChallenge(required=True), IdTokenExtension()])
+    server.register_grant(RefreshGrant, [IdTokenExtension()])
+    server.register_grant(ClientCredentials)
+    server.register_endpoint(VhodRevocationEndpoint)
+    server.register_endpoint(VhodIntrospectionEndpoint)
+    server.register_extension(VhodIssuerParameter(ctx.issuer))
+    return server

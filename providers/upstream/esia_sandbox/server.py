@@ -1,0 +1,94 @@
+"""Run the sandbox: ``run_sandbox`` for ``vhod sandbox`` / the dev runner, and
+``SandboxServer`` (a thread on a free or given port) for tests and the dev stack."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer
+from werkzeug.serving import WSGIRequestHandler
+from werkzeug.serving import make_server
+
+from providers.upstream.esia_sandbox.app import create_sandbox_app
+from providers.upstream.esia_sandbox.config import SandboxConfig
+
+__all__ = ["SandboxServer", "run_sandbox"]
+
+log = logging.getLogger(__name__)
+_LONG_NUMBER = re.compile(r"\d{5,}")  # oids and record ids in REST paths
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Access log lines without the query string (codes, signatures, states live there)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = _LONG_NUMBER.sub("…", self.path.split("?", 1)[0])
+        log.info("%s %s %s", self.command, path, code)
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        if type == "error":
+            log.warning("sandbox server: %s", message % args if args else message)
+
+
+class SandboxServer:
+    """The sandbox on ``host:port`` in a daemon thread (``port=0``: a free port).
+
+    Example::
+
+        with SandboxServer(tmp_path, config) as server:
+            requests.get(f"{server.url}/sandbox/personas")
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        config: SandboxConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.app = create_sandbox_app(data_dir, config)
+        self._server: BaseWSGIServer = make_server(
+            host, port, self.app, threaded=True, request_handler=_QuietHandler
+        )
+        self.host = host
+        self.port = int(self._server.server_port)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="esia-sandbox", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SandboxServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_sandbox(
+    host: str, port: int, data_dir: str | Path, config: SandboxConfig | None = None
+) -> None:
+    """Serve the sandbox in the foreground until interrupted (``vhod sandbox``)."""
+    app = create_sandbox_app(data_dir, config)
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
