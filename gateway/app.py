@@ -42,6 +42,7 @@ from gateway.http.i18n import t
 from gateway.http.oauth import init_oauth
 from gateway.http.security import init_security
 from gateway.journey.build import build_login
+from gateway.oauth.tokens import GrantRevocationMarks
 from gateway.store.factory import build_engine
 from gateway.store.factory import ephemeral_store_from_url
 from gateway.store.sql.migrate import is_up_to_date
@@ -124,6 +125,7 @@ def build_services(
     svc.journeys = login.journeys
     svc.accounts = login.accounts
     svc.claims = login.claims
+    svc.grant_revoker = GrantRevocationMarks(ephemeral, config.oauth)
     if prepare_stores:
         key_manager.ensure_keys()
     return svc

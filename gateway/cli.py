@@ -23,6 +23,7 @@ from typing import TypeVar
 import click
 
 from gateway.admin.audit import verify_audit_chain
+from gateway.admin.client_changes import disable_client
 from gateway.admin.clients import describe_client
 from gateway.admin.clients import register_client
 from gateway.admin.clients import set_client_disabled
@@ -320,8 +321,8 @@ def clients_show(client_id: str) -> None:
 def clients_disable(client_id: str) -> None:
     """Disable CLIENT_ID: its tokens stop working at once."""
     svc = _services()
-    set_client_disabled(svc.uow, svc.clock, client_id, True)
-    click.echo(f"disabled {client_id}")
+    _, revoked = disable_client(svc.uow, svc.clock, client_id, "cli", svc.grant_revoker)
+    click.echo(f"disabled {client_id}; {revoked} grant(s) revoked")
 
 
 @clients.command("enable")
@@ -350,7 +351,7 @@ def admins_invite(note: str, ttl_hours: int) -> None:
     """Print a one-time link; whoever signs in through it becomes an admin."""
     svc = _services()
     token = create_invite(svc.uow, svc.clock, svc.pepper, ttl_hours * 3600, note)
-    click.echo(f"{svc.config.server.issuer}/admin/invite/{token}")
+    click.echo(f"{svc.config.server.issuer}/admin/invite?token={token}")
     click.echo(f"(one-time link, valid {ttl_hours} h)")
 
 
@@ -417,6 +418,26 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     click.echo(f"vhod {cfg.mode} on http://{bind}  (issuer {cfg.server.issuer})")
     click.echo(f"  health  http://{bind}/healthz   ready http://{bind}/readyz")
     os.execv(sys.executable, argv)  # noqa: S606 - argv list, no shell
+
+
+@main.command("worker")
+@handle_errors
+def worker() -> None:
+    """Deliver back-channel logout notifications (serving processes also do this in a
+    thread; run a dedicated worker when workers are recycled often). Ctrl-C stops it."""
+    import signal
+    import threading
+
+    from gateway.oauth.backchannel import run_worker
+
+    svc = _services()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo("vhod worker: delivering back-channel logout notifications")
+    try:
+        run_worker(svc, stop)
+    except KeyboardInterrupt:
+        stop.set()
 
 
 @main.command("dev")

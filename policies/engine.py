@@ -49,6 +49,16 @@ class PolicyEngine:
         self._steps = tuple(steps)
 
     @property
+    def rules_version(self) -> str | None:
+        """The version of the admin rule documents in force (recorded with consents), from
+        the step that has one (``RuleDocumentsCheck``); ``None`` without such a step."""
+        for step in self._steps:
+            version = getattr(step, "version", None)
+            if isinstance(version, str):
+                return version
+        return None
+
+    @property
     def reasons(self) -> tuple[str, ...]:
         """The steps' reasons, in evaluation order."""
         return tuple(step.reason for step in self._steps)

@@ -10,7 +10,6 @@ same the audit log and the journey use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +21,6 @@ from policies.documents.evaluate import ScopeVerdict
 from policies.documents.source import FixedRuleDocuments
 from policies.documents.source import LoadedDocument
 from policies.engine import PolicyEngine
-from policies.rules import RuleDocumentsCheck
 
 
 @dataclass(frozen=True)
@@ -156,18 +154,9 @@ def explain(ctx: PolicyContext, document: LoadedDocument) -> Explanation:
     )
 
 
-def rule_step_reason() -> str:
-    """The reason code of the rule-documents step in the trail."""
-    return RuleDocumentsCheck.reason
-
-
 def decisions_differ(a: Decision, b: Decision) -> bool:
     return (a.action, a.reason) != (b.action, b.reason)
 
 
 def summarize(decision: Decision) -> dict[str, Any]:
     return {"action": str(decision.action), "reason": decision.reason}
-
-
-def explain_all(contexts: Sequence[PolicyContext], document: LoadedDocument) -> list[Explanation]:
-    return [explain(ctx, document) for ctx in contexts]

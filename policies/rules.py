@@ -7,8 +7,10 @@ notify_guardian. They enter the engine through exactly one step,
 :class:`RuleDocumentsCheck`, placed after the built-in account checks; it asks a
 :class:`RuleDocuments` source for the effect of the first matching rule.
 
-Until rule documents are managed, :class:`NoRuleDocuments` is the source: no rule ever
-matches, so the built-in checks alone decide.
+The source in a running gateway is :class:`policies.documents.source.ActiveRuleDocuments`
+(the active version from the database, or the shipped ``policies/default.toml``); the
+semantics are in ``policies/documents/__init__.py``. :class:`NoRuleDocuments` — no rule
+ever matches — is the source when none is given (unit tests of the built-in checks).
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ class RuleDocumentsCheck:
 
     def evaluate(self, ctx: PolicyContext) -> Decision | None:
         return self._documents.evaluate(ctx)
+
+    @property
+    def version(self) -> str | None:
+        """The version of the documents in force (``PolicyEngine.rules_version``)."""
+        return self._documents.version
 
 
 _: type[RuleDocuments] = NoRuleDocuments

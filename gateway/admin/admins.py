@@ -1,6 +1,6 @@
 """Admins: the ``admin`` role on a subject, granted through a one-time invite.
 
-``vhod admins invite`` prints ``<issuer>/admin/invite/<token>`` (``invites.py``). Whoever
+``vhod admins invite`` prints ``<issuer>/admin/invite?token=<token>`` (``invites.py``). Whoever
 signs in through that link and confirms becomes an admin: :func:`accept_invite` checks
 the invite (known, unused, not expired), marks it used with a conditional ``UPDATE`` (two
 concurrent acceptances: exactly one wins), adds the role and audits ``admin.granted`` —

@@ -2,7 +2,7 @@
 (``/admin/api/...``, described by ``/admin/openapi.json``).
 
 **Who.** Admins are people with the ``admin`` role on their subject. The first one comes
-through ``vhod admins invite``: the link ``/admin/invite/<token>`` is looked up once, the
+through ``vhod admins invite``: the link ``/admin/invite?token=…`` is looked up once, the
 token is moved out of the URL into a short-lived record bound to this browser, and the
 person signs in through the same journey as ``/account`` and confirms with a form
 (:func:`gateway.admin.admins.accept_invite`: one use, expiring, audited).
@@ -143,7 +143,6 @@ PUBLIC_ENDPOINTS = frozenset(
     {
         "admin.login",
         "admin.logout",
-        "admin.invite_landing",
         "admin.invite",
         "admin.invite_signin",
         "admin.invite_accept",
@@ -502,18 +501,6 @@ def _invite_key() -> str:
     return keyed_digest(services().pepper, "admin_invite_stash", read_binding() or "-")
 
 
-@bp.get("/invite/<token>")
-def invite_landing(token: str) -> Response:
-    """The link of ``vhod admins invite``: keep the token out of further URLs."""
-    svc = services()
-    if not invite_usable(svc.uow, svc.clock, svc.pepper, token):
-        return _message("admin_invite_title", "admin_invite_invalid", 404)
-    binding = journey_binding()
-    key = keyed_digest(svc.pepper, "admin_invite_stash", binding)
-    svc.ephemeral.put(INVITE_NAMESPACE, key, token.encode(), svc.config.session.journey_ttl_seconds)
-    return see_other(url_for("admin.invite"), 303)
-
-
 def _stashed_invite() -> str | None:
     raw = services().ephemeral.get(INVITE_NAMESPACE, _invite_key())
     return None if raw is None else raw.decode()
@@ -521,7 +508,19 @@ def _stashed_invite() -> str | None:
 
 @bp.get("/invite")
 def invite() -> Response:
+    """The link of ``vhod admins invite`` (``/admin/invite?token=…``: a query string, so that
+    access logs, which record the path only, never see it). The token is moved into the
+    ephemeral store at once and the browser continues without it in the URL."""
     svc = services()
+    link_token = request.args.get("token")
+    if link_token is not None:
+        if not invite_usable(svc.uow, svc.clock, svc.pepper, link_token):
+            return _message("admin_invite_title", "admin_invite_invalid", 404)
+        key = keyed_digest(svc.pepper, "admin_invite_stash", journey_binding())
+        svc.ephemeral.put(
+            INVITE_NAMESPACE, key, link_token.encode(), svc.config.session.journey_ttl_seconds
+        )
+        return see_other(url_for("admin.invite"), 303)
     token = _stashed_invite()
     if token is None or not invite_usable(svc.uow, svc.clock, svc.pepper, token):
         return _message("admin_invite_title", "admin_invite_invalid", 404)

@@ -404,7 +404,7 @@ class JourneyService:
                     client_id=req.client_id,
                     scopes=scopes,
                     granted_at=now,
-                    policy_version=CONSENT_TEXT_VERSION,
+                    policy_version=self._consent_version(),
                 )
             )
             uow.audit.append(now, "consent.granted", {**fields, "scopes": list(scopes)})
@@ -620,6 +620,12 @@ class JourneyService:
         reason: str | None = None,
     ) -> Step:
         return Step(kind, journey.jid, journey.kind, journey.request, error, reason)
+
+    def _consent_version(self) -> str:
+        """The consent text's version and the rule documents' version in force
+        (``consent-2025-1+rules-3``), recorded with each consent."""
+        rules = self._policy.rules_version
+        return CONSENT_TEXT_VERSION if rules is None else f"{CONSENT_TEXT_VERSION}+rules-{rules}"
 
     def _bind(self, binding: str) -> str:
         return keyed_digest(self._pepper, "journey_binding", binding)

@@ -271,7 +271,7 @@ class Authorizer:
             return None
         if client.client_id not in audiences(claims):
             return None
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             return uow.grants.find_subject(client.client_id, str(claims["sub"]))
 
     # --------------------------------------------------------------- PAR

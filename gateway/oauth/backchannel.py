@@ -109,7 +109,7 @@ def deliver_due(ctx: OAuthContext, post: Poster = post_form) -> DeliveryReport:
 
 
 def _deliver_one(ctx: OAuthContext, delivery: LogoutDelivery, post: Poster) -> str:
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         client = uow.clients.get(delivery.client_id)
     if client is None or client.disabled or not client.backchannel_logout_uri:
         ctx.event("backchannel.dropped", client_id=delivery.client_id, reason="no_endpoint")

@@ -78,12 +78,25 @@ def find_token(ctx: OAuthContext, token: str) -> FoundToken | None:
         return FoundToken(raw=token, access=info)
     if len(token) > 512:
         return None
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         stored = uow.refresh_tokens.get(ctx.tokens.digest("refresh_token", token))
         grant = uow.grants.get(stored.grant_id) if stored is not None else None
     if stored is None:
         return None
     return FoundToken(raw=token, refresh=stored, grant=grant)
+
+
+def _issuer_side_live(ctx: OAuthContext, info: AccessTokenInfo) -> bool:
+    """SECURITY.md T97: an access token is active only while its grant is not revoked and
+    its client is enabled — read from the durable store, so that a revoked consent, a
+    disabled client or a removed scope (``gateway.admin``) shows at once even if the
+    ephemeral ``revoked_grant`` marker were lost."""
+    with ctx.uow(read_only=True) as uow:
+        client = uow.clients.get(info.client_id)
+        grant = uow.grants.get(info.grant_id) if info.grant_id is not None else None
+    if client is None or client.disabled:
+        return False
+    return info.grant_id is None or (grant is not None and grant.revoked_at is None)
 
 
 class VhodRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
@@ -149,6 +162,8 @@ class VhodIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
         if token is None:
             return {"active": False}
         if token.access is not None:
+            if not _issuer_side_live(ctx, token.access):
+                return {"active": False}
             claims = token.access.claims
             body: dict[str, Any] = {
                 "active": True,

@@ -293,7 +293,9 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenModel:
         """Find, check and atomically use the token (RFC 6749 §6; RFC 9700 §4.14.2).
 
-        Another client's token is ``invalid_grant`` and left untouched (T39a). A token
+        Another client's token is ``invalid_grant`` and left untouched (T39a), and so is
+        a token whose grant holds a scope the client is no longer registered for (T41b). A
+        token
         used before — sequentially or by a concurrent request that won the conditional
         ``UPDATE`` — revokes its whole family (T37, T38). The use commits at once: if
         issuing the next link then fails, the chain is broken and the person signs in
@@ -310,6 +312,8 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
                 raise InvalidGrantError("Unknown refresh token.")
             if not requested <= set(stored.scopes):
                 raise InvalidScopeError("The scope exceeds the original grant.")
+            if not set(stored.scopes) <= set(client.client.scopes):
+                raise InvalidGrantError("A granted scope is no longer registered for the client.")
             grant = uow.grants.get(stored.grant_id)
             reused = stored.used_at is not None or uow.refresh_tokens.use(digest, now) is None
             live = (

@@ -108,7 +108,7 @@ class LogoutService:
         client_id = client_param or (azp if isinstance(azp, str) and azp in auds else auds[0])
         redirect_to: str | None = None
         if redirect is not None:
-            with self._ctx.uow() as uow:
+            with self._ctx.uow(read_only=True) as uow:
                 client = uow.clients.get(client_id)
             if (
                 client is None

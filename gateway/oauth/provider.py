@@ -172,7 +172,7 @@ class OAuthProvider:
             raise InvalidTokenError()
         if "openid" not in info.scopes or info.grant_id is None:
             raise InsufficientScopeError("The openid scope is required.")
-        with self.ctx.uow() as uow:
+        with self.ctx.uow(read_only=True) as uow:
             grant = uow.grants.get(info.grant_id)
             client = uow.clients.get(info.client_id)
         if grant is None or grant.revoked_at is not None or client is None or client.disabled:

@@ -79,7 +79,7 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         """A registered, enabled client (its own short read transaction)."""
         if not isinstance(client_id, str) or not client_id or len(client_id) > 255:
             return None
-        with self.vhod.uow() as uow:
+        with self.vhod.uow(read_only=True) as uow:
             client = uow.clients.get(client_id)
         if client is None or client.disabled:
             return None

@@ -14,7 +14,9 @@ The scope verdicts then combine into one engine decision:
 1. a scope decided ``deny`` → deny, with that rule's reason (the first such scope);
 2. a ``require_consent`` by a party who has not consented → deny
    (``guardian_consent_missing`` / ``child_consent_missing``);
-3. a factor above the current acr → require a factor (the strongest acr asked);
+3. a factor above the current acr, and above what the built-in assurance check demands
+   anyway (the catalogue's ``min_acr``, the client's ``acr_values``: that check then
+   reports ``acr_not_met`` itself) → require a factor (the strongest acr asked);
 4. otherwise nothing fires, and the built-in checks that follow (assurance, consent)
    decide. Rules add requirements; they never waive a built-in check.
 
@@ -31,6 +33,7 @@ from dataclasses import field
 from typing import Any
 
 from policies.authn import acr_rank
+from policies.authn import required_acr
 from policies.checks import Action
 from policies.checks import Decision
 from policies.checks import PolicyContext
@@ -245,7 +248,10 @@ def _combine(
     for verdict in verdicts:
         if verdict.effect is Effect.REQUIRE_CONSENT and not verdict.satisfied:
             return _decision(Action.DENY, verdict, verdict.details, version, "access_denied")
-    unmet = [v for v in verdicts if not v.factor_met]
+    # A factor the built-in assurance check demands anyway (the catalogue's min_acr,
+    # acr_values) is left to it, so its reason (acr_not_met) stays the one reported.
+    builtin = acr_rank(required_acr(ctx) or "")
+    unmet = [v for v in verdicts if not v.factor_met and acr_rank(v.acr or "") > builtin]
     if unmet:
         strongest = max(unmet, key=lambda v: acr_rank(v.acr or ""))
         details = {

@@ -14,6 +14,7 @@ from gateway.http.admin import PUBLIC_ENDPOINTS
 from tests.features.admin.helpers import AdminActions
 from tests.helpers.journey import hidden_fields
 
+
 def admin_rules(app: Any) -> list[Rule]:
     return [
         rule
@@ -43,7 +44,7 @@ def test_invite_makes_an_admin_once(app: Any, services: Any) -> None:
     assert granted[0].fields["subject"] == actions.digest
     # The same link again (another person, another browser): refused, no admin made.
     other = AdminActions(app, services)
-    landing = other.client.get(f"/admin/invite/{token}")
+    landing = other.client.get(f"/admin/invite?token={token}")
     assert landing.status_code == 404
     assert len(actions.audit_events("admin.granted")) == 1
 
@@ -52,15 +53,15 @@ def test_expired_or_unknown_invite(app: Any, services: Any, clock: Any) -> None:
     actions = AdminActions(app, services)
     token = actions.invite(ttl_seconds=60)
     clock.advance(61)
-    assert actions.client.get(f"/admin/invite/{token}").status_code == 404
-    assert actions.client.get("/admin/invite/not-a-real-token").status_code == 404
+    assert actions.client.get(f"/admin/invite?token={token}").status_code == 404
+    assert actions.client.get("/admin/invite?token=not-a-real-token").status_code == 404
     assert actions.client.get("/admin/invite").status_code == 404
 
 
 def test_invite_accept_needs_csrf(app: Any, services: Any) -> None:
     actions = AdminActions(app, services)
     token = actions.invite()
-    actions.client.get(f"/admin/invite/{token}")
+    actions.client.get(f"/admin/invite?token={token}")
     start = actions.client.get("/admin/invite/sign-in")
     actions.journey.login_via_fake("other_parent", response=start)
     refused = actions.client.post("/admin/invite", data={})
@@ -85,7 +86,8 @@ def test_anonymous_gets_nothing_anywhere(app: Any, services: Any, admin: AdminAc
                 assert response.status_code == 403, (rule.rule, method, response.status_code)
             if api:
                 assert response.get_json()["error"] == "forbidden"
-            assert "school" not in body and "openapi" not in body.lower(), rule.rule
+            assert "school" not in body, rule.rule
+            assert "openapi" not in body.lower(), rule.rule
 
 
 def test_a_signed_in_non_admin_gets_403_everywhere(
@@ -102,7 +104,8 @@ def test_a_signed_in_non_admin_gets_403_everywhere(
             )
             assert response.status_code == 403, (rule.rule, method, response.status_code)
             body = response.get_data(as_text=True)
-            assert "school" not in body and "client_secret" not in body
+            assert "school" not in body
+            assert "client_secret" not in body
 
 
 def test_admin_session_is_short_and_follows_the_role(
@@ -152,9 +155,7 @@ def test_second_factor_setting_blocks_admins_without_one(
         )
 
 
-def test_csrf_is_required_for_every_admin_state_change(
-    admin: AdminActions, services: Any
-) -> None:
+def test_csrf_is_required_for_every_admin_state_change(admin: AdminActions, services: Any) -> None:
     body = {"client_id": "c1", "redirect_uris": ["https://c1.example/cb"], "scopes": ["openid"]}
     no_token = admin.client.post("/admin/api/clients", json=body)
     assert no_token.status_code == 403
@@ -163,7 +164,9 @@ def test_csrf_is_required_for_every_admin_state_change(
     assert wrong.status_code == 403
     cross = admin.post("/admin/api/clients", json=body, headers={"Sec-Fetch-Site": "cross-site"})
     assert cross.status_code == 403
-    foreign = admin.post("/admin/api/clients", json=body, headers={"Origin": "https://evil.example"})
+    foreign = admin.post(
+        "/admin/api/clients", json=body, headers={"Origin": "https://evil.example"}
+    )
     assert foreign.status_code == 403
     form = admin.client.post("/admin/clients", data={"client_id": "c1"})
     assert form.status_code == 403
@@ -171,7 +174,9 @@ def test_csrf_is_required_for_every_admin_state_change(
     page = admin.get("/admin/clients").get_data(as_text=True)
     generic = hidden_fields(page)  # the logout form carries the generic token
     assert generic["csrf_token"] != admin.csrf
-    with_generic = admin.client.post("/admin/api/clients", json=body, headers={"X-CSRF-Token": generic["csrf_token"]})
+    with_generic = admin.client.post(
+        "/admin/api/clients", json=body, headers={"X-CSRF-Token": generic["csrf_token"]}
+    )
     assert with_generic.status_code == 403
     with services.uow() as uow:
         assert uow.clients.get("c1") is None
@@ -200,8 +205,16 @@ def test_logout_ends_the_admin_session(admin: AdminActions) -> None:
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
 def test_pages_render_in_both_languages(admin: AdminActions, lang: str) -> None:
-    for path in ("/admin/", "/admin/clients", "/admin/policies", "/admin/consents",
-                 "/admin/audit", "/admin/keys", "/admin/explain", "/admin/audit/verify"):
+    for path in (
+        "/admin/",
+        "/admin/clients",
+        "/admin/policies",
+        "/admin/consents",
+        "/admin/audit",
+        "/admin/keys",
+        "/admin/explain",
+        "/admin/audit/verify",
+    ):
         response = admin.get(path, query_string={"lang": lang})
         assert response.status_code == 200, path
         text = response.get_data(as_text=True)

@@ -50,7 +50,8 @@ def test_clients_through_the_pages(admin: AdminActions, services: Any) -> None:
     assert admin.form("/admin/clients/lyceum/disable").status_code == 303
     with services.uow() as uow:
         disabled = uow.clients.get("lyceum")
-    assert disabled is not None and disabled.disabled
+    assert disabled is not None
+    assert disabled.disabled
     assert admin.form("/admin/clients/lyceum/enable").status_code == 303
     assert admin.form("/admin/clients/nope/disable").status_code == 404
 
@@ -87,7 +88,8 @@ def test_clients_through_the_api(admin: AdminActions) -> None:
 
 def test_keys_rotate(admin: AdminActions) -> None:
     before = admin.get("/admin/api/keys").get_json()["keys"]
-    assert before and all("private" not in str(k) for k in before)
+    assert before
+    assert all("private" not in str(k) for k in before)
     rotated = admin.post("/admin/api/keys/rotate", json={"alg": "ES256"})
     assert rotated.status_code == 200
     assert any("ES256" in line for line in rotated.get_json()["changes"])
@@ -174,10 +176,19 @@ def test_openapi_document_is_structurally_valid(admin: AdminActions) -> None:
     assert response.status_code == 200
     document = response.get_json()
     assert document["openapi"].startswith("3.1.")
-    assert document["info"]["title"] and document["info"]["version"]
+    assert document["info"]["title"]
+    assert document["info"]["version"]
     assert set(document) <= {
-        "openapi", "info", "servers", "paths", "components", "security", "tags",
-        "webhooks", "jsonSchemaDialect", "externalDocs",
+        "openapi",
+        "info",
+        "servers",
+        "paths",
+        "components",
+        "security",
+        "tags",
+        "webhooks",
+        "jsonSchemaDialect",
+        "externalDocs",
     }
     operation_ids: set[str] = set()
     for path, item in document["paths"].items():
@@ -218,9 +229,7 @@ def _flask_paths(app: Any) -> set[tuple[str, str]]:
 
 def test_openapi_document_matches_the_routes_both_ways(app: Any, admin: AdminActions) -> None:
     document = admin.get("/admin/openapi.json").get_json()
-    described = {
-        (path, method) for path, item in document["paths"].items() for method in item
-    }
+    described = {(path, method) for path, item in document["paths"].items() for method in item}
     implemented = _flask_paths(app)
     assert described - implemented == set(), "described but not implemented"
     assert implemented - described == set(), "implemented but not described"

@@ -362,7 +362,7 @@ def test_store_outage_after_validation_is_temporarily_unavailable(
 def test_store_outage_before_validation_is_a_503_page(
     kit: OAuthKit, school: RegisteredClient, services: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken() -> Any:
+    def broken(**kwargs: Any) -> Any:
         raise StoreUnavailable("sql", "down")
 
     monkeypatch.setattr(services.oauth.ctx, "uow", broken)

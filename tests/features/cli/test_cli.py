@@ -164,4 +164,4 @@ def test_audit_verify_detects_tampering(run, tmp_path: Path) -> None:  # type: i
 def test_admin_invite_prints_a_one_time_link(run) -> None:  # type: ignore[no-untyped-def]
     res = run("admins", "invite", "--note", "first admin")
     assert res.exit_code == 0, res.output
-    assert "/admin/invite/" in res.output
+    assert "/admin/invite?token=" in res.output

@@ -85,7 +85,8 @@ def test_disabling_a_client(
     assert not active(kit, resource_server, tokens["access_token"])
     kit.assert_json_error(kit.refresh(school, tokens["refresh_token"]), "invalid_client", 401)
     events = [e.event for e in admin.audit_events()]
-    assert "client.disabled" in events and "client.grants_revoked" in events
+    assert "client.disabled" in events
+    assert "client.grants_revoked" in events
     # Enabling again does not revive the revoked grant.
     admin.post("/admin/api/clients/school/enable")
     kit.assert_json_error(kit.refresh(school, tokens["refresh_token"]), "invalid_grant")
@@ -114,3 +115,18 @@ def test_jwt_access_token_lifetime_is_the_offline_bound(
     claims = unverified_claims(tokens["access_token"])
     assert claims["exp"] - claims["iat"] == services.config.oauth.access_token_ttl_seconds
     assert "gid" in claims  # introspection and userinfo check the grant behind it
+
+
+def test_introspection_consults_the_grant_not_only_the_marker(
+    kit: OAuthKit, school: RegisteredClient, resource_server: RegisteredClient, admin: AdminActions
+) -> None:
+    """The ephemeral ``revoked_grant`` marker may be lost (a Redis restart): the durable
+    grant still answers."""
+    from gateway.oauth.records import NS_REVOKED_GRANT
+
+    tokens = kit.login_tokens(school, scope=SCOPE)
+    grant_id = unverified_claims(tokens["access_token"])["gid"]
+    (record,) = admin.get("/admin/api/consents").get_json()["consents"]
+    admin.post(f"/admin/api/consents/{record['consent_id']}/revoke")
+    assert kit.services.ephemeral.delete(NS_REVOKED_GRANT, grant_id)
+    assert not active(kit, resource_server, tokens["access_token"])

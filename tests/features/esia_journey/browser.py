@@ -117,7 +117,9 @@ class Browser:
 
     # ------------------------------------------------------------------ the journey
 
-    def authorize(self, client: SchoolClient, scope: str = "openid profile", **extra: str) -> Answer:
+    def authorize(
+        self, client: SchoolClient, scope: str = "openid profile", **extra: str
+    ) -> Answer:
         """``GET /authorize`` with PKCE (S256), ``state`` and ``nonce``."""
         self.verifier = secrets.token_urlsafe(48)
         digest = hashlib.sha256(self.verifier.encode("ascii")).digest()
@@ -137,7 +139,8 @@ class Browser:
 
     def esia_form(self, page: Answer, persona: str | None, action: str) -> requests.Response:
         """Submit the sandbox's persona form without following the answer."""
-        assert page.status == 200 and page.url.startswith(self.sandbox_url), (page.status, page.url)
+        assert page.status == 200, (page.status, page.url)
+        assert page.url.startswith(self.sandbox_url), page.url
         match = _TXN.search(page.text)
         assert match is not None, "no persona form on the sandbox page"
         data = {"txn": match.group(1), "action": action}
@@ -170,13 +173,19 @@ class Browser:
     def login(
         self, client: SchoolClient, persona: str, scope: str = "openid profile", **extra: str
     ) -> Answer:
-        """The whole login: authorize → ESIA persona → (consent) → the school's redirect."""
+        """The whole login: authorize → ESIA persona → (consent) → the school's redirect.
+
+        The answer's ``trail`` holds every URL of the way.
+        """
         answer = self.authorize(client, scope, **extra)
+        trail = list(answer.trail)
         if answer.url.startswith(self.sandbox_url) and answer.status == 200:
             answer = self.esia_login(answer, persona)
+            trail += answer.trail
         if answer.status == 200 and answer.url.endswith("/consent"):
             answer = self.consent(answer)
-        return answer
+            trail += answer.trail
+        return Answer(answer.response, trail)
 
     # ------------------------------------------------------------------ the school's side
 

@@ -17,6 +17,7 @@ from tests.features.esia_journey.browser import Browser
 from tests.features.esia_journey.stack import JourneyStack
 
 SCOPE = "openid profile"
+TIMEOUT_SECONDS = 0.4
 SLOW_MS = 1500
 
 
@@ -24,6 +25,8 @@ SLOW_MS = 1500
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JourneyStack]:
     running = JourneyStack(
         tmp_path_factory.mktemp("esia-unavailable"),
+        connect_timeout_seconds=TIMEOUT_SECONDS,
+        read_timeout_seconds=TIMEOUT_SECONDS,
         breaker_failure_threshold=2,
         breaker_reset_seconds=600,
     )
@@ -41,7 +44,8 @@ def _reasons(caplog: pytest.LogCaptureFixture) -> list[Any]:
 
 def _unavailable(stack: JourneyStack, browser: Browser) -> None:
     answer = browser.esia_login(browser.authorize(stack.school, SCOPE), "single")
-    assert answer.location is not None and answer.location.startswith(stack.school.redirect_uri)
+    assert answer.location is not None
+    assert answer.location.startswith(stack.school.redirect_uri)
     assert answer.query["error"] == "temporarily_unavailable"
     assert answer.query["state"] == browser.request["state"]
     assert answer.query["iss"] == stack.gateway_url

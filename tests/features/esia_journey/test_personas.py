@@ -50,10 +50,13 @@ def test_accepted_personas_get_a_code_and_tokens(
     age: int | None,
 ) -> None:
     page = browser.authorize(stack.school, SCOPE)
-    assert page.status == 200 and page.url.startswith(f"{stack.sandbox_url}/aas/oauth2/v2/ac")
-    assert "client_certificate_hash=" in page.url and "client_secret=" in page.url
+    assert page.status == 200
+    assert page.url.startswith(f"{stack.sandbox_url}/aas/oauth2/v2/ac")
+    assert "client_certificate_hash=" in page.url
+    assert "client_secret=" in page.url
     consent = browser.esia_login(page, persona)
-    assert consent.status == 200 and consent.url.endswith("/consent"), consent.url
+    assert consent.status == 200, consent.url
+    assert consent.url.endswith("/consent"), consent.url
     answer = browser.consent(consent)
 
     assert answer.status == 303
@@ -97,12 +100,14 @@ def test_unconfirmed_adults_are_refused_with_guidance(
     page = browser.authorize(stack.library, SCOPE)
     refused = browser.esia_login(page, persona)
     assert refused.status == 403
-    assert refused.url.startswith(f"{stack.gateway_url}/login/") and refused.url.endswith("/denied")
+    assert refused.url.startswith(f"{stack.gateway_url}/login/")
+    assert refused.url.endswith("/denied")
     assert "Нужна подтверждённая учётная запись Госуслуг" in refused.text
     assert "МФЦ" in refused.text  # how to confirm it
 
     back = browser.submit(refused)  # "Вернуться": the school hears access_denied
-    assert back.location is not None and back.location.startswith(stack.library.redirect_uri)
+    assert back.location is not None
+    assert back.location.startswith(stack.library.redirect_uri)
     assert back.query["error"] == "access_denied"
     assert back.query["state"] == browser.request["state"]
     assert back.query["iss"] == stack.gateway_url
@@ -130,7 +135,8 @@ def test_child_account_passes_the_account_check_and_waits_for_a_guardian(
     caplog.set_level(logging.INFO)
     page = browser.authorize(stack.school, SCOPE)
     answer = browser.esia_login(page, "kid7")
-    assert answer.location is not None and answer.location.startswith(stack.school.redirect_uri)
+    assert answer.location is not None
+    assert answer.location.startswith(stack.school.redirect_uri)
     assert answer.query["error"] == "access_denied"
     assert answer.query["state"] == browser.request["state"]
     assert answer.query["iss"] == stack.gateway_url
@@ -145,7 +151,8 @@ def test_consent_is_remembered_for_the_next_login(stack: JourneyStack) -> None:
         assert "code" in answer.query
         page = second.authorize(stack.library, "openid")
         answer = second.esia_login(page, "single")  # a new ESIA login, no consent page
-        assert answer.status == 303 and "code" in answer.query
+        assert answer.status == 303
+        assert "code" in answer.query
     finally:
         first.close()
         second.close()

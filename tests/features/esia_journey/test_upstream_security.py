@@ -55,7 +55,8 @@ def _assert_client_error(stack: JourneyStack, browser: Browser, answer: Answer, 
     assert query["iss"] == stack.gateway_url  # RFC 9207
     assert "code" not in query
     description = query.get("error_description", "")
-    assert "ESIA" not in description and "0070" not in description
+    assert "ESIA" not in description
+    assert "0070" not in description
     assert description.isascii()
 
 
@@ -179,7 +180,9 @@ def test_t92_esia_authorize_errors(
     ("code", "error"),
     [("007007", "temporarily_unavailable"), ("007011", "access_denied")],
 )
-def test_t92_esia_token_errors(stack: JourneyStack, browser: Browser, code: str, error: str) -> None:
+def test_t92_esia_token_errors(
+    stack: JourneyStack, browser: Browser, code: str, error: str
+) -> None:
     stack.faults(token_error=code)
     answer = browser.esia_login(browser.authorize(stack.school, SCOPE), "single")
     _assert_client_error(stack, browser, answer, error)

@@ -13,6 +13,7 @@ from click.testing import Result
 
 from gateway.cli import main
 from policies.documents.source import ActiveRuleDocuments
+from policies.documents.source import default_text
 from tests.features.admin.helpers import AdminActions
 from tests.helpers.journey import JourneyActions
 from tests.helpers.oauth import OAuthKit
@@ -106,9 +107,7 @@ def test_apply_takes_effect_and_rollback_restores(
     assert all(e.fields["author"] == admin.digest for e in applied_events)
 
 
-def test_explain_rule_by_rule(
-    kit: OAuthKit, school: RegisteredClient, admin: AdminActions
-) -> None:
+def test_explain_rule_by_rule(kit: OAuthKit, school: RegisteredClient, admin: AdminActions) -> None:
     kit.login_tokens(school, scope="openid diary")
     (consent,) = admin.get("/admin/api/consents").get_json()["consents"]
     subject = consent["subject"]
@@ -118,21 +117,35 @@ def test_explain_rule_by_rule(
     assert result["decision"]["reason"] == "scope_not_allowed"
     admin.post("/admin/api/clients/school", json={"scopes": ["openid", "diary", "payments"]})
     result = admin.post("/admin/api/policies/explain", json=body).get_json()
-    assert result["decision"] == {
+    assert result["decision"]["reason"] == "acr_not_met"  # the catalogue's minimum
+    assert result["outcome"].startswith("second factor needed")
+    # A rule that asks for a factor where the catalogue does not: the rule decides.
+    factor_text = (
+        '[[rule]]\nid = "diary-mfa"\nscopes = ["diary"]\neffect = "require_factor"\n'
+        'acr = "urn:vhod:acr:esia-mfa"\n'
+    )
+    admin.post("/admin/api/policies", json={"text": factor_text})
+    diary = admin.post(
+        "/admin/api/policies/explain", json={**body, "scopes": ["openid", "diary"]}
+    ).get_json()
+    assert diary["decision"] == {
         "action": "require_factor",
         "reason": "factor_required",
         "error": "interaction_required",
         "details": {
-            "scope": "payments",
-            "rule": "money-and-documents-need-factor",
+            "scope": "diary",
+            "rule": "diary-mfa",
             "acr": "urn:vhod:acr:esia-mfa",
             "current": "urn:vhod:acr:esia",
-            "version": "default",
+            "version": "1",
         },
     }
+    admin.post("/admin/api/policies", json={"text": default_text(), "comment": "back"})
+    result = admin.post("/admin/api/policies/explain", json=body).get_json()
     steps = {s["step"]: s for s in result["steps"]}
-    assert steps["admin_rules"]["fired"] and steps["acr_not_met"]["fired"]
+    assert steps["acr_not_met"]["fired"]
     assert not steps["client_disabled"]["fired"]
+    assert result["policy_version"] == "2"
     payments = next(s for s in result["scopes"] if s["scope"] == "payments")
     assert payments["acr_rule"] == "money-and-documents-need-factor"
     assert any(t["outcome"] == "skipped" for t in payments["trace"])
@@ -140,9 +153,7 @@ def test_explain_rule_by_rule(
         "/admin/api/policies/explain", json={**body, "acr": "urn:vhod:acr:esia-mfa"}
     ).get_json()
     assert mfa["decision"]["reason"] == "consent_scopes_missing"
-    missing = admin.post(
-        "/admin/api/policies/explain", json={**body, "subject": "0" * 32}
-    )
+    missing = admin.post("/admin/api/policies/explain", json={**body, "subject": "0" * 32})
     assert missing.status_code == 404
     (event,) = admin.audit_events("policy.explained")[:1]
     assert event.fields["subject"] == subject
@@ -193,7 +204,14 @@ def test_consents_record_the_policy_version(
 ) -> None:
     kit.login_tokens(school, scope="openid diary")
     (consent,) = admin.get("/admin/api/consents").get_json()["consents"]
-    assert consent["policy_version"]
+    assert consent["policy_version"] == "consent-2025-1+rules-default"
+    admin.post("/admin/api/policies", json={"text": CLOSE_DIARY})
+    kit.services.clock.advance(10)
+    kit.login_tokens(school, scope="openid profile", prompt="consent")
+    (latest, _) = admin.get(
+        "/admin/api/consents", query_string={"include_revoked": "1"}
+    ).get_json()["consents"]
+    assert latest["policy_version"] == "consent-2025-1+rules-1"
 
 
 # --------------------------------------------------------------------------- CLI
@@ -222,7 +240,7 @@ def test_cli(run: Any, tmp_path: Path, kit: OAuthKit, school: RegisteredClient) 
     assert res.exit_code == 2
     assert f"{broken}: line 3: rule 'a': unknown key 'scope'" in res.output
     assert run("policy", "validate", str(good)).output.strip() == "ok: 1 rules"
-    res = run("policy", "dry-run", str(good))
+    res = run("policy", "dry-run", str(good), "--days", "3650")
     assert res.exit_code == 0, res.output
     assert "1 would change" in res.output
     assert "allow->deny: 1" in res.output
@@ -240,7 +258,14 @@ def test_cli(run: Any, tmp_path: Path, kit: OAuthKit, school: RegisteredClient) 
     with kit.services.uow() as uow:
         (subject_id,) = [c.subject_id for c in uow.admin_queries.consents()]
     res = run(
-        "policy", "explain", "--client", "school", "--subject", subject_id, "--scope", "openid diary"
+        "policy",
+        "explain",
+        "--client",
+        "school",
+        "--subject",
+        subject_id,
+        "--scope",
+        "openid diary",
     )
     assert res.exit_code == 0, res.output
     assert res.output.startswith("outcome: refused: diary_closed")

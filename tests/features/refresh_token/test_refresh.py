@@ -84,6 +84,15 @@ def test_narrower_scope_narrows_the_access_token_only(
     assert again["scope"] == "openid profile"
 
 
+def test_scope_removed_from_the_client_stops_refresh(
+    kit: OAuthKit, school: RegisteredClient
+) -> None:
+    """T41b: the grant holds a scope the client may no longer have."""
+    tokens = kit.login_tokens(school)
+    kit.update(school, scopes=("openid", "email"))
+    kit.assert_json_error(kit.refresh(school, tokens["refresh_token"]), "invalid_grant")
+
+
 def test_id_token_on_refresh(kit: OAuthKit, school: RegisteredClient, services: Any) -> None:
     tokens = kit.login_tokens(school)
     _, original = kit.verify(tokens["id_token"])

@@ -322,8 +322,8 @@ def test_store_outage_while_saving_tokens_keeps_the_code_usable(
         def add(self, grant: Any) -> None:
             raise StoreUnavailable("sql", "connection lost")
 
-    def factory() -> Any:
-        uow = real_factory()
+    def factory(**kwargs: Any) -> Any:
+        uow = real_factory(**kwargs)
         uow.grants = BrokenGrants()
         return uow
 

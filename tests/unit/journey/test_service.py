@@ -452,11 +452,25 @@ def test_unconfirmed_account_gets_a_page_then_access_denied(
         journeys.abort(result.jid, browser.binding, token)
 
 
-@pytest.mark.parametrize("persona", ["teen", "child", "other_parent"])
+@pytest.mark.parametrize("persona", ["teen", "other_parent"])
 def test_accepted_personas(
     journeys: JourneyService, fake: FakeUpstream, browser: Browser, persona: str
 ) -> None:
     assert full_login(journeys, fake, browser, persona).outcome is not None
+
+
+def test_child_under_14_needs_a_guardians_consent(
+    journeys: JourneyService, fake: FakeUpstream, browser: Browser
+) -> None:
+    """DESIGN.md: a pupil under 14 may sign in with a child account, but only the parent
+    consents for them — with no guardian consent on record the login ends, no session."""
+    step = journeys.begin(request_for(), None, browser.binding)
+    step = login(journeys, fake, browser, step, "child")
+    assert step.kind is StepKind.ERROR
+    assert step.error is not None
+    assert step.error.error == "access_denied"
+    assert step.reason == "guardian_consent_missing"
+    assert session_of(journeys, browser) is None
 
 
 def test_consent_denied_stores_nothing(

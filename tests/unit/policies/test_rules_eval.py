@@ -170,10 +170,19 @@ def test_default_document_pupils_under_14_never_consent_for_themselves() -> None
 
 def test_default_document_factor_delegation_and_accounts() -> None:
     document = load_text(default_text(), DEFAULT_VERSION, DEFAULT_SCOPES)
-    payments = document.evaluate(ctx(scopes=("openid", "payments"))).decision
-    assert payments is not None
-    assert (payments.action, payments.reason) == (Action.REQUIRE_FACTOR, "factor_required")
-    assert payments.details["acr"] == ACR_ESIA_MFA
+    # The catalogue already asks for a factor for payments: the built-in check reports it.
+    payments = ctx(scopes=("openid", "payments"))
+    assert document.evaluate(payments).decision is None
+    verdict = document.evaluate(payments).verdicts[1]
+    assert (verdict.acr, verdict.factor_met) == (ACR_ESIA_MFA, False)
+    engine = build_policy_engine(FixedRuleDocuments(document))
+    assert engine.evaluate(payments).reason == "acr_not_met"
+    # Where the catalogue does not, the rule does.
+    relaxed = {**DEFAULT_SCOPES, "payments": DEFAULT_SCOPES["diary"]}
+    decision = document.evaluate(replace(payments, catalogue=relaxed)).decision
+    assert decision is not None
+    assert (decision.action, decision.reason) == (Action.REQUIRE_FACTOR, "factor_required")
+    assert decision.details["acr"] == ACR_ESIA_MFA
     # A 15-year-old paying: factor required and the guardian notified.
     teen = document.evaluate(ctx(age=15, scopes=("payments",)))
     assert teen.notifications == ("teen-payments-notify",)
@@ -202,7 +211,9 @@ by = "self"
     decision = outcome(text, acting).decision
     assert decision is not None
     assert decision.reason == "child_consent_missing"
-    assert outcome(text, replace(acting, child_consented_scopes=("openid", "diary"))).decision is None
+    assert (
+        outcome(text, replace(acting, child_consented_scopes=("openid", "diary"))).decision is None
+    )
 
 
 def test_the_engine_step_runs_after_account_checks_and_before_consent() -> None:
@@ -224,11 +235,11 @@ def test_an_invalid_stored_document_fails_closed() -> None:
 def test_explain_lists_every_step_and_rule() -> None:
     document = load_text(default_text(), DEFAULT_VERSION, DEFAULT_SCOPES)
     explanation = explain(ctx(scopes=("openid", "payments")), document)
-    assert explanation.decision.reason == "factor_required"
+    assert explanation.decision.reason == "acr_not_met"
     assert explanation.outcome.startswith("second factor needed (urn:vhod:acr:esia-mfa)")
     steps = {s.step: s for s in explanation.steps}
-    assert steps["admin_rules"].fired
-    assert steps["acr_not_met"].fired  # the catalogue says so too
+    assert not steps["admin_rules"].fired  # the catalogue's minimum covers the rule
+    assert steps["acr_not_met"].fired
     assert not steps["client_unknown"].fired
     data = explanation.to_dict()
     assert data["policy_version"] == "default"
@@ -236,7 +247,7 @@ def test_explain_lists_every_step_and_rule() -> None:
     assert payments["acr_rule"] == "money-and-documents-need-factor"
     assert payments["met"] is False
     text = "\n".join(explanation.lines())
-    assert "FIRES admin_rules" in text
+    assert "FIRES acr_not_met" in text
     assert "money-and-documents-need-factor: added require_factor" in text
 
 

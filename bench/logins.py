@@ -1,0 +1,440 @@
+"""Brokered logins: ``python -m bench logins`` (part of ``make bench``).
+
+One login = what a school system and a person's browser do with vhod in front of ESIA:
+
+    GET  /authorize (code + PKCE S256, state, nonce)     gateway
+    GET  /login/<jid>  → signed ESIA authorize URL         gateway (GOST client_secret)
+    GET  /aas/oauth2/v2/ac  (persona page)                 ESIA sandbox
+    POST /sandbox/login     → our callback with a code     ESIA sandbox
+    GET  /login/callback/esia → code for the school        gateway (ESIA token exchange with a
+                                                           GOST client_secret, two GOST JWTs
+                                                           verified, REST person)
+    POST /token             → id_token, access, refresh    gateway
+
+The consent is remembered (every person consented once during the warm-up), and every
+login starts with an empty cookie jar, so each one really goes through ESIA (no SSO).
+
+Set-up, all on loopback and free ports: the gateway under its production server
+(``vhod serve``: gunicorn, 2 workers × 4 threads) on SQLite + the SQL ephemeral store
+(``BENCH_BACKEND=redis-pg``: PostgreSQL + Redis, each in a throw-away schema / key prefix);
+the ESIA sandbox in its own process (``vhod sandbox``); several client threads here, each
+with its own ``requests.Session``.
+
+Reported: logins/s; the gateway's own CPU per login — user + system time of the gunicorn
+master and its workers from ``/proc/<pid>/stat`` before and after the measured run —
+and, separately, the sandbox's and this client process's. Target: ≤ 10 ms of gateway CPU
+per login (≥ 100 logins/s per gateway core). Environment knobs: ``BENCH_LOGINS_SECONDS``
+(default 20), ``BENCH_LOGINS_CLIENTS`` (default 4).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from urllib.parse import parse_qs
+from urllib.parse import urlencode
+from urllib.parse import urljoin
+from urllib.parse import urlsplit
+
+import requests
+
+CLIENT_ID = "bench-school"
+CLIENT_SECRET = "bench-secret-0123456789-0123456789-0123456789"
+REDIRECT_URI = "https://bench-school.example/cb"
+SCOPE = "openid profile"
+PERSONAS = ("parent", "teen15", "single", "parent_foreign")
+TICKS = os.sysconf("SC_CLK_TCK")
+_TXN = re.compile(r'name="txn" value="([^"]+)"')
+_HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
+_FORM = re.compile(r'<form method="post" action="([^"]+)"')
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, deadline_seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+# ------------------------------------------------------------------------------ CPU
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(ppid, user+system seconds) of ``pid`` from ``/proc/<pid>/stat``."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _tree_cpu(root: int) -> tuple[float, int]:
+    """CPU seconds of ``root`` and its direct children (gunicorn: master + workers)."""
+    total, count = 0.0, 0
+    own = _stat(root)
+    if own is not None:
+        total, count = own[1], 1
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        info = _stat(int(entry.name))
+        if info is not None and info[0] == root:
+            total += info[1]
+            count += 1
+    return total, count
+
+
+# ------------------------------------------------------------------------------ backends
+
+
+@dataclass
+class Backend:
+    name: str
+    store: dict[str, object] = field(default_factory=dict)
+    cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for step in reversed(self.cleanup):
+            with contextlib.suppress(Exception):
+                step()
+
+
+def _backend() -> Backend:
+    choice = os.environ.get("BENCH_BACKEND", "sqlite")
+    if choice != "redis-pg":
+        return Backend("SQLite + SQL ephemeral store")
+    import redis
+    import sqlalchemy
+
+    pg = os.environ.get("GATEWAY_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/test")
+    rd = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    name = f"vhod_bench_{secrets.token_hex(4)}"
+    admin = sqlalchemy.create_engine(pg)
+    with admin.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
+    separator = "&" if "?" in pg else "?"
+    backend = Backend(
+        "PostgreSQL + Redis",
+        {
+            "database_url": f"{pg}{separator}options=-csearch_path%3D{name}",
+            "ephemeral_url": rd,
+            "redis_prefix": name,
+        },
+    )
+
+    def drop_schema() -> None:
+        with admin.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        admin.dispose()
+
+    def drop_keys() -> None:
+        client = redis.Redis.from_url(rd)
+        keys = list(client.scan_iter(f"{name}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+    backend.cleanup += [drop_schema, drop_keys]
+    return backend
+
+
+# ------------------------------------------------------------------------------ processes
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _write_config(path: Path, sections: dict[str, dict[str, object]]) -> None:
+    lines: list[str] = []
+    for section, options in sections.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {_toml(value)}" for key, value in options.items()]
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+@contextlib.contextmanager
+def _process(argv: list[str], env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+# ------------------------------------------------------------------------------ one login
+
+
+class LoginFailed(Exception):
+    pass
+
+
+class Person:
+    """A browser (its own connection pool) that logs in again and again."""
+
+    def __init__(self, gateway: str, sandbox: str, persona: str) -> None:
+        self.gateway = gateway
+        self.sandbox = sandbox
+        self.persona = persona
+        self.session = requests.Session()
+
+    def _get(self, url: str) -> requests.Response:
+        return self.session.get(url, allow_redirects=False, timeout=30)
+
+    def _follow(self, response: requests.Response) -> requests.Response:
+        for _ in range(10):
+            location = response.headers.get("Location")
+            if response.status_code not in (302, 303) or location is None:
+                return response
+            target = urljoin(response.url, location)
+            if target.startswith(REDIRECT_URI):
+                return response
+            response = self._get(target)
+        raise LoginFailed("redirect loop")
+
+    def login(self) -> dict[str, object]:
+        self.session.cookies.clear()  # no SSO: every login goes through ESIA
+        verifier = secrets.token_urlsafe(48)
+        digest = hashlib.sha256(verifier.encode()).digest()
+        state = secrets.token_urlsafe(16)
+        query = {
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": REDIRECT_URI,
+            "scope": SCOPE,
+            "state": state,
+            "nonce": secrets.token_urlsafe(16),
+            "code_challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
+            "code_challenge_method": "S256",
+        }
+        page = self._follow(self._get(f"{self.gateway}/authorize?{urlencode(query)}"))
+        match = _TXN.search(page.text) if page.status_code == 200 else None
+        if match is None or not page.url.startswith(self.sandbox):
+            raise LoginFailed(f"no ESIA page ({page.status_code})")
+        answer = self.session.post(
+            f"{self.sandbox}/sandbox/login",
+            data={"txn": match.group(1), "persona": self.persona, "action": "login"},
+            allow_redirects=False,
+            timeout=30,
+        )
+        answer = self._follow(answer)
+        if answer.status_code == 200 and answer.url.endswith("/consent"):
+            answer = self._consent(answer)
+        params = parse_qs(urlsplit(answer.headers.get("Location", "")).query)
+        if "code" not in params or params.get("state") != [state]:
+            raise LoginFailed(f"no code ({answer.status_code} {params.get('error')})")
+        token = requests.post(
+            f"{self.gateway}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": params["code"][0],
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": verifier,
+            },
+            auth=(CLIENT_ID, CLIENT_SECRET),
+            timeout=30,
+        )
+        body: dict[str, object] = token.json()
+        if token.status_code != 200 or "id_token" not in body:
+            raise LoginFailed(f"token {token.status_code}")
+        return body
+
+    def _consent(self, page: requests.Response) -> requests.Response:
+        form = _FORM.search(page.text)
+        if form is None:
+            raise LoginFailed("no consent form")
+        data = dict(_HIDDEN.findall(page.text)) | {"decision": "approve"}
+        response = self.session.post(
+            urljoin(page.url, form.group(1)), data=data, allow_redirects=False, timeout=30
+        )
+        return self._follow(response)
+
+
+@dataclass
+class Tally:
+    ok: int = 0
+    failed: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, error: str | None) -> None:
+        with self.lock:
+            if error is None:
+                self.ok += 1
+            else:
+                self.failed += 1
+                self.reasons[error] = self.reasons.get(error, 0) + 1
+
+
+def _run(people: list[Person], seconds: float) -> Tally:
+    tally = Tally()
+    stop_at = time.monotonic() + seconds
+
+    def worker(person: Person) -> None:
+        while time.monotonic() < stop_at:
+            try:
+                person.login()
+            except (LoginFailed, requests.RequestException, ValueError) as exc:
+                tally.add(type(exc).__name__ + ": " + str(exc)[:60])
+            else:
+                tally.add(None)
+
+    threads = [threading.Thread(target=worker, args=(p,)) for p in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return tally
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def _prepare(config_path: Path) -> None:
+    """Migrate, make keys and register the bench client (before gunicorn forks)."""
+    from gateway.admin.clients import register_client
+    from gateway.app import build_services
+    from gateway.config.loader import load_config
+    from gateway.core.types import Client
+
+    svc = build_services(load_config(config_path), prepare_stores=True)
+    register_client(
+        svc.uow,
+        svc.clock,
+        svc.pepper,
+        svc.config.scopes,
+        Client(client_id=CLIENT_ID, redirect_uris=(REDIRECT_URI,), scopes=tuple(SCOPE.split())),
+        CLIENT_SECRET,
+    )
+    svc.extras["engine"].dispose()
+
+
+def main() -> None:
+    seconds = float(os.environ.get("BENCH_LOGINS_SECONDS", "20"))
+    clients = int(os.environ.get("BENCH_LOGINS_CLIENTS", "4"))
+    workers = 2
+    backend = _backend()
+    vhod = [sys.executable, "-c", "from gateway.cli import main; main()"]
+    try:
+        with tempfile.TemporaryDirectory(prefix="vhod-bench-") as tmp:
+            root = Path(tmp)
+            gw_port, sb_port = _free_port(), _free_port()
+            gateway, sandbox = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{sb_port}"
+            config = root / "vhod.toml"
+            _write_config(
+                config,
+                {
+                    "server": {
+                        "issuer": gateway,
+                        "port": gw_port,
+                        "workers": workers,
+                        "data_dir": str(root / "var"),
+                    },
+                    "store": backend.store,
+                    "upstream": {"provider": "esia"},
+                    "esia": {"base_url": sandbox, "issuer": f"{sandbox}/"},
+                    "dev": {"sandbox_port": sb_port},
+                    "logging": {"level": "WARNING"},
+                },
+            )
+            env = dict(os.environ, VHOD_CONFIG=str(config))
+            env.pop("VHOD_DATA_DIR", None)
+            with _process([*vhod, "sandbox", "--port", str(sb_port)], env, root) as sb_proc:
+                _wait_http(f"{sandbox}/sandbox/personas")
+                _prepare(config)
+                with _process([*vhod, "serve"], env, root) as gw_proc:
+                    _wait_http(f"{gateway}/healthz")
+                    _bench(gateway, sandbox, gw_proc.pid, sb_proc.pid, clients, seconds, workers)
+                    print(f"backend: {backend.name}")
+    finally:
+        backend.close()
+
+
+def _bench(
+    gateway: str,
+    sandbox: str,
+    gw_pid: int,
+    sb_pid: int,
+    clients: int,
+    seconds: float,
+    workers: int,
+) -> None:
+    people = [Person(gateway, sandbox, PERSONAS[i % len(PERSONAS)]) for i in range(clients)]
+    for person in people:  # warm-up: consent once per person, caches and pools warm
+        for _ in range(3):
+            person.login()
+    _run(people, 2.0)
+
+    gw_before, processes = _tree_cpu(gw_pid)
+    sb_before = _stat(sb_pid)
+    own_before = os.times()
+    wall = time.monotonic()
+    tally = _run(people, seconds)
+    wall = time.monotonic() - wall
+    gw_after, _ = _tree_cpu(gw_pid)
+    sb_after = _stat(sb_pid)
+    own_after = os.times()
+
+    logins = max(tally.ok, 1)
+    gw_cpu = gw_after - gw_before
+    sb_cpu = (sb_after[1] if sb_after else 0.0) - (sb_before[1] if sb_before else 0.0)
+    own_cpu = (own_after.user + own_after.system) - (own_before.user + own_before.system)
+    rows = [
+        ("logins (ok / failed)", f"{tally.ok} / {tally.failed}"),
+        ("wall time", f"{wall:.1f} s"),
+        ("logins/s", f"{tally.ok / wall:.1f}"),
+        (
+            f"gateway CPU per login ({processes} processes: master + {workers} workers)",
+            f"{1000 * gw_cpu / logins:.2f} ms",
+        ),
+        ("  → logins/s per gateway core", f"{logins / gw_cpu:.0f}" if gw_cpu else "-"),
+        ("ESIA sandbox CPU per login (separate process)", f"{1000 * sb_cpu / logins:.2f} ms"),
+        ("bench client CPU per login (this process)", f"{1000 * own_cpu / logins:.2f} ms"),
+        ("concurrent clients", str(clients)),
+        ("target: gateway CPU per login", "≤ 10 ms"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    print(f"brokered logins (authorize → ESIA sandbox → callback → code → token), {seconds:.0f} s")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value:>12}")
+    for reason, count in sorted(tally.reasons.items()):
+        print(f"  failure: {reason} × {count}")
