@@ -41,6 +41,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1=[redacted]",
     ),
+    (
+        re.compile(
+            r"(?i)([\"']?(?:client_secret|code_verifier|refresh_token|access_token|id_token|"
+            r"password|code|secret|token|logout_token)[\"']?\s*[:=]\s*)[\"'][^\"']*[\"']"
+        ),
+        r"\1'[redacted]'",
+    ),
     (re.compile(r"\b\d{3}-\d{3}-\d{3}[ -]\d{2}\b"), "[snils]"),
     (re.compile(r"\b\d{11}\b"), "[number]"),
     (re.compile(r"\+7\s?\(?\d{3}\)?\s?\d{3}[-\s]?\d{2}[-\s]?\d{2}\b"), "[phone]"),
@@ -83,6 +90,9 @@ _SENSITIVE_KEYS = frozenset(
         "oid",
     }
 )
+
+
+QUIET_LIBRARIES = ("authlib", "urllib3", "requests")
 
 
 def redact(text: str) -> str:
@@ -179,6 +189,10 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    # Libraries that log credentials at DEBUG (Authlib logs issued tokens; urllib3 logs
+    # URLs that may carry ids) never log below INFO, whatever the configured level.
+    for noisy in QUIET_LIBRARIES:
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
 
 
 def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:

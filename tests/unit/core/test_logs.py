@@ -78,3 +78,12 @@ def test_token_parameters_in_urls_are_masked() -> None:
     assert "SplxlOBeZQQYbYS6WxSbIA" not in text
     assert "hunter2" not in text
     assert "state=xyz" in text
+
+
+def test_credentials_in_reprs_and_json_are_masked() -> None:
+    text = redact(
+        "Issue token {'access_token': 'abc.def', 'refresh_token': 'HK_O6h2s5Grzam'} "
+        '{"client_secret": "hunter2hunter2", "code": "SplxlOBeZQQ"}'
+    )
+    for value in ("HK_O6h2s5Grzam", "hunter2hunter2", "SplxlOBeZQQ", "abc.def"):
+        assert value not in text
