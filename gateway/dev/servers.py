@@ -71,6 +71,11 @@ class ServerThread:
         return cls(server, host, name)
 
     @property
+    def app(self) -> Any:
+        """The WSGI app being served (a placeholder until :meth:`serve`)."""
+        return self._server.app
+
+    @property
     def url(self) -> str:
         """``http://host:port`` (``127.0.0.1`` when bound to every interface)."""
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host  # noqa: S104

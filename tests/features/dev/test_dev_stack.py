@@ -77,7 +77,7 @@ class Person:
 
 
 def _school_sessions(stack: DevStack, prefix: str) -> int:
-    app = stack.school._server.app  # the dispatcher: root school + mounts
+    app = stack.school.app  # the dispatcher: root school + mounts
     school = app.mounts[prefix] if prefix else app.app
     return len(school.extensions["demo_school"])
 

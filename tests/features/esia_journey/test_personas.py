@@ -156,3 +156,14 @@ def test_consent_is_remembered_for_the_next_login(stack: JourneyStack) -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_no_personal_data_or_oid_in_the_logs(
+    stack: JourneyStack, browser: Browser, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    answer = browser.login(stack.school, "parent", SCOPE)
+    browser.token(stack.school, answer)
+    text = caplog.text + " ".join(str(getattr(r, "vhod_fields", "")) for r in caplog.records)
+    for secret in ("Тестова", "Анна", "100-200-301 31", "1000100001", answer.query["code"]):
+        assert secret not in text
