@@ -92,7 +92,7 @@ def _respond(step: Step) -> Response:
     if step.kind is StepKind.PAGE:
         return see_other(url_for("login.denied", jid=step.jid))
     if step.kind is StepKind.FINISH:
-        return _finish(step.jid)
+        return _finish(step)
     if step.request is not None and step.error is not None:
         return authorization_error(step.request, step.error)
     return failure_page(step.reason)
@@ -108,8 +108,8 @@ def failure_page(reason: str | None) -> Response:
     return error_page(403, "login_failed_title", "login_failed_text")
 
 
-def _finish(jid: str) -> Response:
-    done = journeys().finish(jid, read_binding(), read_session_cookie())
+def _finish(step: Step) -> Response:
+    done = journeys().finish(step.jid, read_binding(), read_session_cookie(), step.journey)
     if done.kind is JourneyKind.ACCOUNT:
         response = see_other(done.return_to or url_for("account.home"))
     elif done.request is None:

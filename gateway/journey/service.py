@@ -47,6 +47,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 from dataclasses import replace
 
 from gateway.config.schema import ACR_ESIA
@@ -138,6 +139,9 @@ class Step:
     request: AuthorizationRequest | None = None
     error: ProtocolError | None = None
     reason: str | None = None
+    journey: Journey | None = field(default=None, repr=False, compare=False)
+    """``FINISH``: the journey as just saved, for :meth:`JourneyService.finish` in the same
+    request (saves reading it back from the store)."""
 
 
 @dataclass(frozen=True)
@@ -353,7 +357,7 @@ class JourneyService:
         if journey.state is not JourneyState.CONSENT_PENDING or req is None:
             raise self._reject("step_out_of_order", jid)
         token = self._offer_step(journey)
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             client = uow.clients.get(req.client_id)
             remembered = (
                 None
@@ -432,20 +436,37 @@ class JourneyService:
         """Why a journey on a denial page failed (a :data:`PERSON_PAGES` reason)."""
         return self._load(jid, binding).failure
 
-    def finish(self, jid: str, binding: str, session_cookie: str | None) -> Completion:
+    def finish(
+        self,
+        jid: str,
+        binding: str,
+        session_cookie: str | None,
+        saved: Journey | None = None,
+    ) -> Completion:
         """Complete a journey the policy allowed: the SSO session and the outcome.
 
         A fresh upstream login always makes a new session (new cookie, new ``sid``) and
         ends the browser's earlier one (T61). The journey is consumed: a second
         ``finish`` is refused.
+
+        :param saved: the ``FINISH`` step's :attr:`Step.journey` when the step was taken
+            in this request: used instead of reading the journey back (the binding is
+            still checked; the consume below still makes ``finish`` one-time).
         """
-        journey = self._load(jid, binding)
+        if saved is not None and saved.jid == jid:
+            journey = self._check_binding(saved, binding)
+        else:
+            journey = self._load(jid, binding)
         if not journey.ready or journey.state in FINAL_STATES:
             raise self._reject("not_ready", jid)
         try:
-            self._store.consume(JOURNEY_NAMESPACE, jid, self._config.session.journey_ttl_seconds)
+            taken = self._store.consume(
+                JOURNEY_NAMESPACE, jid, self._config.session.journey_ttl_seconds
+            )
         except ReplayDetected:
             raise self._reject("journey_replayed", jid) from None
+        if taken is None:  # gone meanwhile (ended by another request, or expired)
+            raise self._reject("journey_unknown", jid)
         journey = journey.advance(JourneyState.COMPLETED)
         subject_id, auth = journey.subject_id, journey.auth
         if subject_id is None or auth is None:
@@ -505,7 +526,7 @@ class JourneyService:
         if decision.action is Action.ALLOW:
             journey = replace(journey, ready=True)
             self._save(journey)
-            return self._step(StepKind.FINISH, journey)
+            return replace(self._step(StepKind.FINISH, journey), journey=journey)
         if decision.action is Action.REQUIRE_CONSENT:
             if prompt_none:
                 return self._fail(journey, decision.reason, ConsentRequiredError())
@@ -541,7 +562,7 @@ class JourneyService:
             raise self._reject("subject_missing", journey.jid)
         req = journey.request
         now = self._clock.now()
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             client = None if req is None else uow.clients.get(req.client_id)
             consent = (
                 None
@@ -657,8 +678,12 @@ class JourneyService:
             journey = codec.decode(raw, jid, self._sealer)
         except codec.JourneyDecodeError:
             raise self._reject("journey_invalid", jid) from None
+        return self._check_binding(journey, binding)
+
+    def _check_binding(self, journey: Journey, binding: str) -> Journey:
+        """``journey`` if ``binding`` is its browser's and it has not expired."""
         if not binding or not constant_time_equals(journey.binding, self._bind(binding)):
-            raise self._reject("binding_mismatch", jid)
+            raise self._reject("binding_mismatch", journey.jid)
         self._ttl_left(journey)
         return journey
 

@@ -111,7 +111,8 @@ class Authorizer:
 
         :raises AuthorizationFailure: see the module docstring for where it goes.
         """
-        return self._validate(incoming.params, pushed=False)
+        with self._server.one_client_read():
+            return self._validate(incoming.params, pushed=False)
 
     def _validate(
         self, raw_params: tuple[tuple[str, str], ...], *, pushed: bool
@@ -347,8 +348,14 @@ class Authorizer:
         The granted scope is what the journey granted, within what was asked, and must
         keep ``openid``.
 
+        Both checks use one read of the client (``one_client_read``).
+
         :raises AuthorizationFailure: with or without a redirect target.
         """
+        with self._server.one_client_read():
+            return self._complete(req, outcome)
+
+    def _complete(self, req: AuthorizationRequest, outcome: JourneyOutcome) -> str:
         client = self._server.query_client(req.client_id)
         if client is None or not client.check_redirect_uri(req.redirect_uri):
             raise AuthorizationFailure(InvalidRequestError("The client is no longer valid."))

@@ -14,6 +14,9 @@ so all errors leave ``gateway.oauth`` through the one error tree.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +47,10 @@ from gateway.oauth.grants import VhodIssuerParameter
 from gateway.oauth.records import Principal
 
 CLIENT_SECRET_PURPOSE = "client_secret"
+
+_same_reads: ContextVar[dict[str, ClientModel | None] | None] = ContextVar(
+    "vhod_client_reads", default=None
+)
 
 
 @dataclass
@@ -76,14 +83,41 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     # ----------------------------------------------------------- Authlib contract
 
     def query_client(self, client_id: str) -> ClientModel | None:
-        """A registered, enabled client (its own short read transaction)."""
+        """A registered, enabled client (its own short read transaction).
+
+        Inside :meth:`one_client_read` the answer is read once and reused for the rest of
+        that block (one use case); everywhere else every call reads the store.
+        """
         if not isinstance(client_id, str) or not client_id or len(client_id) > 255:
             return None
+        reads = _same_reads.get()
+        if reads is not None and client_id in reads:
+            return reads[client_id]
         with self.vhod.uow(read_only=True) as uow:
             client = uow.clients.get(client_id)
-        if client is None or client.disabled:
-            return None
-        return ClientModel(client, self.client_secret_digest)
+        model = (
+            None
+            if client is None or client.disabled
+            else ClientModel(client, self.client_secret_digest)
+        )
+        if reads is not None:
+            reads[client_id] = model
+        return model
+
+    @contextmanager
+    def one_client_read(self) -> Iterator[None]:
+        """Within the block, :meth:`query_client` reads each client from the store once.
+
+        For one use case that consults the client several times (vhod's checks, then
+        Authlib's): the block sees the client as registered when it first looked, and
+        nothing outlives the block, so a disabled client or a removed redirect URI still
+        counts for the next request at once (SECURITY.md T97).
+        """
+        token = _same_reads.set({})
+        try:
+            yield
+        finally:
+            _same_reads.reset(token)
 
     def client_secret_digest(self, secret: str) -> str:
         """The keyed digest client secrets are registered under (``gateway.admin.clients``

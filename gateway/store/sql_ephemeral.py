@@ -31,6 +31,9 @@ deletes every expired row, at most once per ``purge_interval_seconds`` per proce
 indexed ``DELETE`` on ``expires_at``); ``purge_expired()`` does it on demand (CLI,
 maintenance). A failed purge is logged and ignored: the write it followed succeeded.
 
+**Statements are built once** (per store, with bound parameters) and reused: building
+an upsert with SQLAlchemy Core on every call cost more CPU than running it.
+
 Every database failure raises :class:`StoreUnavailable` (``store="sql"``).
 """
 
@@ -42,9 +45,9 @@ import threading
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy import bindparam
 from sqlalchemy import case
 from sqlalchemy import delete
-from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
@@ -90,46 +93,56 @@ class SqlEphemeralStore:
         self._purge_interval = purge_interval_seconds
         self._purge_lock = threading.Lock()
         self._next_purge = clock.now() + purge_interval_seconds
-        self._insert: Any = (
-            postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        insert: Any = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._put, self._incr = _upserts(insert)
+        self._get = select(_c.value, _c.counter).where(
+            _c.namespace == bindparam("ns"),
+            _c.key == bindparam("k"),
+            _c.consumed.is_(False),
+            _c.expires_at > bindparam("now"),
+        )
+        self._delete = (
+            delete(_table)
+            .where(_c.namespace == bindparam("ns"), _c.key == bindparam("k"))
+            .returning(_c.expires_at)
+        )
+        self._take = (
+            update(_table)
+            .where(
+                _c.namespace == bindparam("ns"),
+                _c.key == bindparam("k"),
+                _c.consumed.is_(False),
+                _c.expires_at > bindparam("now"),
+            )
+            .values(consumed=True, expires_at=bindparam("tombstone_expires"))
+            .returning(_c.value, _c.counter)
+        )
+        self._tombstone = select(_c.value, _c.counter).where(
+            _c.namespace == bindparam("ns"),
+            _c.key == bindparam("k"),
+            _c.consumed.is_(True),
+            _c.expires_at > bindparam("now"),
         )
 
     def put(self, namespace: str, key: str, value: bytes, ttl_seconds: int) -> None:
         check_namespace(namespace)
         check_ttl(ttl_seconds)
         now = self._clock.now()
-        stmt = self._insert(_table).values(
-            namespace=namespace,
-            key=storage_key(key),
-            value=bytes(value),
-            counter=None,
-            expires_at=now + ttl_seconds,
-            consumed=False,
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[_c.namespace, _c.key],
-            set_={
-                "value": stmt.excluded.value,
-                "counter": None,
-                "expires_at": stmt.excluded.expires_at,
-                "consumed": False,
-            },
-        )
+        params = {
+            "ns": namespace,
+            "k": storage_key(key),
+            "value": bytes(value),
+            "expires": now + ttl_seconds,
+        }
         with sql_errors(), self._engine.begin() as conn:
-            conn.execute(stmt)
+            conn.execute(self._put, params)
         self._maybe_purge(now)
 
     def get(self, namespace: str, key: str) -> bytes | None:
         check_namespace(namespace)
-        now = self._clock.now()
-        stmt = select(_c.value, _c.counter).where(
-            _c.namespace == namespace,
-            _c.key == storage_key(key),
-            _c.consumed.is_(False),
-            _c.expires_at > now,
-        )
+        params = {"ns": namespace, "k": storage_key(key), "now": self._clock.now()}
         with sql_errors(), self._engine.connect() as conn:
-            row = conn.execute(stmt).first()
+            row = conn.execute(self._get, params).first()
         if row is None:
             return None
         if row.value is not None:
@@ -139,40 +152,24 @@ class SqlEphemeralStore:
     def delete(self, namespace: str, key: str) -> bool:
         check_namespace(namespace)
         now = self._clock.now()
-        stmt = (
-            delete(_table)
-            .where(_c.namespace == namespace, _c.key == storage_key(key))
-            .returning(_c.expires_at)
-        )
+        params = {"ns": namespace, "k": storage_key(key)}
         with sql_errors(), self._engine.begin() as conn:
-            removed = conn.execute(stmt).first()
+            removed = conn.execute(self._delete, params).first()
         return removed is not None and removed.expires_at > now
 
     def consume(self, namespace: str, key: str, tombstone_ttl_seconds: int) -> bytes | None:
         check_namespace(namespace)
         check_ttl(tombstone_ttl_seconds, "tombstone_ttl_seconds")
         now = self._clock.now()
-        skey = storage_key(key)
-        take = (
-            update(_table)
-            .where(
-                _c.namespace == namespace,
-                _c.key == skey,
-                _c.consumed.is_(False),
-                _c.expires_at > now,
-            )
-            .values(consumed=True, expires_at=now + tombstone_ttl_seconds)
-            .returning(_c.value, _c.counter)
-        )
-        tombstone = select(_c.value, _c.counter).where(
-            _c.namespace == namespace,
-            _c.key == skey,
-            _c.consumed.is_(True),
-            _c.expires_at > now,
-        )
+        params = {
+            "ns": namespace,
+            "k": storage_key(key),
+            "now": now,
+            "tombstone_expires": now + tombstone_ttl_seconds,
+        }
         with sql_errors(), self._engine.begin() as conn:
-            taken = conn.execute(take).first()
-            replayed = None if taken is not None else conn.execute(tombstone).first()
+            taken = conn.execute(self._take, params).first()
+            replayed = None if taken is not None else conn.execute(self._tombstone, params).first()
         if taken is not None:
             self._maybe_purge(now)
             return _value_of(taken.value, taken.counter)
@@ -185,28 +182,15 @@ class SqlEphemeralStore:
         check_ttl(ttl_seconds)
         check_amount(amount)
         now = self._clock.now()
-        stmt = self._insert(_table).values(
-            namespace=namespace,
-            key=storage_key(key),
-            value=None,
-            counter=amount,
-            expires_at=now + ttl_seconds,
-            consumed=False,
-        )
-        # A live counter grows and keeps its expiry (fixed window); anything else — an
-        # expired row, a tombstone, a plain value — is replaced by a new counter.
-        restart = or_(_c.expires_at <= now, _c.consumed.is_(True), _c.counter.is_(None))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[_c.namespace, _c.key],
-            set_={
-                "value": None,
-                "counter": case((restart, literal(amount)), else_=_c.counter + amount),
-                "expires_at": case((restart, literal(now + ttl_seconds)), else_=_c.expires_at),
-                "consumed": False,
-            },
-        ).returning(_c.counter)
+        params = {
+            "ns": namespace,
+            "k": storage_key(key),
+            "amount": amount,
+            "now": now,
+            "expires": now + ttl_seconds,
+        }
         with sql_errors(), self._engine.begin() as conn:
-            total = conn.execute(stmt).scalar_one()
+            total = conn.execute(self._incr, params).scalar_one()
         self._maybe_purge(now)
         return int(total)
 
@@ -231,6 +215,50 @@ class SqlEphemeralStore:
             log.warning("ephemeral.purge_failed", extra={"error": type(error).__name__})
         finally:
             self._purge_lock.release()
+
+
+def _upserts(insert: Any) -> tuple[Any, Any]:
+    """The ``put`` and ``incr`` upserts of a dialect (``insert``: its ``insert``)."""
+    put = insert(_table).values(
+        namespace=bindparam("ns"),
+        key=bindparam("k"),
+        value=bindparam("value"),
+        counter=None,
+        expires_at=bindparam("expires"),
+        consumed=False,
+    )
+    put = put.on_conflict_do_update(
+        index_elements=[_c.namespace, _c.key],
+        set_={
+            "value": put.excluded.value,
+            "counter": None,
+            "expires_at": put.excluded.expires_at,
+            "consumed": False,
+        },
+    )
+    incr = insert(_table).values(
+        namespace=bindparam("ns"),
+        key=bindparam("k"),
+        value=None,
+        counter=bindparam("amount"),
+        expires_at=bindparam("expires"),
+        consumed=False,
+    )
+    # A live counter grows and keeps its expiry (fixed window); anything else — an
+    # expired row, a tombstone, a plain value — is replaced by a new counter.
+    restart = or_(_c.expires_at <= bindparam("now"), _c.consumed.is_(True), _c.counter.is_(None))
+    incr = incr.on_conflict_do_update(
+        index_elements=[_c.namespace, _c.key],
+        set_={
+            "value": None,
+            "counter": case(
+                (restart, incr.excluded.counter), else_=_c.counter + incr.excluded.counter
+            ),
+            "expires_at": case((restart, incr.excluded.expires_at), else_=_c.expires_at),
+            "consumed": False,
+        },
+    ).returning(_c.counter)
+    return put, incr
 
 
 def _value_of(value: bytes | None, counter: int | None) -> bytes:

@@ -49,6 +49,12 @@ AUDIT_LOCK_KEY = 0x7668_6F64_6175_6474  # b"vhodaudt"
 ITER_BATCH_SIZE = 500
 
 
+# Built once: every login, consent and token family change appends.
+_LAST = select(_table.c.seq, _table.c.hash).order_by(_table.c.seq.desc()).limit(1)
+_APPEND = insert(_table)
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
 class SqlAuditRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -58,21 +64,20 @@ class SqlAuditRepository:
         stored_fields = json.loads(_dump(fields))
         with sql_errors():
             self._serialise()
-            last = self._session.execute(
-                select(_table.c.seq, _table.c.hash).order_by(_table.c.seq.desc()).limit(1)
-            ).first()
+            last = self._session.execute(_LAST).first()
             seq = 1 if last is None else int(last.seq) + 1
             prev_hash = GENESIS_HASH if last is None else str(last.hash)
             digest = chain_hash(prev_hash, seq, at, event, stored_fields)
             self._session.execute(
-                insert(_table).values(
-                    seq=seq,
-                    at=at,
-                    event=event,
-                    fields=_dump(stored_fields),
-                    prev_hash=prev_hash,
-                    hash=digest,
-                )
+                _APPEND,
+                {
+                    "seq": seq,
+                    "at": at,
+                    "event": event,
+                    "fields": _dump(stored_fields),
+                    "prev_hash": prev_hash,
+                    "hash": digest,
+                },
             )
         return AuditEvent(seq, at, event, stored_fields, prev_hash, digest)
 
@@ -99,7 +104,7 @@ class SqlAuditRepository:
         connection = self._session.connection()
         dialect = connection.dialect.name
         if dialect == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+            connection.execute(_LOCK, {"key": AUDIT_LOCK_KEY})
             return
         begin_mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION)
         if dialect == "sqlite" and begin_mode != "IMMEDIATE":

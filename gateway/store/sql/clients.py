@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from sqlalchemy import Row
+from sqlalchemy import bindparam
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
@@ -26,6 +27,9 @@ from gateway.store.sql._results import rowcount
 from gateway.store.sql.errors import sql_errors
 from gateway.store.sql.tables import clients_table as _table
 
+_GET = select(_table).where(_table.c.client_id == bindparam("client_id"))
+"""Built once: the hottest read (every authorization and token request)."""
+
 
 class SqlClientRepository:
     def __init__(self, session: Session) -> None:
@@ -33,9 +37,7 @@ class SqlClientRepository:
 
     def get(self, client_id: str) -> Client | None:
         with sql_errors():
-            row = self._session.execute(
-                select(_table).where(_table.c.client_id == client_id)
-            ).first()
+            row = self._session.execute(_GET, {"client_id": client_id}).first()
         return None if row is None else _to_client(row)
 
     def add(self, client: Client) -> None:

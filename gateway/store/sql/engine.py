@@ -13,11 +13,22 @@ uses it (see ``uow.py``) — that is what serialises audit appends on SQLite. Se
 processes may share one SQLite file on one host; several *hosts* need PostgreSQL.
 
 **PostgreSQL** through psycopg 3 (``postgresql://`` is rewritten to
-``postgresql+psycopg://``): ``pool_pre_ping`` (a connection dropped by a restart is
-replaced instead of failing a request), ``pool_timeout`` and libpq ``connect_timeout``
-bounded by the store's operation timeout, and an optional server-side
-``statement_timeout`` (``-c statement_timeout=…`` in the libpq ``options``), so a slow or
-locked database turns into a fast :class:`StoreUnavailable` rather than a hung worker.
+``postgresql+psycopg://``): ``pool_timeout`` and libpq ``connect_timeout`` bounded by the
+store's operation timeout, and an optional server-side ``statement_timeout``
+(``-c statement_timeout=…`` in the libpq ``options``), so a slow or locked database turns
+into a fast :class:`StoreUnavailable` rather than a hung worker.
+
+*No ``pool_pre_ping``* — a deliberate trade-off. Pre-ping costs one round trip to the
+server on every checkout, i.e. on every unit of work and every SQL ephemeral-store
+operation (it was a quarter of the round trips of a token request). Without it, pooled
+connections are recycled after :data:`POOL_RECYCLE_SECONDS` (so idle-connection reaping
+by the server or a firewall does not bite), and a connection that died anyway (database
+restart, failover) fails the statement that uses it: SQLAlchemy recognises the
+disconnect, invalidates that pool's connections (the following checkouts connect
+afresh) and the error reaches the caller as :class:`StoreUnavailable` — a fast 503 for
+the requests in flight at that moment, like any other store outage; nothing is retried
+(a retried write could apply twice). Pass ``pre_ping=True`` to trade the round trip for
+hiding restarts.
 
 Every engine is built with ``hide_parameters=True``: SQL parameters may be personal data
 and must never appear in an exception message or a log line.
@@ -39,6 +50,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+POOL_RECYCLE_SECONDS = 1800
+"""PostgreSQL connections older than this are replaced at checkout (see the module
+docstring: no pre-ping)."""
 SQLITE_BEGIN_OPTION = "vhod_sqlite_begin"
 """Execution option naming the SQLite ``BEGIN`` mode (``"IMMEDIATE"``) of a connection."""
 
@@ -64,6 +78,7 @@ def create_engine(
     timeout_seconds: float = 5.0,
     statement_timeout_seconds: float | None = None,
     search_path: str | None = None,
+    pre_ping: bool = False,
 ) -> Engine:
     """Build the engine for ``url`` (``sqlite:///path`` or ``postgresql[+psycopg]://…``).
 
@@ -74,6 +89,8 @@ def create_engine(
         (migrations and maintenance commands).
     :param search_path: PostgreSQL ``search_path`` (schema-per-test isolation, or a
         deployment that keeps vhod in its own schema).
+    :param pre_ping: PostgreSQL: test every pooled connection at checkout (one round
+        trip each; see the module docstring).
     """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -84,6 +101,7 @@ def create_engine(
         timeout_seconds=timeout_seconds,
         statement_timeout_seconds=statement_timeout_seconds,
         search_path=search_path,
+        pre_ping=pre_ping,
     )
 
 
@@ -137,6 +155,7 @@ def _create_postgresql_engine(
     timeout_seconds: float,
     statement_timeout_seconds: float | None,
     search_path: str | None,
+    pre_ping: bool,
 ) -> Engine:
     options: list[str] = []
     url_options = url.query.get("options")
@@ -156,6 +175,7 @@ def _create_postgresql_engine(
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=timeout_seconds,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
+        pool_recycle=POOL_RECYCLE_SECONDS,
         hide_parameters=True,
     )

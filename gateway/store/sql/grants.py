@@ -55,18 +55,24 @@ def _dialect_insert(session: Session) -> Any:
     raise RuntimeError(f"unsupported database {name}")  # pragma: no cover
 
 
+_ADD_GRANT = {
+    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(_grants).on_conflict_do_nothing(
+        index_elements=[_grants.c.grant_id]
+    )
+    for dialect in (postgresql, sqlite)
+}
+"""Built once per dialect (the values come as parameters): one per token request."""
+_ADD_TOKEN = insert(_tokens)
+
+
 class SqlGrantRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
     def add(self, grant: Grant) -> None:
-        stmt = (
-            _dialect_insert(self._session)(_grants)
-            .values(**_grant_columns(grant))
-            .on_conflict_do_nothing(index_elements=[_grants.c.grant_id])
-        )
+        stmt = _ADD_GRANT[self._session.get_bind().dialect.name]
         with sql_errors():
-            self._session.execute(stmt)
+            self._session.execute(stmt, _grant_columns(grant))
 
     def get(self, grant_id: str) -> Grant | None:
         with sql_errors():
@@ -140,7 +146,7 @@ class SqlRefreshTokenRepository:
             "used_at": token.used_at,
         }
         with sql_errors():
-            self._session.execute(insert(_tokens).values(**values))
+            self._session.execute(_ADD_TOKEN, values)
 
     def get(self, digest: str) -> RefreshToken | None:
         with sql_errors():

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from sqlalchemy import Row
+from sqlalchemy import bindparam
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
@@ -24,6 +25,16 @@ from gateway.store.sql.errors import sql_errors
 from gateway.store.sql.tables_identity import subjects_table as _subjects
 from gateway.store.sql.tables_identity import upstream_identities_table as _upstream
 
+# Built once (values come as parameters): these run on every login.
+_GET = select(_subjects).where(_subjects.c.subject_id == bindparam("subject_id"))
+_FIND_BY_UPSTREAM = (
+    select(_subjects)
+    .join(_upstream, _upstream.c.subject_id == _subjects.c.subject_id)
+    .where(_upstream.c.provider == bindparam("provider"))
+    .where(_upstream.c.subject_digest == bindparam("subject_digest"))
+)
+_UPDATE = update(_subjects).where(_subjects.c.subject_id == bindparam("key_subject_id"))
+
 
 class SqlSubjectRepository:
     def __init__(self, session: Session) -> None:
@@ -31,20 +42,13 @@ class SqlSubjectRepository:
 
     def get(self, subject_id: str) -> Subject | None:
         with sql_errors():
-            row = self._session.execute(
-                select(_subjects).where(_subjects.c.subject_id == subject_id)
-            ).first()
+            row = self._session.execute(_GET, {"subject_id": subject_id}).first()
         return None if row is None else _to_subject(row)
 
     def find_by_upstream(self, provider: str, subject_digest: str) -> Subject | None:
-        stmt = (
-            select(_subjects)
-            .join(_upstream, _upstream.c.subject_id == _subjects.c.subject_id)
-            .where(_upstream.c.provider == provider)
-            .where(_upstream.c.subject_digest == subject_digest)
-        )
+        params = {"provider": provider, "subject_digest": subject_digest}
         with sql_errors():
-            row = self._session.execute(stmt).first()
+            row = self._session.execute(_FIND_BY_UPSTREAM, params).first()
         return None if row is None else _to_subject(row)
 
     def add(self, subject: Subject, provider: str, subject_digest: str) -> None:
@@ -69,9 +73,7 @@ class SqlSubjectRepository:
         subject_id = values.pop("subject_id")
         values.pop("created_at")
         with sql_errors():
-            result = self._session.execute(
-                update(_subjects).where(_subjects.c.subject_id == subject_id).values(**values)
-            )
+            result = self._session.execute(_UPDATE, {"key_subject_id": subject_id, **values})
         if rowcount(result) == 0:
             raise NotFound("subject not found")
 

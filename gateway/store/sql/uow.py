@@ -18,8 +18,11 @@ transactions run concurrently at READ COMMITTED and the audit chain has an advis
 Do not open a second writing unit of work while one is in use in the same thread: on SQLite
 the inner one would wait for the outer one's lock (``busy_timeout``, 5 s) and then fail.
 Pure reads that may happen inside a use case (key and data-key caches reloading) use
-``factory(read_only=True)``: a deferred transaction that, in WAL mode, never waits for a
-writer.
+``factory(read_only=True)``: on SQLite a deferred transaction that, in WAL mode, never
+waits for a writer; on PostgreSQL autocommit statements (no ``BEGIN``/``ROLLBACK`` round
+trips). At READ COMMITTED every statement of a transaction takes its own snapshot anyway,
+so the reads see exactly what they would inside one; a read-only unit of work holds no
+locks and cannot commit.
 
 Database failures, including at commit, raise :class:`StoreUnavailable`.
 """
@@ -82,8 +85,7 @@ class SqlUnitOfWork:
     admin_queries: AdminQueries
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
-        if engine.dialect.name == "sqlite" and not read_only:
-            engine = engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        """:param engine: as :meth:`SqlUnitOfWorkFactory.bind_for` gives it."""
         self._session = Session(bind=engine, expire_on_commit=False, autoflush=True)
         self._committed = False
         self._read_only = read_only
@@ -143,13 +145,26 @@ class SqlUnitOfWorkFactory:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._writer = self.bind_for(engine, read_only=False)
+        self._reader = self.bind_for(engine, read_only=True)
 
     @property
     def engine(self) -> Engine:
         return self._engine
 
+    @staticmethod
+    def bind_for(engine: Engine, *, read_only: bool) -> Engine:
+        """The engine a unit of work runs on: SQLite writers ``BEGIN IMMEDIATE``,
+        PostgreSQL readers autocommit (see the module docstring)."""
+        if engine.dialect.name == "sqlite" and not read_only:
+            return engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        if engine.dialect.name == "postgresql" and read_only:
+            return engine.execution_options(isolation_level="AUTOCOMMIT")
+        return engine
+
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._engine, read_only=read_only)
+        engine = self._reader if read_only else self._writer
+        return SqlUnitOfWork(engine, read_only=read_only)
 
 
 _uow: type[UnitOfWork] = SqlUnitOfWork
