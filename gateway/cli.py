@@ -14,11 +14,6 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-from typing import NoReturn
-from typing import TypeVar
 
 import click
 
@@ -32,14 +27,13 @@ from gateway.app import build_services
 from gateway.cli_esia import esia
 from gateway.cli_policy import policy
 from gateway.cli_sandbox import sandbox
+from gateway.cli_support import fail
+from gateway.cli_support import handle_errors
 from gateway.config.loader import ENV_CONFIG
 from gateway.config.loader import load_config
 from gateway.config.schema import GatewayConfig
 from gateway.core.audit import audit
-from gateway.core.errors import Conflict
-from gateway.core.errors import GatewayError
 from gateway.core.errors import NotFound
-from gateway.core.errors import StoreUnavailable
 from gateway.core.errors import ValidationFailed
 from gateway.core.logs import configure_logging
 from gateway.core.types import CLIENT_AUTH_METHODS
@@ -47,33 +41,6 @@ from gateway.core.types import GRANT_TYPES
 from gateway.core.types import Client
 from gateway.core.types import TokenFormat
 from gateway.http.deps import Services
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(lines: list[str], code: int = 2) -> NoReturn:
-    for line in lines:
-        click.echo(f"vhod: {line}", err=True)
-    sys.exit(code)
-
-
-def handle_errors(fn: F) -> F:
-    """Turn expected failures into one clear message each and the documented exit code."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ValidationFailed as exc:
-            _fail(exc.problems, 2)
-        except (Conflict, NotFound) as exc:
-            _fail([str(exc)], 2)
-        except StoreUnavailable as exc:
-            _fail([f"the {exc.store} store is unreachable; check [store] settings"], 1)
-        except GatewayError as exc:
-            _fail([str(exc)], 1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _config(path: str | None = None) -> GatewayConfig:
@@ -374,7 +341,7 @@ def audit_verify() -> None:
         return
     for problem in report.problems:
         click.echo(f"seq {problem.seq}: {problem.problem}", err=True)
-    _fail([f"audit chain broken: {len(report.problems)} problem(s)"], 1)
+    fail([f"audit chain broken: {len(report.problems)} problem(s)"], 1)
 
 
 # --------------------------------------------------------------------------- serve

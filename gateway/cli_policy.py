@@ -17,13 +17,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
-from typing import NoReturn
-from typing import TypeVar
 
 import click
 
@@ -36,14 +31,12 @@ from gateway.admin.policies import rollback_document
 from gateway.admin.policies import show_document
 from gateway.admin.policies import validate_document
 from gateway.app import build_services
+from gateway.cli_support import fail
+from gateway.cli_support import handle_errors
 from gateway.config.loader import ENV_CONFIG
 from gateway.config.loader import load_config
 from gateway.config.schema import ACR_ESIA
 from gateway.config.schema import ACR_VALUES
-from gateway.core.errors import Conflict
-from gateway.core.errors import GatewayError
-from gateway.core.errors import NotFound
-from gateway.core.errors import StoreUnavailable
 from gateway.core.errors import ValidationFailed
 from gateway.core.logs import configure_logging
 from gateway.http.admin import age_reader
@@ -52,31 +45,7 @@ from gateway.http.deps import Services
 
 __all__ = ["policy"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 AUTHOR = "cli"
-
-
-def _fail(lines: list[str], code: int = 2) -> NoReturn:
-    for line in lines:
-        click.echo(f"vhod: {line}", err=True)
-    sys.exit(code)
-
-
-def _handle_errors(fn: F) -> F:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ValidationFailed as exc:
-            _fail(exc.problems, 2)
-        except (Conflict, NotFound) as exc:
-            _fail([str(exc)], 2)
-        except StoreUnavailable as exc:
-            _fail([f"the {exc.store} store is unreachable; check [store] settings"], 1)
-        except GatewayError as exc:
-            _fail([str(exc)], 1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _services() -> Services:
@@ -103,7 +72,7 @@ def policy() -> None:
 
 @policy.command("validate")
 @click.argument("file", type=click.Path(dir_okay=False))
-@_handle_errors
+@handle_errors
 def policy_validate(file: str) -> None:
     """Check FILE against the scope catalogue; list every problem with its line."""
     svc = _services()
@@ -111,7 +80,7 @@ def policy_validate(file: str) -> None:
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not report.ok:
-        _fail([f"{file}: {p}" for p in report.problems], 2)
+        fail([f"{file}: {p}" for p in report.problems], 2)
     click.echo(f"ok: {report.rules} rules")
 
 
@@ -120,7 +89,7 @@ def policy_validate(file: str) -> None:
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650))
 @click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 5000))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_handle_errors
+@handle_errors
 def policy_dry_run(file: str, days: int, limit: int, as_json: bool) -> None:
     """What FILE would change for the live grants of the last DAYS days."""
     svc = _services()
@@ -145,7 +114,7 @@ def policy_dry_run(file: str, days: int, limit: int, as_json: bool) -> None:
 @policy.command("apply")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--comment", required=True, help="Why (shown in the history).")
-@_handle_errors
+@handle_errors
 def policy_apply(file: str, comment: str) -> None:
     """Validate FILE and make it the active version (one transaction, audited)."""
     svc = _services()
@@ -157,7 +126,7 @@ def policy_apply(file: str, comment: str) -> None:
 
 @policy.command("history")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
-@_handle_errors
+@handle_errors
 def policy_history_cmd(limit: int) -> None:
     """The versions, newest first: version, state, applied at, author, comment."""
     svc = _services()
@@ -172,7 +141,7 @@ def policy_history_cmd(limit: int) -> None:
 
 @policy.command("show")
 @click.argument("version", required=False, type=click.IntRange(1))
-@_handle_errors
+@handle_errors
 def policy_show(version: int | None) -> None:
     """Print a version's text (default: the active one)."""
     svc = _services()
@@ -183,7 +152,7 @@ def policy_show(version: int | None) -> None:
 @policy.command("rollback")
 @click.argument("version", type=click.IntRange(1))
 @click.option("--comment", default="", help="Why (default: 'rollback to version N').")
-@_handle_errors
+@handle_errors
 def policy_rollback(version: int, comment: str) -> None:
     """Apply VERSION's text again, as a new version (history keeps everything)."""
     svc = _services()
@@ -206,7 +175,7 @@ def policy_rollback(version: int, comment: str) -> None:
     help="Assume this sign-in assurance.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_handle_errors
+@handle_errors
 def policy_explain(
     client_id: str, subject: str, scope: str, acting_for: str | None, acr: str, as_json: bool
 ) -> None:

@@ -42,7 +42,7 @@ class SqlConsentRepository:
         )
         with sql_errors():
             row = self._session.execute(stmt).first()
-        return None if row is None else _to_consent(row)
+        return None if row is None else consent_from_row(row)
 
     def list_active(self, subject_id: str) -> list[Consent]:
         stmt = (
@@ -53,7 +53,7 @@ class SqlConsentRepository:
         )
         with sql_errors():
             rows = self._session.execute(stmt).all()
-        return [_to_consent(row) for row in rows]
+        return [consent_from_row(row) for row in rows]
 
     def save(self, consent: Consent) -> None:
         with sql_errors():
@@ -100,7 +100,7 @@ def _live(subject_id: str, client_id: str, acting_for: str | None) -> ColumnElem
     )
 
 
-def _to_consent(row: Row[Any]) -> Consent:
+def consent_from_row(row: Row[Any]) -> Consent:
     return Consent(
         consent_id=row.consent_id,
         subject_id=row.subject_id,

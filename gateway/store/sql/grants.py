@@ -79,7 +79,7 @@ class SqlGrantRepository:
             row = self._session.execute(
                 select(_grants).where(_grants.c.grant_id == grant_id)
             ).first()
-        return None if row is None else _to_grant(row)
+        return None if row is None else grant_from_row(row)
 
     def revoke(self, grant: Grant, at: float) -> None:
         values = _grant_columns(grant) | {"revoked_at": at}
@@ -233,7 +233,7 @@ def _grant_columns(grant: Grant) -> dict[str, Any]:
     }
 
 
-def _to_grant(row: Row[Any]) -> Grant:
+def grant_from_row(row: Row[Any]) -> Grant:
     return Grant(
         grant_id=row.grant_id,
         client_id=row.client_id,

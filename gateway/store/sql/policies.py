@@ -14,7 +14,6 @@ Like every repository these never commit.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import Row
@@ -29,7 +28,9 @@ from gateway.core.ports import PolicyDocumentRecord
 from gateway.core.ports import PolicyDocumentRepository
 from gateway.core.types import Consent
 from gateway.core.types import Grant
+from gateway.store.sql.consents import consent_from_row
 from gateway.store.sql.errors import sql_errors
+from gateway.store.sql.grants import grant_from_row
 from gateway.store.sql.tables_identity import consents_table as _consents
 from gateway.store.sql.tables_identity import subjects_table as _subjects
 from gateway.store.sql.tables_oauth import grants_table as _grants
@@ -121,14 +122,14 @@ class SqlAdminQueries:
         stmt = stmt.order_by(_consents.c.granted_at.desc(), _consents.c.consent_id)
         with sql_errors():
             rows = self._session.execute(stmt.limit(_bounded(limit))).all()
-        return [_to_consent(row) for row in rows]
+        return [consent_from_row(row) for row in rows]
 
     def consent(self, consent_id: str) -> Consent | None:
         with sql_errors():
             row = self._session.execute(
                 select(_consents).where(_consents.c.consent_id == consent_id)
             ).first()
-        return None if row is None else _to_consent(row)
+        return None if row is None else consent_from_row(row)
 
     def grants(
         self, *, since: float | None = None, client_id: str | None = None, limit: int = 500
@@ -141,7 +142,7 @@ class SqlAdminQueries:
         stmt = stmt.order_by(_grants.c.created_at.desc(), _grants.c.grant_id)
         with sql_errors():
             rows = self._session.execute(stmt.limit(_bounded(limit))).all()
-        return [_to_grant(row) for row in rows]
+        return [grant_from_row(row) for row in rows]
 
     def subject_ids(self, after: str | None = None, limit: int = 1000) -> list[str]:
         stmt = select(_subjects.c.subject_id)
@@ -156,10 +157,6 @@ def _bounded(limit: int) -> int:
     return max(1, min(int(limit), MAX_LIMIT))
 
 
-def _strings(text: str) -> tuple[str, ...]:
-    return tuple(str(v) for v in json.loads(text))
-
-
 def _to_record(row: Row[Any]) -> PolicyDocumentRecord:
     return PolicyDocumentRecord(
         version=int(row.version),
@@ -170,38 +167,6 @@ def _to_record(row: Row[Any]) -> PolicyDocumentRecord:
         comment=row.comment,
         active=bool(row.active),
         applied_at=row.applied_at,
-    )
-
-
-def _to_consent(row: Row[Any]) -> Consent:
-    return Consent(
-        consent_id=row.consent_id,
-        subject_id=row.subject_id,
-        client_id=row.client_id,
-        acting_for=row.acting_for,
-        scopes=_strings(row.scopes),
-        granted_at=row.granted_at,
-        policy_version=row.policy_version,
-        revoked_at=row.revoked_at,
-        revoked_reason=row.revoked_reason,
-    )
-
-
-def _to_grant(row: Row[Any]) -> Grant:
-    return Grant(
-        grant_id=row.grant_id,
-        client_id=row.client_id,
-        subject_id=row.subject_id,
-        sub=row.sub,
-        scopes=_strings(row.scopes),
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        sid=row.sid,
-        acr=row.acr,
-        amr=_strings(row.amr),
-        auth_time=row.auth_time,
-        acting_for=row.acting_for,
-        revoked_at=row.revoked_at,
     )
 
 
