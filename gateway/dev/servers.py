@@ -17,35 +17,22 @@ signatures live there) and the status; long numbers in paths (ESIA oids) are eli
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer
-from werkzeug.serving import WSGIRequestHandler
 from werkzeug.serving import make_server
+
+from providers.upstream.esia_sandbox.server import QuietRequestHandler
 
 __all__ = ["ServerThread"]
 
 log = logging.getLogger(__name__)
-_LONG_NUMBER = re.compile(r"\d{5,}")
 
 
 def _placeholder(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
     return [b"starting\n"]
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Access log without query strings; server errors as warnings."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = _LONG_NUMBER.sub("…", self.path.split("?", 1)[0])
-        log.info("%s %s %s", self.command, path, code)
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        if type == "error":
-            log.warning("dev server: %s", message % args if args else message)
 
 
 class ServerThread:
@@ -67,7 +54,9 @@ class ServerThread:
 
         :raises OSError: the port is taken.
         """
-        server = make_server(host, port, _placeholder, threaded=True, request_handler=_QuietHandler)
+        server = make_server(
+            host, port, _placeholder, threaded=True, request_handler=QuietRequestHandler
+        )
         return cls(server, host, name)
 
     @property

@@ -16,13 +16,13 @@ from werkzeug.serving import make_server
 from providers.upstream.esia_sandbox.app import create_sandbox_app
 from providers.upstream.esia_sandbox.config import SandboxConfig
 
-__all__ = ["SandboxServer", "run_sandbox"]
+__all__ = ["QuietRequestHandler", "SandboxServer", "run_sandbox"]
 
 log = logging.getLogger(__name__)
 _LONG_NUMBER = re.compile(r"\d{5,}")  # oids and record ids in REST paths
 
 
-class _QuietHandler(WSGIRequestHandler):
+class QuietRequestHandler(WSGIRequestHandler):
     """Access log lines without the query string (codes, signatures, states live there)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -31,7 +31,7 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log(self, type: str, message: str, *args: Any) -> None:
         if type == "error":
-            log.warning("sandbox server: %s", message % args if args else message)
+            log.warning("server error: %s", message % args if args else message)
 
 
 class SandboxServer:
@@ -52,7 +52,7 @@ class SandboxServer:
     ) -> None:
         self.app = create_sandbox_app(data_dir, config)
         self._server: BaseWSGIServer = make_server(
-            host, port, self.app, threaded=True, request_handler=_QuietHandler
+            host, port, self.app, threaded=True, request_handler=QuietRequestHandler
         )
         self.host = host
         self.port = int(self._server.server_port)
@@ -85,7 +85,7 @@ def run_sandbox(
 ) -> None:
     """Serve the sandbox in the foreground until interrupted (``vhod sandbox``)."""
     app = create_sandbox_app(data_dir, config)
-    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
