@@ -8,12 +8,15 @@ prefixes. Both skip locally and fail under ``CI=true`` when the backend is unrea
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 from sqlalchemy import Engine
 
 from gateway.store.sql import migrate
+from gateway.store.sql.engine import create_engine
+from gateway.store.sql.uow import SqlUnitOfWorkFactory
 from tests.contract import databases
 from tests.helpers.backends import require
 
@@ -56,3 +59,20 @@ def redis_connection(_redis_session_connection: redis.Redis | None) -> redis.Red
     require("redis", problem is None, problem or "")
     assert _redis_session_connection is not None
     return _redis_session_connection
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated durable store: a SQLite file, and PostgreSQL in its own schema."""
+    if request.param == "sqlite":
+        sqlite_engine = create_engine(f"sqlite:///{tmp_path / 'vhod.db'}", pool_size=10)
+        migrate.upgrade(sqlite_engine)
+        yield sqlite_engine
+        sqlite_engine.dispose()
+    else:
+        yield request.getfixturevalue("postgres_engine")
+
+
+@pytest.fixture
+def uow(engine: Engine) -> SqlUnitOfWorkFactory:
+    return SqlUnitOfWorkFactory(engine)

@@ -3,9 +3,6 @@ SQLite and PostgreSQL: digests only, never commit, one live consent per client."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy import text
@@ -14,27 +11,9 @@ from gateway.core.errors import Conflict
 from gateway.core.errors import NotFound
 from gateway.core.types import Consent
 from gateway.core.types import Subject
-from gateway.store.sql import migrate
-from gateway.store.sql.engine import create_engine
 from gateway.store.sql.uow import SqlUnitOfWorkFactory
 
 DIGEST = "d" * 64
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        sqlite_engine = create_engine(f"sqlite:///{tmp_path / 'vhod.db'}", pool_size=5)
-        migrate.upgrade(sqlite_engine)
-        yield sqlite_engine
-        sqlite_engine.dispose()
-    else:
-        yield request.getfixturevalue("postgres_engine")
-
-
-@pytest.fixture
-def uow(engine: Engine) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(engine)
 
 
 def subject(subject_id: str = "s1", **kw: object) -> Subject:

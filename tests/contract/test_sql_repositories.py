@@ -7,7 +7,6 @@ SQLite: a fresh file per test, migrated to head. PostgreSQL: the session's own s
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -38,22 +37,6 @@ from gateway.store.sql.uow import SqlUnitOfWorkFactory
 
 _uow: type[UnitOfWork] = SqlUnitOfWork
 _factory: type[UnitOfWorkFactory] = SqlUnitOfWorkFactory
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        sqlite_engine = create_engine(f"sqlite:///{tmp_path / 'vhod.db'}", pool_size=10)
-        migrate.upgrade(sqlite_engine)
-        yield sqlite_engine
-        sqlite_engine.dispose()
-    else:
-        yield request.getfixturevalue("postgres_engine")
-
-
-@pytest.fixture
-def uow(engine: Engine) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(engine)
 
 
 def make_client(client_id: str = "school-1", **changes: object) -> Client:

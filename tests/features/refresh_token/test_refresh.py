@@ -3,18 +3,11 @@ scope binding, idle and absolute expiry), ID tokens on refresh."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from gateway.app import create_app
-from gateway.core.clock import FixedClock
 from tests.helpers.oauth import OAuthKit
 from tests.helpers.oauth import RegisteredClient
 from tests.helpers.oauth import race
-from tests.helpers.oauth import real_backend_services
 
 DAY = 86400
 
@@ -136,26 +129,6 @@ def test_no_refresh_token_without_the_grant_type(kit: OAuthKit) -> None:
 def test_garbage_refresh_token(kit: OAuthKit, school: RegisteredClient) -> None:
     kit.assert_json_error(kit.refresh(school, "garbage"), "invalid_grant")
     kit.assert_json_error(kit.refresh(school, "x" * 5000), "invalid_grant")
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres+redis", marks=[pytest.mark.postgres, pytest.mark.redis]),
-    ]
-)
-def race_kit(
-    request: pytest.FixtureRequest, services: Any, tmp_path: Path, clock: FixedClock
-) -> Iterator[OAuthKit]:
-    if request.param == "sqlite":
-        app = create_app(services=services)
-        app.testing = True
-        yield OAuthKit(app.test_client(), services)
-        return
-    with real_backend_services(tmp_path / "pg", clock) as svc:
-        app = create_app(services=svc)
-        app.testing = True
-        yield OAuthKit(app.test_client(), svc)
 
 
 def test_concurrent_refresh_never_leaves_two_live_chains(race_kit: OAuthKit) -> None:

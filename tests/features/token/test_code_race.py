@@ -9,40 +9,11 @@ losers are replays, so they revoke the grant; the winner's tokens are therefore 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
-
-from gateway.app import create_app
-from gateway.core.clock import FixedClock
 from tests.helpers.oauth import OAuthKit
 from tests.helpers.oauth import race
-from tests.helpers.oauth import real_backend_services
 
 THREADS = 20
 ROUNDS = 10
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres+redis", marks=[pytest.mark.postgres, pytest.mark.redis]),
-    ]
-)
-def race_kit(
-    request: pytest.FixtureRequest, services: Any, tmp_path: Path, clock: FixedClock
-) -> Iterator[OAuthKit]:
-    if request.param == "sqlite":
-        app = create_app(services=services)
-        app.testing = True
-        yield OAuthKit(app.test_client(), services)
-        return
-    with real_backend_services(tmp_path / "pg", clock) as svc:
-        app = create_app(services=svc)
-        app.testing = True
-        yield OAuthKit(app.test_client(), svc)
 
 
 def test_concurrent_redemption_has_exactly_one_winner(race_kit: OAuthKit) -> None:
