@@ -37,8 +37,7 @@ from gateway.core.ports import EphemeralStore
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import LogoutDelivery
 from gateway.oauth.context import OAuthContext
-from gateway.oauth.jose import Jose
-from gateway.oauth.tokens import TokenService
+from gateway.oauth.context import build_oauth_context
 
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 2
@@ -213,19 +212,12 @@ class WorkerServices(Protocol):
 def run_worker(services: WorkerServices, stop_event: threading.Event) -> None:
     """Run the back-channel delivery loop in the calling thread until ``stop_event`` is set
     (for a ``vhod worker`` command; serving processes also run it in a thread)."""
-    tokens = TokenService(
-        issuer=services.config.server.issuer,
-        settings=services.config.oauth,
-        clock=services.clock,
-        ephemeral=services.ephemeral,
-        jose=Jose(services.keys),
-        pepper=services.pepper,
-    )
-    ctx = OAuthContext(
+    ctx = build_oauth_context(
         config=services.config,
         clock=services.clock,
         uow=services.uow,
         ephemeral=services.ephemeral,
-        tokens=tokens,
+        keys=services.keys,
+        pepper=services.pepper,
     )
     run_loop(ctx, stop_event)

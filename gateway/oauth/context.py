@@ -19,6 +19,8 @@ from gateway.core.ports import ClaimsSource
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
 from gateway.core.ports import UnitOfWorkFactory
+from gateway.oauth.jose import Jose
+from gateway.oauth.jose import KeySource
 from gateway.oauth.tokens import TokenService
 
 log = logging.getLogger("gateway.oauth")
@@ -80,3 +82,28 @@ class OAuthContext:
         """Log a named event with safe fields and count it."""
         log_event(log, name, level, **fields)
         self.on_event(name)
+
+
+def build_oauth_context(
+    *,
+    config: GatewayConfig,
+    clock: Clock,
+    uow: UnitOfWorkFactory,
+    ephemeral: EphemeralStore,
+    keys: KeySource,
+    pepper: bytes,
+    claims: ClaimsSource | None = None,
+) -> OAuthContext:
+    """The one way to assemble the OAuth context (token service included), shared by the
+    serving provider and the stand-alone back-channel worker."""
+    tokens = TokenService(
+        issuer=config.server.issuer,
+        settings=config.oauth,
+        clock=clock,
+        ephemeral=ephemeral,
+        jose=Jose(keys),
+        pepper=pepper,
+    )
+    return OAuthContext(
+        config=config, clock=clock, uow=uow, ephemeral=ephemeral, tokens=tokens, claims=claims
+    )

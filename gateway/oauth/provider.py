@@ -41,14 +41,13 @@ from gateway.oauth.context import PATH_REVOKE
 from gateway.oauth.context import PATH_TOKEN
 from gateway.oauth.context import IncomingRequest
 from gateway.oauth.context import OAuthContext
+from gateway.oauth.context import build_oauth_context
 from gateway.oauth.discovery import metadata
-from gateway.oauth.jose import Jose
 from gateway.oauth.jose import KeySource
 from gateway.oauth.logout import LogoutService
 from gateway.oauth.records import NS_CODE
 from gateway.oauth.server import AuthlibResponse
 from gateway.oauth.server import build_authorization_server
-from gateway.oauth.tokens import TokenService
 
 __all__ = ["AuthorizationFailure", "OAuthProvider", "build_oauth_provider"]
 
@@ -211,20 +210,13 @@ def build_oauth_provider(
     on_event: Callable[[str], None] | None = None,
 ) -> OAuthProvider:
     """Assemble the provider from the composition root's services."""
-    tokens = TokenService(
-        issuer=config.server.issuer,
-        settings=config.oauth,
-        clock=clock,
-        ephemeral=ephemeral,
-        jose=Jose(keys),
-        pepper=pepper,
-    )
-    ctx = OAuthContext(
+    ctx = build_oauth_context(
         config=config,
         clock=clock,
         uow=uow,
         ephemeral=ephemeral,
-        tokens=tokens,
+        keys=keys,
+        pepper=pepper,
         claims=claims,
     )
     if on_event is not None:
