@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint types imports unit bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml providers/upstream/esia/_streebog.c
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
