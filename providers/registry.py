@@ -41,10 +41,8 @@ def _fake(deps: UpstreamDeps) -> UpstreamProvider:
 
 def _esia(deps: UpstreamDeps) -> UpstreamProvider:
     """ESIA from ``[esia]``: the signer from its key and certificate (the sandbox's demo
-    files under ``<data_dir>/esia-sandbox`` when left empty, refused in production); the
-    ESIA scopes of pending logins are kept in the ephemeral store (any worker may get the
-    callback)."""
-    return build_esia_provider(deps.config, deps.clock, ephemeral=deps.ephemeral)
+    files under ``<data_dir>/esia-sandbox`` when left empty, refused in production)."""
+    return build_esia_provider(deps.config, deps.clock)
 
 
 UPSTREAMS: Mapping[str, UpstreamFactory] = {

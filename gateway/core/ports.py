@@ -402,10 +402,17 @@ class UpstreamProvider(Protocol):
         ...
 
     def complete(
-        self, params: dict[str, str], expected_state: str, redirect_uri: str
+        self,
+        params: dict[str, str],
+        expected_state: str,
+        redirect_uri: str,
+        scopes: tuple[str, ...],
     ) -> UpstreamIdentity:
         """Exchange the callback for the person; raise ``UpstreamDenied`` /
-        ``UpstreamUnavailable`` / ``UpstreamProtocolError``."""
+        ``UpstreamUnavailable`` / ``UpstreamProtocolError``. ``scopes``: the same client
+        scopes as given to :meth:`authorization_url` for this ``state`` (an upstream that
+        derives its own scopes from them derives the same again; nothing is kept between
+        the two calls)."""
         ...
 
     def logout_url(self, post_logout_redirect_uri: str) -> str | None:

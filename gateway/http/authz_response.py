@@ -27,6 +27,7 @@ from gateway.core.errors import ProtocolError
 from gateway.core.logs import log_event
 from gateway.core.types import AuthorizationRequest
 from gateway.core.types import JourneyOutcome
+from gateway.core.types import SsoSession
 from gateway.http.deps import services
 from gateway.oauth.authorize import AuthorizationFailure
 from gateway.oauth.provider import OAuthProvider
@@ -49,15 +50,21 @@ def oauth_provider() -> OAuthProvider:
     return provider
 
 
-def authorization_success(req: AuthorizationRequest, outcome: JourneyOutcome) -> Response:
-    """Issue the authorization code for a finished journey and redirect to the client."""
+def authorization_success(
+    req: AuthorizationRequest, outcome: JourneyOutcome, session: SsoSession | None = None
+) -> Response:
+    """Issue the authorization code for a finished journey and redirect to the client.
+
+    :param session: the SSO session the journey finished in, when known: a session that
+        already names the client (a fresh login's always does) is not written again.
+    """
     provider = oauth_provider()
     try:
         location = provider.authorization_success(req, outcome)
     except AuthorizationFailure as failure:
         return failure_response(failure)
     sessions = services().sso_sessions
-    if sessions is not None:
+    if sessions is not None and (session is None or req.client_id not in session.clients):
         sessions.add_client(outcome.sid, req.client_id)
     return see_other(location)
 

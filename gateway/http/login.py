@@ -1,8 +1,8 @@
 """Blueprint ``login``: the browser side of the login journey.
 
 * :func:`start_journey` — called by ``/authorize`` (``gateway.http.oauth``) with the
-  validated request.
-* ``GET /login/<jid>`` — go on to the upstream (one fixed callback URI per upstream).
+  validated request; without a usable SSO session it sends the browser straight to the
+  upstream (one fixed callback URI per upstream).
 * ``GET /login/callback/<provider>`` — the upstream's callback; the journey is found
   through the upstream ``state`` and checked against this browser's binding cookie.
 * ``GET /login/<jid>/denied`` + ``POST /login/<jid>/abort`` — a denial explained to the
@@ -86,7 +86,9 @@ def respond(step: Step) -> Response:
 
 def _respond(step: Step) -> Response:
     if step.kind is StepKind.UPSTREAM:
-        return see_other(url_for("login.upstream", jid=step.jid))
+        if step.location is None:  # pragma: no cover - begin() always sets it
+            raise RuntimeError("an upstream step without the upstream's URL")
+        return see_other(step.location)
     if step.kind is StepKind.CONSENT:
         return see_other(url_for("consent.consent", jid=step.jid))
     if step.kind is StepKind.PAGE:
@@ -109,7 +111,7 @@ def failure_page(reason: str | None) -> Response:
 
 
 def _finish(step: Step) -> Response:
-    done = journeys().finish(step.jid, read_binding(), read_session_cookie(), step.journey)
+    done = journeys().finish(step, read_binding(), read_session_cookie())
     if done.kind is JourneyKind.ACCOUNT:
         response = see_other(done.return_to or url_for("account.home"))
     elif done.request is None:
@@ -120,7 +122,7 @@ def _finish(step: Step) -> Response:
             raise RuntimeError("journey finished without an outcome")
         response = authorization_error(done.request, error)
     else:
-        response = authorization_success(done.request, done.outcome)
+        response = authorization_success(done.request, done.outcome, done.session)
     if done.session_cookie is not None:
         set_session_cookie(response, done.session_cookie)
     return response
@@ -134,12 +136,6 @@ def rejected_page(err: JourneyRejected) -> Response:
 @bp.errorhandler(JourneyRejected)
 def _rejected(err: JourneyRejected) -> Response:
     return rejected_page(err)
-
-
-@bp.get("/login/<jid>")
-def upstream(jid: str) -> Response:
-    url = journeys().choose_upstream(jid, read_binding())
-    return see_other(url)
 
 
 @bp.get("/login/callback/<provider>")

@@ -3,11 +3,19 @@
 The HTTP layer calls, in order::
 
     step = journeys.begin(request, session, binding)          # /authorize hands over
-    url = journeys.choose_upstream(jid, binding)              # GET /login/<jid>
     step = journeys.complete_upstream(name, params, binding)  # GET /login/callback/<name>
     prompt = journeys.consent_prompt(jid, binding)            # GET /login/<jid>/consent
     step = journeys.record_consent(jid, binding, token, ok)   # POST /login/<jid>/consent
-    done = journeys.finish(jid, binding, session_cookie)      # when a step says FINISH
+    done = journeys.finish(step, binding, session_cookie)     # when a step says FINISH
+
+``begin`` picks the upstream (the first configured; there is no chooser page while
+vhod has one upstream): its ``UPSTREAM`` step carries the upstream's authorization URL
+(``Step.location``) with a fresh UUID ``state`` mapped to the journey, so /authorize sends
+the browser straight there, in one request and one journey write.
+
+A ``FINISH`` step is finished in the request that took it (the step carries the journey),
+so an allowed journey is not written to the store only to be read back: ``finish``
+consumes the stored record (if the journey was ever stored) to make itself one-time.
 
 Every call returns a :class:`Step` saying what the browser does next, or raises
 :class:`~gateway.core.errors.JourneyRejected` when the journey cannot be resumed at all
@@ -120,7 +128,7 @@ _ERRORS: Mapping[str, type[ProtocolError]] = {
 
 class StepKind(enum.StrEnum):
     UPSTREAM = "upstream"
-    """Send the browser to ``/login/<jid>`` (which goes on to the upstream)."""
+    """Send the browser to the upstream (``Step.location``)."""
     CONSENT = "consent"
     """Show the consent page ``/login/<jid>/consent``."""
     FINISH = "finish"
@@ -140,8 +148,10 @@ class Step:
     error: ProtocolError | None = None
     reason: str | None = None
     journey: Journey | None = field(default=None, repr=False, compare=False)
-    """``FINISH``: the journey as just saved, for :meth:`JourneyService.finish` in the same
-    request (saves reading it back from the store)."""
+    """``FINISH``: the allowed journey, for :meth:`JourneyService.finish` in the same
+    request (it is not stored in its ready state)."""
+    location: str | None = None
+    """``UPSTREAM``: the upstream's authorization URL."""
 
 
 @dataclass(frozen=True)
@@ -225,8 +235,7 @@ class JourneyService:
             return self._decide(journey)
         if "none" in req.prompt:
             return self._fail(journey, problem or "no_session", LoginRequiredError())
-        self._save(journey)
-        return self._step(StepKind.UPSTREAM, journey)
+        return self._to_upstream(journey)
 
     def begin_account(self, binding: str, return_to: str) -> Step:
         """Start a sign-in to vhod's own pages (no client, no code, no consent).
@@ -241,8 +250,7 @@ class JourneyService:
             return_to=return_to,
         )
         log_event(log, "journey.started", kind=JourneyKind.ACCOUNT.value, journey=journey.jid)
-        self._save(journey)
-        return self._step(StepKind.UPSTREAM, journey)
+        return self._to_upstream(journey)
 
     def session_problem(
         self, req: AuthorizationRequest, session: SsoSession | None, now: float
@@ -262,30 +270,27 @@ class JourneyService:
             return "hint_subject_mismatch"
         return None
 
-    def choose_upstream(self, jid: str, binding: str, provider: str | None = None) -> str:
-        """Send the journey to an upstream: a fresh ``state`` mapped to the journey.
-
-        :returns: the upstream's authorization URL.
-        :raises JourneyRejected: unknown journey, other browser, or a journey past this step.
-        """
-        journey = self._load(jid, binding)
-        if journey.state not in (JourneyState.STARTED, JourneyState.UPSTREAM_PENDING):
-            raise self._reject("step_out_of_order", jid)
-        name = provider or next(iter(self._upstreams))
-        upstream = self._upstreams.get(name)
-        if upstream is None:
-            raise self._reject("upstream_unknown", jid)
-        if journey.upstream_state is not None:
-            self._store.delete(UPSTREAM_STATE_NAMESPACE, journey.upstream_state)
+    def _to_upstream(self, journey: Journey) -> Step:
+        """The ``UPSTREAM`` step of a new journey: a fresh ``state`` mapped to the journey,
+        and the (first) upstream's authorization URL."""
+        name, upstream = next(iter(self._upstreams.items()))
         state = new_uuid()
-        self._store.put(UPSTREAM_STATE_NAMESPACE, state, jid.encode(), self._ttl_left(journey))
-        journey = replace(
-            journey.advance(JourneyState.UPSTREAM_PENDING), upstream=name, upstream_state=state
+        ttl = self._ttl_left(journey)
+        self._store.put(UPSTREAM_STATE_NAMESPACE, state, journey.jid.encode(), ttl)
+        journey = self._save(
+            replace(
+                journey.advance(JourneyState.UPSTREAM_PENDING), upstream=name, upstream_state=state
+            )
         )
-        self._save(journey)
-        log_event(log, "journey.upstream_started", upstream=name, journey=jid)
-        scopes = () if journey.request is None else journey.request.scopes
-        return upstream.authorization_url(state, scopes, self.callback_uri(name))
+        log_event(log, "journey.upstream_started", upstream=name, journey=journey.jid)
+        url = upstream.authorization_url(state, self._scopes(journey), self.callback_uri(name))
+        return replace(self._step(StepKind.UPSTREAM, journey), location=url)
+
+    @staticmethod
+    def _scopes(journey: Journey) -> tuple[str, ...]:
+        """The client's scopes, from which an upstream derives its own (none for vhod's
+        own pages)."""
+        return () if journey.request is None else journey.request.scopes
 
     def complete_upstream(self, provider: str, params: dict[str, str], binding: str) -> Step:
         """Accept the upstream's callback and resolve the person.
@@ -318,7 +323,9 @@ class JourneyService:
         if upstream is None:
             raise self._reject("upstream_unknown", jid)
         try:
-            identity = upstream.complete(params, state, self.callback_uri(provider))
+            identity = upstream.complete(
+                params, state, self.callback_uri(provider), self._scopes(journey)
+            )
         except UpstreamDenied as exc:
             return self._fail(journey, f"upstream_denied:{exc.reason}", AccessDeniedError())
         except UpstreamUnavailable as exc:
@@ -436,37 +443,29 @@ class JourneyService:
         """Why a journey on a denial page failed (a :data:`PERSON_PAGES` reason)."""
         return self._load(jid, binding).failure
 
-    def finish(
-        self,
-        jid: str,
-        binding: str,
-        session_cookie: str | None,
-        saved: Journey | None = None,
-    ) -> Completion:
+    def finish(self, step: Step, binding: str, session_cookie: str | None) -> Completion:
         """Complete a journey the policy allowed: the SSO session and the outcome.
 
-        A fresh upstream login always makes a new session (new cookie, new ``sid``) and
-        ends the browser's earlier one (T61). The journey is consumed: a second
-        ``finish`` is refused.
-
-        :param saved: the ``FINISH`` step's :attr:`Step.journey` when the step was taken
-            in this request: used instead of reading the journey back (the binding is
-            still checked; the consume below still makes ``finish`` one-time).
+        ``step`` is the ``FINISH`` step taken in this request (it carries the journey). A
+        fresh upstream login always makes a new session (new cookie, new ``sid``) that
+        already names the client, and ends the browser's earlier one (T61). A journey that
+        was stored is consumed: a second ``finish`` is refused.
         """
-        if saved is not None and saved.jid == jid:
-            journey = self._check_binding(saved, binding)
-        else:
-            journey = self._load(jid, binding)
+        jid, journey = step.jid, step.journey
+        if step.kind is not StepKind.FINISH or journey is None or journey.jid != jid:
+            raise self._reject("not_ready", jid)
+        journey = self._check_binding(journey, binding)
         if not journey.ready or journey.state in FINAL_STATES:
             raise self._reject("not_ready", jid)
-        try:
-            taken = self._store.consume(
-                JOURNEY_NAMESPACE, jid, self._config.session.journey_ttl_seconds
-            )
-        except ReplayDetected:
-            raise self._reject("journey_replayed", jid) from None
-        if taken is None:  # gone meanwhile (ended by another request, or expired)
-            raise self._reject("journey_unknown", jid)
+        if journey.stored:
+            try:
+                taken = self._store.consume(
+                    JOURNEY_NAMESPACE, jid, self._config.session.journey_ttl_seconds
+                )
+            except ReplayDetected:
+                raise self._reject("journey_replayed", jid) from None
+            if taken is None:  # gone meanwhile (ended by another request, or expired)
+                raise self._reject("journey_unknown", jid)
         journey = journey.advance(JourneyState.COMPLETED)
         subject_id, auth = journey.subject_id, journey.auth
         if subject_id is None or auth is None:
@@ -475,8 +474,9 @@ class JourneyService:
         if journey.fresh_login:
             old = self._sessions.end_by_cookie(session_cookie)
             carried = old.clients if old is not None and old.subject_id == subject_id else ()
+            client = () if journey.client_id is None else (journey.client_id,)
             session, cookie = self._sessions.create(
-                subject_id, auth, journey.upstream or "", carried
+                subject_id, auth, journey.upstream or "", tuple(dict.fromkeys(carried + client))
             )
         else:
             live = None if journey.sid is None else self._sessions.get(journey.sid)
@@ -525,7 +525,6 @@ class JourneyService:
         prompt_none = req is not None and "none" in req.prompt
         if decision.action is Action.ALLOW:
             journey = replace(journey, ready=True)
-            self._save(journey)
             return replace(self._step(StepKind.FINISH, journey), journey=journey)
         if decision.action is Action.REQUIRE_CONSENT:
             if prompt_none:
@@ -660,13 +659,15 @@ class JourneyService:
             raise self._reject("journey_expired", journey.jid)
         return max(1, math.ceil(left))
 
-    def _save(self, journey: Journey) -> None:
+    def _save(self, journey: Journey) -> Journey:
+        """Store ``journey``; the same journey, marked as stored."""
         self._store.put(
             JOURNEY_NAMESPACE,
             journey.jid,
             codec.encode(journey, self._sealer),
             self._ttl_left(journey),
         )
+        return replace(journey, stored=True)
 
     def _load(self, jid: str, binding: str) -> Journey:
         if not jid or len(jid) > 64:
@@ -675,7 +676,7 @@ class JourneyService:
         if raw is None:
             raise self._reject("journey_unknown", jid)
         try:
-            journey = codec.decode(raw, jid, self._sealer)
+            journey = replace(codec.decode(raw, jid, self._sealer), stored=True)
         except codec.JourneyDecodeError:
             raise self._reject("journey_invalid", jid) from None
         return self._check_binding(journey, binding)

@@ -100,7 +100,7 @@ class EphemeralSsoSessions:
         if client_id in session.clients:
             return
         clients = (*session.clients, client_id)[-MAX_CLIENTS:]
-        self._save(replace(session, clients=clients), cookie_key)
+        self._save(replace(session, clients=clients), cookie_key, cookie_too=False)
 
     def end(self, sid: str) -> SsoSession | None:
         loaded = self._load(sid)
@@ -138,12 +138,16 @@ class EphemeralSsoSessions:
     def _cookie_key(self, cookie_value: str) -> str:
         return keyed_digest(self._pepper, "sso_cookie", cookie_value)
 
-    def _save(self, session: SsoSession, cookie_key: str) -> None:
+    def _save(self, session: SsoSession, cookie_key: str, *, cookie_too: bool = True) -> None:
+        """Store the session and (``cookie_too``) its cookie → sid entry, both with the
+        session's TTL; a change that leaves ``last_seen`` alone (``add_client``) leaves
+        the TTL, and so the cookie entry, as they were."""
         ttl = self._ttl(session)
         body = _dump(session)
         body["ck"] = cookie_key
         self._store.put(SESSION_NAMESPACE, session.sid, json.dumps(body).encode(), ttl)
-        self._store.put(COOKIE_NAMESPACE, cookie_key, session.sid.encode(), ttl)
+        if cookie_too:
+            self._store.put(COOKIE_NAMESPACE, cookie_key, session.sid.encode(), ttl)
 
     def _load(self, sid: str) -> tuple[SsoSession, str] | None:
         raw = self._store.get(SESSION_NAMESPACE, sid)

@@ -115,6 +115,8 @@ class Journey:
     :param consent_given: the person approved on the consent page in this journey.
     :param ready: the policy allowed; :meth:`JourneyService.finish` may complete it.
     :param failure: reason code when ``failed``.
+    :param stored: this journey is in the ephemeral store (loaded from or saved to it); not
+        part of the stored record itself.
     """
 
     jid: str
@@ -135,6 +137,7 @@ class Journey:
     ready: bool = False
     failure: str | None = None
     history: tuple[JourneyState, ...] = field(default_factory=tuple)
+    stored: bool = field(default=False, compare=False)
 
     def can_advance(self, target: JourneyState) -> bool:
         return target in TRANSITIONS[self.state]

@@ -177,7 +177,11 @@ class FakeUpstream:
         return code
 
     def complete(
-        self, params: dict[str, str], expected_state: str, redirect_uri: str
+        self,
+        params: dict[str, str],
+        expected_state: str,
+        redirect_uri: str,
+        scopes: tuple[str, ...] = (),
     ) -> UpstreamIdentity:
         """The persona behind the callback's code.
 

@@ -154,7 +154,7 @@ class EsiaSandbox:
     ) -> UpstreamIdentity:
         """A whole login: authorize → persona form → callback → ``complete()``."""
         state, result = self.authorize(provider, persona, scopes)
-        return provider.complete(result.query, state, CALLBACK)
+        return provider.complete(result.query, state, CALLBACK, scopes)
 
     # ------------------------------------------------------------------ sandbox admin
 

@@ -2,15 +2,19 @@
 
 **SQLite** (one file, one node): WAL journal (readers never block the writer),
 ``busy_timeout=5000`` (a writer waits up to 5 s for the write lock instead of failing at
-once), ``foreign_keys=ON``, ``check_same_thread=False`` (the pool hands connections to
-worker threads). Python's ``sqlite3`` "legacy transaction control" is switched off
-(``isolation_level=None``) and SQLAlchemy emits ``BEGIN`` itself, as the SQLAlchemy SQLite
-documentation recommends: SELECTs then run inside the transaction too, and SAVEPOINTs
-work. A connection opened with the execution option ``{SQLITE_BEGIN_OPTION: "IMMEDIATE"}``
-begins with ``BEGIN IMMEDIATE`` instead: it takes the database's write lock at the start
-of the transaction, so everything it reads is current until it commits. The unit of work
-uses it (see ``uow.py``) — that is what serialises audit appends on SQLite. Several
-processes may share one SQLite file on one host; several *hosts* need PostgreSQL.
+once), ``synchronous=NORMAL`` (in WAL mode: no fsync per commit, only at checkpoints; the
+database stays consistent after a crash or power loss, and only the last commits before a
+power loss can be lost — SQLite's recommended setting for WAL; a commit cost more in fsync
+than the rest of a login's SQL together), ``foreign_keys=ON``, ``check_same_thread=False``
+(the pool hands connections to worker threads). Python's ``sqlite3`` "legacy transaction
+control" is switched off (``isolation_level=None``) and SQLAlchemy emits ``BEGIN`` itself,
+as the SQLAlchemy SQLite documentation recommends: SELECTs then run inside the transaction
+too, and SAVEPOINTs work. A connection opened with the execution option
+``{SQLITE_BEGIN_OPTION: "IMMEDIATE"}`` begins with ``BEGIN IMMEDIATE`` instead: it takes the
+database's write lock at the start of the transaction, so everything it reads is current
+until it commits. The unit of work uses it (see ``uow.py``) — that is what serialises audit
+appends on SQLite. Several processes may share one SQLite file on one host; several *hosts*
+need PostgreSQL.
 
 **PostgreSQL** through psycopg 3 (``postgresql://`` is rewritten to
 ``postgresql+psycopg://``): ``pool_timeout`` and libpq ``connect_timeout`` bounded by the
@@ -138,6 +142,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()

@@ -30,6 +30,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -228,7 +229,7 @@ class EsiaClient:
         self._signer = signer
         self._certificate_hash = client_certificate_hash(signer.certificate)
         self._clock = clock or SystemClock()
-        self._session = session or requests.Session()
+        self._session = session or environment_session(settings.base_url)
         self.breaker = breaker or CircuitBreaker(
             settings.breaker_failure_threshold, settings.breaker_reset_seconds
         )
@@ -544,6 +545,23 @@ def _is_timeout(exc: requests.RequestException) -> bool:
 
 class _TooLarge(Exception):
     """The answer exceeded :data:`MAX_RESPONSE_BYTES`."""
+
+
+def environment_session(base_url: str) -> requests.Session:
+    """A ``requests.Session`` for ``base_url`` with the environment's proxy (``HTTPS_PROXY``,
+    ``NO_PROXY``) and CA bundle (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) read once, here.
+
+    ``requests`` otherwise re-reads the whole environment (and looks for ``~/.netrc``) on every
+    request — a measurable share of a login's CPU; ESIA's address does not change while the
+    process runs, and a change of proxy settings needs a restart, like any other setting.
+    """
+    session = requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+    return session
 
 
 def _read_limited(response: requests.Response) -> bytes:

@@ -19,21 +19,17 @@ The journey calls three methods (``gateway.core.ports.UpstreamProvider``):
 3. :meth:`EsiaProvider.logout_url` — ESIA's ``/idp/ext/Logout`` with ``redirect_url``.
 
 **Scopes at the token step.** ESIA wants the same ``scope`` at the token endpoint as at
-the authorize endpoint (ESIA.md §3.1, GO), but the port's ``complete`` does not carry the
-school system's scopes. So :meth:`authorization_url` remembers the ESIA scope string under
-a digest of ``state``: in the ephemeral store when one is given (``build_esia_provider(...,
-ephemeral=...)``; works across workers, TTL = the journey's), else in this process. A caller
-may also pass the school system's scopes to :meth:`complete` as the keyword ``scopes``.
-Without either, the scopes of a login without children are used.
+the authorize endpoint (ESIA.md §3.1, GO). The ESIA scopes are a function of the school
+system's scopes and ``[esia]`` (``scopes.py``), and the journey passes the same school
+scopes to :meth:`authorization_url` and :meth:`complete`, so the provider derives the same
+ESIA scope string twice and keeps no state between the two calls (any worker may take the
+callback; nothing is written per login). Replays are refused by the journey (its ``state``
+is single-use) and by ESIA (its code is).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
-import time
-from collections import OrderedDict
 from typing import Any
 
 import requests
@@ -42,12 +38,10 @@ from gateway.config.schema import EsiaSettings
 from gateway.config.schema import GatewayConfig
 from gateway.core.clock import SystemClock
 from gateway.core.errors import ConfigError
-from gateway.core.errors import ReplayDetected
 from gateway.core.errors import UpstreamProtocolError
 from gateway.core.ids import constant_time_equals
 from gateway.core.logs import log_event
 from gateway.core.ports import Clock
-from gateway.core.ports import EphemeralStore
 from gateway.core.ports import UpstreamProvider
 from gateway.core.types import UpstreamIdentity
 from providers.upstream.esia.client import EsiaClient
@@ -61,7 +55,6 @@ from providers.upstream.esia.mapping import map_identity
 from providers.upstream.esia.scopes import KID_SCOPES
 from providers.upstream.esia.scopes import esia_scopes
 from providers.upstream.esia.scopes import granted_scopes
-from providers.upstream.esia.scopes import scope_string
 from providers.upstream.esia.settings import resolve_paths
 from providers.upstream.esia.signing import Signer
 from providers.upstream.esia.signing import make_signer
@@ -74,8 +67,6 @@ log = logging.getLogger(__name__)
 
 MAX_KIDS = 20
 """At most this many children are read (and their documents fetched) per login."""
-SCOPES_NAMESPACE = "esia_scopes"
-_PENDING_MAX = 10_000
 _MAX_PARAM = 8192
 
 
@@ -94,16 +85,10 @@ class EsiaProvider:
         client: EsiaClient,
         verifier: EsiaTokenVerifier,
         settings: EsiaSettings,
-        ephemeral: EphemeralStore | None = None,
-        pending_ttl_seconds: int = 900,
     ) -> None:
         self.client = client
         self._verifier = verifier
         self._settings = settings
-        self._ephemeral = ephemeral
-        self._pending_ttl = pending_ttl_seconds
-        self._pending: OrderedDict[str, tuple[tuple[str, ...], float]] = OrderedDict()
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ scopes
 
@@ -115,37 +100,6 @@ class EsiaProvider:
             roster_matching=self._settings.roster_matching,
         )
 
-    @staticmethod
-    def _key(state: str) -> str:
-        return hashlib.sha256(state.encode("utf-8")).hexdigest()
-
-    def _remember(self, state: str, scopes: tuple[str, ...]) -> None:
-        if self._ephemeral is not None:
-            value = scope_string(scopes).encode("ascii")
-            self._ephemeral.put(SCOPES_NAMESPACE, self._key(state), value, self._pending_ttl)
-            return
-        now = time.monotonic()
-        with self._lock:
-            self._pending[self._key(state)] = (scopes, now + self._pending_ttl)
-            while self._pending:
-                oldest_key, (_, expires) = next(iter(self._pending.items()))
-                if expires > now and len(self._pending) <= _PENDING_MAX:
-                    break
-                del self._pending[oldest_key]
-
-    def _recall(self, state: str) -> tuple[str, ...] | None:
-        if self._ephemeral is not None:
-            try:
-                raw = self._ephemeral.consume(SCOPES_NAMESPACE, self._key(state), 60)
-            except ReplayDetected:
-                raise UpstreamProtocolError(ESIA_STATE_MISMATCH, "callback replayed") from None
-            return tuple(raw.decode("ascii").split()) if raw is not None else None
-        with self._lock:
-            entry = self._pending.pop(self._key(state), None)
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        return entry[0]
-
     # ------------------------------------------------------------------ port
 
     def authorization_url(self, state: str, scopes: tuple[str, ...], redirect_uri: str) -> str:
@@ -155,9 +109,7 @@ class EsiaProvider:
         :param scopes: the school system's (downstream) scopes.
         :param redirect_uri: vhod's fixed ESIA callback, registered at ESIA.
         """
-        esia = self.esia_scopes(scopes)
-        self._remember(state, esia)
-        url = self.client.authorization_url(state, esia, redirect_uri)
+        url = self.client.authorization_url(state, self.esia_scopes(scopes), redirect_uri)
         log_event(log, "esia.authorize_started", protocol=self._settings.protocol)
         return url
 
@@ -166,7 +118,7 @@ class EsiaProvider:
         params: dict[str, str],
         expected_state: str,
         redirect_uri: str,
-        scopes: tuple[str, ...] | None = None,
+        scopes: tuple[str, ...],
     ) -> UpstreamIdentity:
         """The callback's query → the person (module docstring, steps a–f).
 
@@ -182,7 +134,6 @@ class EsiaProvider:
             raise UpstreamProtocolError(ESIA_BAD_RESPONSE, "callback: parameter too long")
         state = params.get("state", "")
         state_ok = bool(state) and constant_time_equals(state, expected_state)
-        remembered = self._recall(expected_state)
         if "error" in params:
             err = error_from_esia(params.get("error"), params.get("error_description"), "authorize")
             log_event(log, "esia.authorize_failed", reason=err.reason, state_ok=state_ok)
@@ -196,13 +147,7 @@ class EsiaProvider:
         code = params.get("code", "")
         if not code:
             raise UpstreamProtocolError(ESIA_BAD_RESPONSE, "callback: no code")
-        if scopes is not None:
-            esia = self.esia_scopes(scopes)
-        elif remembered is not None:
-            esia = remembered
-        else:
-            log_event(log, "esia.scopes_unknown", logging.WARNING)
-            esia = self.esia_scopes(())
+        esia = self.esia_scopes(scopes)
         tokens = self.client.exchange_code(code, esia, redirect_uri)
         access = self._verifier.verify(tokens.access_token, "access")
         id_claims: dict[str, Any] | None = None
@@ -261,17 +206,13 @@ def build_esia_provider(
     config: GatewayConfig,
     clock: Clock | None = None,
     *,
-    ephemeral: EphemeralStore | None = None,
     signer: Signer | None = None,
     session: requests.Session | None = None,
 ) -> EsiaProvider:
     """Build the provider from ``[esia]`` (the registry's factory for ``"esia"``).
 
-    Registry wiring: ``"esia": lambda deps: build_esia_provider(deps.config, deps.clock,
-    ephemeral=deps.ephemeral)``.
+    Registry wiring: ``"esia": lambda deps: build_esia_provider(deps.config, deps.clock)``.
 
-    :param ephemeral: where the ESIA scopes of pending logins are kept (see the module
-        docstring); the process memory without it.
     :param signer: override the signer (tests); by default made from ``[esia]``
         ``key_path`` / ``certificate_path`` / ``signer``.
     :raises ConfigError: unreadable key, certificate or trusted certificates, or dev
@@ -299,10 +240,4 @@ def build_esia_provider(
         leeway_seconds=settings.leeway_seconds,
         clock=clock,
     )
-    return EsiaProvider(
-        client,
-        verifier,
-        settings,
-        ephemeral=ephemeral,
-        pending_ttl_seconds=config.session.journey_ttl_seconds,
-    )
+    return EsiaProvider(client, verifier, settings)

@@ -1,49 +1,40 @@
-"""The ESIA scopes of a login are remembered between the authorize and token steps.
+"""The token step asks ESIA for the same scopes as the authorize step (ESIA.md §3.1).
 
-The port's ``complete()`` does not carry the school system's scopes, yet ESIA wants the
-same ``scope`` at the token endpoint (ESIA.md §3.1). With the ephemeral store (workers
-share it) or, without one, in process memory.
+The provider keeps nothing between ``authorization_url`` and ``complete``: both derive the
+ESIA scopes from the school system's scopes the journey passes, so any worker, or another
+process, can take the callback.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.core.clock import SystemClock
-from gateway.core.errors import UpstreamProtocolError
-from gateway.store.memory import MemoryEphemeralStore
-from providers.upstream.esia.provider import build_esia_provider
+from gateway.core.errors import UpstreamError
 from tests.helpers.esia import CALLBACK
 from tests.helpers.esia import EsiaSandbox
 
 CHILDREN = ("openid", "children")
 
 
-def test_scopes_kept_in_the_ephemeral_store_across_provider_instances(
+def test_another_provider_instance_completes_a_login_with_children(
     sandbox: EsiaSandbox,
 ) -> None:
-    store = MemoryEphemeralStore(SystemClock())
-    config = sandbox.gateway_config()
-    worker_a = build_esia_provider(config, ephemeral=store)
-    worker_b = build_esia_provider(config, ephemeral=store)
+    worker_a, worker_b = sandbox.provider(), sandbox.provider()
     state, result = sandbox.authorize(worker_a, "parent", CHILDREN)
-    identity = worker_b.complete(result.query, state, CALLBACK)  # no scopes passed
+    identity = worker_b.complete(result.query, state, CALLBACK, CHILDREN)
     assert len(identity.children) == 3
-    with pytest.raises(UpstreamProtocolError) as info:
-        worker_b.complete(result.query, state, CALLBACK)  # a replayed callback
-    assert info.value.reason == "esia_state_mismatch"
 
 
-def test_scopes_kept_in_process_without_a_store(sandbox: EsiaSandbox) -> None:
+def test_other_scopes_at_the_token_step_are_refused_by_esia(sandbox: EsiaSandbox) -> None:
     provider = sandbox.provider()
     state, result = sandbox.authorize(provider, "parent", CHILDREN)
-    identity = provider.complete(result.query, state, CALLBACK)
-    assert len(identity.children) == 3
+    with pytest.raises(UpstreamError):
+        provider.complete(result.query, state, CALLBACK, ("openid",))
 
 
-def test_unknown_scopes_fall_back_to_a_login_without_children(sandbox: EsiaSandbox) -> None:
-    first = sandbox.provider()
-    state, result = sandbox.authorize(first, "single", ("openid",))
-    other_process = sandbox.provider()
-    identity = other_process.complete(result.query, state, CALLBACK)
-    assert identity.account_level == "confirmed"
+def test_a_replayed_callback_is_refused(sandbox: EsiaSandbox) -> None:
+    provider = sandbox.provider()
+    state, result = sandbox.authorize(provider, "single", ("openid",))
+    assert provider.complete(result.query, state, CALLBACK, ("openid",)).account_level
+    with pytest.raises(UpstreamError):  # ESIA's code is single-use
+        provider.complete(result.query, state, CALLBACK, ("openid",))

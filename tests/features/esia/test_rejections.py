@@ -51,7 +51,7 @@ def _assert_error(exc: UpstreamError, cls: type[UpstreamError], reason: str) -> 
 def _complete_error(sandbox: EsiaSandbox, provider: object, **kw: object) -> UpstreamError:
     state, result = sandbox.authorize(provider, **kw)  # type: ignore[arg-type]
     with pytest.raises(UpstreamError) as info:
-        provider.complete(result.query, state, CALLBACK)  # type: ignore[attr-defined]
+        provider.complete(result.query, state, CALLBACK, ("openid",))  # type: ignore[attr-defined]
     return info.value
 
 
@@ -68,7 +68,7 @@ def test_bad_client_secret_signature_is_007053(sandbox: EsiaSandbox, protocol: s
     assert result.query["error_description"].startswith("ESIA-007053")
     assert result.query["state"] == state
     with pytest.raises(UpstreamError) as info:
-        provider.complete(result.query, state, CALLBACK)
+        provider.complete(result.query, state, CALLBACK, ("openid",))
     _assert_error(info.value, UpstreamProtocolError, "esia_client_rejected")
 
 
@@ -87,7 +87,7 @@ def test_timestamp_outside_the_window_is_007015(sandbox: EsiaSandbox) -> None:
     state, result = sandbox.authorize(provider)
     assert result.query["error_description"].startswith("ESIA-007015")
     with pytest.raises(UpstreamError) as info:
-        provider.complete(result.query, state, CALLBACK)
+        provider.complete(result.query, state, CALLBACK, ("openid",))
     _assert_error(info.value, UpstreamProtocolError, "esia_clock_skew")
 
 
@@ -110,16 +110,16 @@ def test_scope_not_granted_to_the_system_is_007019(sandbox: EsiaSandbox) -> None
     state, result = sandbox.authorize(provider, scopes=("openid", "children"))
     assert result.query["error_description"].startswith("ESIA-007019")
     with pytest.raises(UpstreamError) as info:
-        provider.complete(result.query, state, CALLBACK)
+        provider.complete(result.query, state, CALLBACK, ("openid",))
     _assert_error(info.value, UpstreamDenied, "esia_no_permission")
 
 
 def test_reused_code_is_refused(sandbox: EsiaSandbox) -> None:
     provider = sandbox.provider()
     state, result = sandbox.authorize(provider, "single")
-    provider.complete(dict(result.query), state, CALLBACK, scopes=("openid",))
+    provider.complete(dict(result.query), state, CALLBACK, ("openid",))
     with pytest.raises(UpstreamError) as info:
-        provider.complete(dict(result.query), state, CALLBACK, scopes=("openid",))
+        provider.complete(dict(result.query), state, CALLBACK, ("openid",))
     _assert_error(info.value, UpstreamProtocolError, "esia_code_rejected")
 
 
@@ -127,10 +127,10 @@ def test_foreign_state_is_refused_before_any_token_request(sandbox: EsiaSandbox)
     provider = sandbox.provider()
     state, result = sandbox.authorize(provider, "single")
     with pytest.raises(UpstreamError) as info:
-        provider.complete(dict(result.query), new_uuid(), CALLBACK)
+        provider.complete(dict(result.query), new_uuid(), CALLBACK, ("openid",))
     _assert_error(info.value, UpstreamProtocolError, "esia_state_mismatch")
     # The code was not spent: the rightful journey still completes.
-    identity = provider.complete(dict(result.query), state, CALLBACK, scopes=("openid",))
+    identity = provider.complete(dict(result.query), state, CALLBACK, ("openid",))
     assert identity.account_level == "confirmed"
 
 
@@ -139,14 +139,14 @@ def test_missing_state_or_code(sandbox: EsiaSandbox) -> None:
     state = new_uuid()
     for params in ({"code": "x"}, {"state": state}):
         with pytest.raises(UpstreamProtocolError):
-            provider.complete(params, state, CALLBACK)
+            provider.complete(params, state, CALLBACK, ("openid",))
 
 
 def test_an_error_for_another_login_does_not_end_this_one(sandbox: EsiaSandbox) -> None:
     provider = sandbox.provider()
     params = {"error": "access_denied", "error_description": "ESIA-007004: x", "state": new_uuid()}
     with pytest.raises(UpstreamError) as info:
-        provider.complete(params, new_uuid(), CALLBACK)
+        provider.complete(params, new_uuid(), CALLBACK, ("openid",))
     _assert_error(info.value, UpstreamProtocolError, "esia_state_mismatch")
 
 
@@ -174,7 +174,7 @@ def test_spoiled_tokens_are_rejected(
     state, result = sandbox.authorize(provider, "single")
     sandbox.faults(token_defect=defect)
     with pytest.raises(UpstreamError) as info:
-        provider.complete(result.query, state, CALLBACK)
+        provider.complete(result.query, state, CALLBACK, ("openid",))
     _assert_error(info.value, UpstreamProtocolError, reason)
 
 
@@ -200,7 +200,7 @@ def test_cancel_button(sandbox: EsiaSandbox) -> None:
     assert result.query["error"] == "access_denied"
     assert result.query["error_description"].startswith("ESIA-007004")
     with pytest.raises(UpstreamError) as info:
-        provider.complete(result.query, state, CALLBACK)
+        provider.complete(result.query, state, CALLBACK, ("openid",))
     _assert_error(info.value, UpstreamDenied, "esia_cancelled")
 
 
@@ -238,7 +238,7 @@ def test_token_errors(
     state, result = sandbox.authorize(provider, "single")
     sandbox.faults(token_error=code)
     with pytest.raises(UpstreamError) as info:
-        provider.complete(result.query, state, CALLBACK)
+        provider.complete(result.query, state, CALLBACK, ("openid",))
     _assert_error(info.value, cls, reason)
 
 

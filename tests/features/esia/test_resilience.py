@@ -28,7 +28,7 @@ class _Monotonic:
 def _token_step_error(sandbox: EsiaSandbox, provider: object) -> UpstreamError:
     state, result = sandbox.authorize(provider, "single")  # type: ignore[arg-type]
     with pytest.raises(UpstreamError) as info:
-        provider.complete(result.query, state, CALLBACK, scopes=("openid",))  # type: ignore[attr-defined]
+        provider.complete(result.query, state, CALLBACK, ("openid",))  # type: ignore[attr-defined]
     return info.value
 
 
@@ -38,7 +38,7 @@ def test_slow_token_endpoint_times_out_quickly(sandbox: EsiaSandbox) -> None:
     sandbox.faults(latency_ms=800, endpoints=["token"])
     started = time.monotonic()
     with pytest.raises(UpstreamUnavailable) as info:
-        provider.complete(result.query, state, CALLBACK, scopes=("openid",))
+        provider.complete(result.query, state, CALLBACK, ("openid",))
     elapsed = time.monotonic() - started
     assert info.value.reason == "esia_timeout"
     assert elapsed < 0.8  # the 0.5 s read timeout, not the 0.8 s latency; no retry
@@ -49,7 +49,7 @@ def test_slow_rest_api_times_out(sandbox: EsiaSandbox) -> None:
     state, result = sandbox.authorize(provider, "single")
     sandbox.faults(latency_ms=700, endpoints=["rest"])
     with pytest.raises(UpstreamUnavailable) as info:
-        provider.complete(result.query, state, CALLBACK, scopes=("openid",))
+        provider.complete(result.query, state, CALLBACK, ("openid",))
     assert info.value.reason == "esia_timeout"
 
 
@@ -59,7 +59,7 @@ def test_5xx_is_unavailable(sandbox: EsiaSandbox, status: int) -> None:
     state, result = sandbox.authorize(provider, "single")
     sandbox.faults(http_status=status, endpoints=["token"])
     with pytest.raises(UpstreamUnavailable) as info:
-        provider.complete(result.query, state, CALLBACK, scopes=("openid",))
+        provider.complete(result.query, state, CALLBACK, ("openid",))
     assert info.value.reason == "esia_unavailable"
 
 
@@ -67,7 +67,7 @@ def test_unreachable_esia_is_unavailable(sandbox: EsiaSandbox) -> None:
     provider = sandbox.provider(base_url="http://127.0.0.1:9")  # nothing listens there
     state = "7648d7bd-6369-4073-b545-90250f68025e"
     with pytest.raises(UpstreamUnavailable) as info:
-        provider.complete({"state": state, "code": "x"}, state, CALLBACK)
+        provider.complete({"state": state, "code": "x"}, state, CALLBACK, ("openid",))
     assert info.value.reason == "esia_unavailable"
 
 
@@ -90,7 +90,7 @@ def test_circuit_opens_fails_fast_and_recovers(sandbox: EsiaSandbox) -> None:
     clock.now += 31
     assert provider.client.breaker.state is BreakerState.HALF_OPEN
     state, result = sandbox.authorize(provider, "single")
-    identity = provider.complete(result.query, state, CALLBACK, scopes=("openid",))
+    identity = provider.complete(result.query, state, CALLBACK, ("openid",))
     assert identity.account_level == "confirmed"
     assert provider.client.breaker.state is BreakerState.CLOSED
 

@@ -29,8 +29,11 @@ def test_interactive_pages_are_not_framable_nor_cached(actions: JourneyActions) 
         assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
-def test_upstream_redirect_goes_to_one_fixed_callback(actions: JourneyActions) -> None:
-    first = actions.client.get(actions.local_location(actions.authorize()))
+def test_authorize_goes_straight_to_the_upstream_with_a_uuid_state(
+    actions: JourneyActions,
+) -> None:
+    first = actions.authorize()
+    assert first.status_code == 302
     location = urlsplit(first.headers["Location"])
     assert location.path == "/login/fake"
     state = parse_qs(location.query)["state"][0]
@@ -40,13 +43,14 @@ def test_upstream_redirect_goes_to_one_fixed_callback(actions: JourneyActions) -
 def test_another_browser_cannot_resume_the_journey(
     actions: JourneyActions, app: Any, services: Any
 ) -> None:
-    response = actions.authorize()
-    login_path = actions.local_location(response)
-    assert login_path is not None
+    consent_page = actions.login_via_fake()
+    assert consent_page.request.path.endswith("/consent")
+    journey_path = consent_page.request.path.removesuffix("/consent")
     intruder = JourneyActions(app.test_client(), services)
-    answer = intruder.client.get(login_path)
-    assert answer.status_code == 400
-    assert "Location" not in answer.headers
+    for path in (consent_page.request.path, f"{journey_path}/denied"):
+        answer = intruder.client.get(path)
+        assert answer.status_code == 400
+        assert "Location" not in answer.headers
 
 
 def test_callback_from_another_browser_is_rejected(

@@ -49,7 +49,7 @@ def consent_and_finish(journeys: JourneyService, browser: Browser, step: Step) -
 
 def finish(journeys: JourneyService, browser: Browser, step: Step) -> Completion:
     assert step.kind is StepKind.FINISH, step
-    done = journeys.finish(step.jid, browser.binding, browser.session_cookie)
+    done = journeys.finish(step, browser.binding, browser.session_cookie)
     if done.session_cookie is not None:
         browser.session_cookie = done.session_cookie
     return done
@@ -68,6 +68,12 @@ def full_login(
     if step.kind is StepKind.CONSENT:
         return consent_and_finish(journeys, browser, step)
     return finish(journeys, browser, step)
+
+
+def location(step: Step) -> str:
+    assert step.kind is StepKind.UPSTREAM, step
+    assert step.location is not None
+    return step.location
 
 
 def session_of(journeys: JourneyService, browser: Browser) -> Any:
@@ -98,7 +104,7 @@ def test_first_login_consent_and_finish(
     assert done.session_cookie is not None
     assert done.session is not None
     assert done.session.sid == done.outcome.sid
-    assert done.session.clients == ()  # the OAuth side adds the client once it issued a code
+    assert done.session.clients == (CLIENT_ID,)  # a fresh session names its client
     mine = {"subject.created", "consent.granted", "journey.completed"}
     events = [e.event for e in audit_events(services) if e.event in mine]
     assert events == ["subject.created", "consent.granted", "journey.completed"]
@@ -138,17 +144,12 @@ def test_another_browser_cannot_resume(
     journeys: JourneyService, fake: FakeUpstream, browser: Browser, other_browser: Browser
 ) -> None:
     step = journeys.begin(request_for(), None, browser.binding)
-    with pytest.raises(JourneyRejected) as info:
-        journeys.choose_upstream(step.jid, other_browser.binding)
-    assert info.value.reason == "binding_mismatch"
-    with pytest.raises(JourneyRejected):
-        journeys.choose_upstream(step.jid, "")
     step = login(journeys, fake, browser, step)
     with pytest.raises(JourneyRejected) as info:
         journeys.consent_prompt(step.jid, other_browser.binding)
     assert info.value.reason == "binding_mismatch"
     with pytest.raises(JourneyRejected):
-        journeys.finish(step.jid, other_browser.binding, None)
+        journeys.finish(step, other_browser.binding, None)
 
 
 def test_consent_step_token_is_single_use(
@@ -171,22 +172,28 @@ def test_finish_only_once_and_only_when_ready(
     step = login(journeys, fake, browser, journeys.begin(request_for(), None, browser.binding))
     assert step.kind is StepKind.CONSENT
     with pytest.raises(JourneyRejected) as info:  # T83: no skipping the consent step
-        journeys.finish(step.jid, browser.binding, None)
+        journeys.finish(step, browser.binding, None)
     assert info.value.reason == "not_ready"
     prompt = journeys.consent_prompt(step.jid, browser.binding)
     step = journeys.record_consent(step.jid, browser.binding, prompt.step_token, approved=True)
-    journeys.finish(step.jid, browser.binding, None)
+    journeys.finish(step, browser.binding, None)
     with pytest.raises(JourneyRejected):
-        journeys.finish(step.jid, browser.binding, None)
+        journeys.finish(step, browser.binding, None)
 
 
 def test_journey_expires_by_ttl(
-    journeys: JourneyService, browser: Browser, services: Any, clock: FixedClock
+    journeys: JourneyService,
+    fake: FakeUpstream,
+    browser: Browser,
+    services: Any,
+    clock: FixedClock,
 ) -> None:
     step = journeys.begin(request_for(), None, browser.binding)
+    state = upstream_state(location(step))
+    params = {"code": fake.issue_code("parent", state), "state": state}
     clock.advance(services.config.session.journey_ttl_seconds + 1)
     with pytest.raises(JourneyRejected):
-        journeys.choose_upstream(step.jid, browser.binding)
+        journeys.complete_upstream("fake", params, browser.binding)
 
 
 # ---------------------------------------------------------------- T90: upstream state
@@ -206,7 +213,7 @@ def test_callback_with_unknown_state(journeys: JourneyService, browser: Browser)
 
 def test_callback_replayed(journeys: JourneyService, fake: FakeUpstream, browser: Browser) -> None:
     step = journeys.begin(request_for(), None, browser.binding)
-    state = upstream_state(journeys.choose_upstream(step.jid, browser.binding))
+    state = upstream_state(location(step))
     params = {"code": fake.issue_code("parent", state), "state": state}
     assert journeys.complete_upstream("fake", params, browser.binding).kind is StepKind.CONSENT
     with pytest.raises(JourneyRejected) as info:
@@ -218,32 +225,18 @@ def test_callback_in_another_browser(
     journeys: JourneyService, fake: FakeUpstream, browser: Browser, other_browser: Browser
 ) -> None:
     step = journeys.begin(request_for(), None, browser.binding)
-    state = upstream_state(journeys.choose_upstream(step.jid, browser.binding))
+    state = upstream_state(location(step))
     params = {"code": fake.issue_code("parent", state), "state": state}
     with pytest.raises(JourneyRejected) as info:
         journeys.complete_upstream("fake", params, other_browser.binding)
     assert info.value.reason == "binding_mismatch"
 
 
-def test_state_from_an_earlier_upstream_attempt_is_dead(
-    journeys: JourneyService, fake: FakeUpstream, browser: Browser
-) -> None:
-    step = journeys.begin(request_for(), None, browser.binding)
-    old = upstream_state(journeys.choose_upstream(step.jid, browser.binding))
-    new = upstream_state(journeys.choose_upstream(step.jid, browser.binding))
-    with pytest.raises(JourneyRejected):
-        journeys.complete_upstream(
-            "fake", {"code": fake.issue_code("parent", old), "state": old}, browser.binding
-        )
-    params = {"code": fake.issue_code("parent", new), "state": new}
-    assert journeys.complete_upstream("fake", params, browser.binding).kind is StepKind.CONSENT
-
-
 def test_code_for_another_state_is_refused(
     journeys: JourneyService, fake: FakeUpstream, browser: Browser
 ) -> None:
     step = journeys.begin(request_for(), None, browser.binding)
-    state = upstream_state(journeys.choose_upstream(step.jid, browser.binding))
+    state = upstream_state(location(step))
     params = {"code": fake.issue_code("parent", new_uuid()), "state": state}
     result = journeys.complete_upstream("fake", params, browser.binding)
     assert result.kind is StepKind.ERROR
@@ -255,7 +248,7 @@ def test_upstream_cancel_is_access_denied(
     journeys: JourneyService, browser: Browser, services: Any
 ) -> None:
     step = journeys.begin(request_for(), None, browser.binding)
-    state = upstream_state(journeys.choose_upstream(step.jid, browser.binding))
+    state = upstream_state(location(step))
     result = journeys.complete_upstream(
         "fake", {"error": "access_denied", "state": state}, browser.binding
     )
@@ -489,7 +482,7 @@ def test_consent_denied_stores_nothing(
             "journey.failed",
         ]
     with pytest.raises(JourneyRejected):
-        journeys.finish(step.jid, browser.binding, None)
+        journeys.finish(step, browser.binding, None)
 
 
 def test_consent_grows_with_new_scopes(
