@@ -1,5 +1,5 @@
-"""Run the sandbox: ``run_sandbox`` for ``vhod sandbox`` / the dev runner, and
-``SandboxServer`` (a thread on a free or given port) for tests and the dev stack."""
+"""Run the sandbox: ``run_sandbox`` for ``vhod sandbox`` (gunicorn), and ``SandboxServer``
+(werkzeug in a thread on a free or given port) for tests and the dev stack."""
 
 from __future__ import annotations
 
@@ -83,12 +83,35 @@ class SandboxServer:
 def run_sandbox(
     host: str, port: int, data_dir: str | Path, config: SandboxConfig | None = None
 ) -> None:
-    """Serve the sandbox in the foreground until interrupted (``vhod sandbox``)."""
+    """Serve the sandbox in the foreground until interrupted (``vhod sandbox``).
+
+    Under gunicorn, like ESIA's own front end it keeps HTTP/1.1 connections alive, so the
+    gateway's connection pool is used as it would be against ESIA (werkzeug's server,
+    which :class:`SandboxServer` uses in tests and the dev stack, closes every
+    connection). One worker process with threads: the sandbox keeps its codes, tokens and
+    sessions in memory. Access logging stays off (codes and states travel in query
+    strings)."""
+    from gunicorn.app.base import BaseApplication
+
     app = create_sandbox_app(data_dir, config)
-    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    options = {
+        "bind": bind,
+        "workers": 1,
+        "worker_class": "gthread",
+        "threads": 8,
+        "keepalive": 5,
+        "accesslog": None,
+        "loglevel": "warning",
+        "graceful_timeout": 5,
+    }
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return app
+
+    _Gunicorn().run()
