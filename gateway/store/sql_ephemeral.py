@@ -5,8 +5,7 @@ One row per (namespace, key) in the ``ephemeral`` table (``gateway.store.sql.tab
 ``consumed`` flag. A row whose ``expires_at`` has passed counts as absent everywhere.
 
 Why it is safe under concurrency (several threads, several processes on one SQLite file,
-several hosts on PostgreSQL) — every operation is one short transaction that *starts with
-its write*:
+several hosts on PostgreSQL) — every operation is short and *starts with its write*:
 
 * ``consume`` is a single conditional ``UPDATE … SET consumed = true, expires_at = now +
   tombstone_ttl WHERE … AND consumed = false AND expires_at > now RETURNING value``. On
@@ -15,6 +14,18 @@ its write*:
   Exactly one caller gets the value; the others then read the tombstone and raise
   :class:`ReplayDetected` with the remembered value. SQLite ≥ 3.35 is needed for
   ``RETURNING``.
+
+  The tombstone is read by a second statement, run only when the ``UPDATE`` matched
+  nothing, and with no transaction around the two: on SQLite each is its own transaction
+  (see below), and on PostgreSQL ``READ COMMITTED`` gives each statement of a transaction
+  its own snapshot anyway. That is enough: "exactly one winner" rests on the ``UPDATE``
+  alone, and the tombstone read only picks between ``None`` and :class:`ReplayDetected`.
+  Another writer may run between the two statements: if it removed the tombstone (a
+  ``delete``, a ``put`` that starts the key afresh, a purge of a tombstone expiring that
+  very moment), ``consume`` returns ``None``, as if it had run just after that write;
+  if a new value was put and consumed in between, the replay carries that value. Both
+  statements compare with the same ``now``, so a tombstone does not expire in between
+  on its own. Neither case changes who won.
 * ``put`` and ``incr`` are one upsert (``INSERT … ON CONFLICT DO UPDATE … RETURNING``).
   A counter's TTL is set when it is created (a fixed window) and kept by later
   increments; an expired or consumed row restarts it.
@@ -31,10 +42,32 @@ deletes every expired row, at most once per ``purge_interval_seconds`` per proce
 indexed ``DELETE`` on ``expires_at``); ``purge_expired()`` does it on demand (CLI,
 maintenance). A failed purge is logged and ignored: the write it followed succeeded.
 
-**Statements are built once** (per store, with bound parameters) and reused: building
-an upsert with SQLAlchemy Core on every call cost more CPU than running it.
+**Statements are built once and run on a raw DBAPI connection.** They are built with
+SQLAlchemy Core (one source of truth, dialect-correct SQL) and compiled once per store
+for the engine's dialect (SQL text, parameter order, the literal values compiled as
+parameters); an operation then checks a DBAPI connection out of the engine's pool
+(``engine.raw_connection()``), runs the SQL on a cursor, commits and gives the connection
+back. Measured: SQLAlchemy's ``Connection``/execution machinery cost ~160 µs of CPU per
+operation, the same statement on a raw cursor ~40 µs, and a login does about eleven of
+these operations (put/get/consume on a SQLite file went from ~130 to ~35 µs of CPU each,
+on PostgreSQL from ~300 to ~180 µs of client CPU).
 
-Every database failure raises :class:`StoreUnavailable` (``store="sql"``).
+Transactions: SQLite connections run with ``isolation_level=None`` (``engine.py``;
+SQLAlchemy's ``BEGIN`` is not involved here), so every statement is its own atomic
+transaction, and a ``… RETURNING`` statement is fetched to the end before anything else
+(its write completes when it is exhausted). psycopg connections are not in autocommit
+mode, so every operation — a read too — ends with a ``commit`` and no connection goes
+back to the pool inside a transaction.
+
+A connection that raised is never given back as it was: it is invalidated (closed; the
+pool opens a new one when needed), and when the error says the connection is gone
+(``dialect.is_disconnect``) every pooled connection opened before it is replaced as well,
+as SQLAlchemy itself does — so after a database restart the next checkout connects
+afresh. Checkout is SQLAlchemy's pool as before (timeout, recycling, pre-ping when
+configured).
+
+Every database failure raises :class:`StoreUnavailable` (``store="sql"``), described as
+for SQLAlchemy's errors (``gateway.store.sql.errors``; never with the SQL parameters).
 """
 
 from __future__ import annotations
@@ -42,18 +75,29 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
+from typing import TypeVar
+from typing import cast
 
 from sqlalchemy import Engine
 from sqlalchemy import bindparam
 from sqlalchemy import case
 from sqlalchemy import delete
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.engine.interfaces import DBAPIModule
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 from gateway.core.errors import ReplayDetected
 from gateway.core.ports import Clock
@@ -61,7 +105,9 @@ from gateway.core.ports import EphemeralStore
 from gateway.store._checks import check_amount
 from gateway.store._checks import check_namespace
 from gateway.store._checks import check_ttl
+from gateway.store.sql.errors import dbapi_unavailable
 from gateway.store.sql.errors import sql_errors
+from gateway.store.sql.errors import unavailable
 from gateway.store.sql.tables import EPHEMERAL_KEY_LENGTH
 from gateway.store.sql.tables import ephemeral_table as _table
 
@@ -69,6 +115,7 @@ log = logging.getLogger(__name__)
 
 _c = _table.c
 _HASHED_KEY_PREFIX = "#sha256:"
+_T = TypeVar("_T")
 
 
 def storage_key(key: str) -> str:
@@ -93,20 +140,26 @@ class SqlEphemeralStore:
         self._purge_interval = purge_interval_seconds
         self._purge_lock = threading.Lock()
         self._next_purge = clock.now() + purge_interval_seconds
-        insert: Any = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        self._put, self._incr = _upserts(insert)
-        self._get = select(_c.value, _c.counter).where(
+        dialect = engine.dialect
+        self._dbapi_error: type[Exception] = dialect.loaded_dbapi.Error
+        insert: Any = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+        put, incr = _upserts(insert)
+        self._put = _Statement(put, dialect)
+        self._incr = _Statement(incr, dialect)
+        get = select(_c.value, _c.counter).where(
             _c.namespace == bindparam("ns"),
             _c.key == bindparam("k"),
             _c.consumed.is_(False),
             _c.expires_at > bindparam("now"),
         )
-        self._delete = (
+        self._get = _Statement(get, dialect)
+        delete_ = (
             delete(_table)
             .where(_c.namespace == bindparam("ns"), _c.key == bindparam("k"))
             .returning(_c.expires_at)
         )
-        self._take = (
+        self._delete = _Statement(delete_, dialect)
+        take = (
             update(_table)
             .where(
                 _c.namespace == bindparam("ns"),
@@ -117,12 +170,14 @@ class SqlEphemeralStore:
             .values(consumed=True, expires_at=bindparam("tombstone_expires"))
             .returning(_c.value, _c.counter)
         )
-        self._tombstone = select(_c.value, _c.counter).where(
+        self._take = _Statement(take, dialect)
+        tombstone = select(_c.value, _c.counter).where(
             _c.namespace == bindparam("ns"),
             _c.key == bindparam("k"),
             _c.consumed.is_(True),
             _c.expires_at > bindparam("now"),
         )
+        self._tombstone = _Statement(tombstone, dialect)
 
     def put(self, namespace: str, key: str, value: bytes, ttl_seconds: int) -> None:
         check_namespace(namespace)
@@ -134,28 +189,23 @@ class SqlEphemeralStore:
             "value": bytes(value),
             "expires": now + ttl_seconds,
         }
-        with sql_errors(), self._engine.begin() as conn:
-            conn.execute(self._put, params)
+        self._run(lambda cursor: self._put.run(cursor, params))
         self._maybe_purge(now)
 
     def get(self, namespace: str, key: str) -> bytes | None:
         check_namespace(namespace)
         params = {"ns": namespace, "k": storage_key(key), "now": self._clock.now()}
-        with sql_errors(), self._engine.connect() as conn:
-            row = conn.execute(self._get, params).first()
+        row = self._run(lambda cursor: self._get.first(cursor, params))
         if row is None:
             return None
-        if row.value is not None:
-            return bytes(row.value)
-        return str(row.counter).encode()
+        return _value_of(row[0], row[1])
 
     def delete(self, namespace: str, key: str) -> bool:
         check_namespace(namespace)
         now = self._clock.now()
         params = {"ns": namespace, "k": storage_key(key)}
-        with sql_errors(), self._engine.begin() as conn:
-            removed = conn.execute(self._delete, params).first()
-        return removed is not None and removed.expires_at > now
+        removed = self._run(lambda cursor: self._delete.first(cursor, params))
+        return removed is not None and removed[0] > now
 
     def consume(self, namespace: str, key: str, tombstone_ttl_seconds: int) -> bytes | None:
         check_namespace(namespace)
@@ -167,14 +217,19 @@ class SqlEphemeralStore:
             "now": now,
             "tombstone_expires": now + tombstone_ttl_seconds,
         }
-        with sql_errors(), self._engine.begin() as conn:
-            taken = conn.execute(self._take, params).first()
-            replayed = None if taken is not None else conn.execute(self._tombstone, params).first()
+
+        def take(cursor: DBAPICursor) -> tuple[Any, Any]:
+            taken = self._take.first(cursor, params)
+            if taken is not None:
+                return taken, None
+            return None, self._tombstone.first(cursor, params)
+
+        taken, replayed = self._run(take)
         if taken is not None:
             self._maybe_purge(now)
-            return _value_of(taken.value, taken.counter)
+            return _value_of(taken[0], taken[1])
         if replayed is not None:
-            raise ReplayDetected(namespace, value=_value_of(replayed.value, replayed.counter))
+            raise ReplayDetected(namespace, value=_value_of(replayed[0], replayed[1]))
         return None
 
     def incr(self, namespace: str, key: str, ttl_seconds: int, amount: int = 1) -> int:
@@ -189,10 +244,11 @@ class SqlEphemeralStore:
             "now": now,
             "expires": now + ttl_seconds,
         }
-        with sql_errors(), self._engine.begin() as conn:
-            total = conn.execute(self._incr, params).scalar_one()
+        row = self._run(lambda cursor: self._incr.first(cursor, params))
+        if row is None:  # an upsert … RETURNING always returns its row
+            raise RuntimeError("the counter upsert returned no row")
         self._maybe_purge(now)
-        return int(total)
+        return int(row[0])
 
     def ping(self) -> None:
         with sql_errors(), self._engine.connect() as conn:
@@ -204,6 +260,46 @@ class SqlEphemeralStore:
         with sql_errors(), self._engine.begin() as conn:
             result = conn.execute(delete(_table).where(_c.expires_at <= now))
         return int(result.rowcount)
+
+    def _run(self, work: Callable[[DBAPICursor], _T]) -> _T:
+        """Run ``work`` on a cursor of a pooled DBAPI connection, commit, check it back in.
+
+        Any failure invalidates the connection (see the module docstring); a DBAPI error
+        becomes :class:`StoreUnavailable`.
+        """
+        try:
+            raw = self._engine.raw_connection()
+        except self._dbapi_error as error:  # connecting failed (the pool does not wrap it)
+            raise dbapi_unavailable(error, self._engine.dialect) from error
+        except (sa_exc.TimeoutError, sa_exc.DisconnectionError) as error:  # pool timeout…
+            raise unavailable(error) from error
+        try:
+            cursor = raw.cursor()
+            try:
+                result = work(cursor)
+            finally:
+                cursor.close()
+            raw.commit()
+        except BaseException as error:
+            self._discard(raw, error)
+            if isinstance(error, self._dbapi_error):
+                raise dbapi_unavailable(error, self._engine.dialect) from error
+            raise
+        raw.close()
+        return result
+
+    def _discard(self, raw: PoolProxiedConnection, error: BaseException) -> None:
+        """Invalidate a connection that raised ``error`` (and, on a disconnect, its pool)."""
+        dialect = self._engine.dialect
+        if isinstance(error, self._dbapi_error) and dialect.is_disconnect(
+            cast(DBAPIModule.Error, error), raw.dbapi_connection, None
+        ):
+            # What SQLAlchemy's Connection does on a disconnect (with this same pool
+            # method): every connection of the pool opened before this one is replaced
+            # at its next checkout.
+            self._engine.pool._invalidate(raw, error)
+        else:
+            raw.invalidate(error)
 
     def _maybe_purge(self, now: float) -> None:
         if now < self._next_purge or not self._purge_lock.acquire(blocking=False):
@@ -259,6 +355,49 @@ def _upserts(insert: Any) -> tuple[Any, Any]:
         },
     ).returning(_c.counter)
     return put, incr
+
+
+class _Statement:
+    """A statement compiled once for a dialect, run on a DBAPI cursor.
+
+    The literal values the statement carries (``counter=None``, ``consumed=False``) are
+    compiled as bound parameters; they are merged with the caller's parameters and
+    passed in the dialect's parameter style: a tuple in ``positiontup`` order (SQLite's
+    ``qmark``) or a dict (psycopg's ``pyformat``). No type processing is applied: the
+    values are ``str``, ``bytes``, ``int``, ``float`` and ``bool``, which the drivers
+    take as they are.
+    """
+
+    __slots__ = ("_literals", "_names", "_positional", "sql")
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        if compiled.escaped_bind_names or compiled.post_compile_params:
+            raise ValueError("the statement needs SQLAlchemy's parameter processing")
+        self.sql = str(compiled)
+        self._literals = {
+            name: value
+            for name, value in compiled.params.items()
+            if not compiled.binds[name].required
+        }
+        self._positional = dialect.positional
+        self._names = tuple((compiled.positiontup or ()) if dialect.positional else compiled.params)
+
+    def parameters(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        """The DBAPI parameters for ``params`` (the statement's required parameters)."""
+        values = {**params, **self._literals}
+        if self._positional:
+            return tuple([values[name] for name in self._names])
+        return {name: values[name] for name in self._names}
+
+    def run(self, cursor: DBAPICursor, params: Mapping[str, Any]) -> None:
+        cursor.execute(self.sql, self.parameters(params))
+
+    def first(self, cursor: DBAPICursor, params: Mapping[str, Any]) -> Any:
+        """Run the statement, fetch every row (a write completes only then); the first."""
+        cursor.execute(self.sql, self.parameters(params))
+        rows = cursor.fetchall()
+        return rows[0] if rows else None
 
 
 def _value_of(value: bytes | None, counter: int | None) -> bytes:

@@ -6,7 +6,9 @@ SQLite: a fresh file per test, migrated to head. PostgreSQL: the session's own s
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -14,12 +16,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 
 from gateway.core.audit import GENESIS_HASH
 from gateway.core.audit import verify_chain
 from gateway.core.errors import Conflict
 from gateway.core.errors import NotFound
+from gateway.core.errors import StoreUnavailable
 from gateway.core.ports import UnitOfWork
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import AdminInvite
@@ -310,8 +313,8 @@ def test_concurrent_audit_appends_keep_one_chain(uow: SqlUnitOfWorkFactory) -> N
 def test_sqlite_audit_refuses_a_deferred_transaction(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'a.db'}")
     migrate.upgrade(engine)
-    with Session(engine) as session, pytest.raises(RuntimeError, match="BEGIN IMMEDIATE"):
-        SqlAuditRepository(session).append(1.0, "x.y", {})
+    with engine.connect() as connection, pytest.raises(RuntimeError, match="BEGIN IMMEDIATE"):
+        SqlAuditRepository(connection).append(1.0, "x.y", {})
     engine.dispose()
 
 
@@ -356,3 +359,86 @@ def test_commit_makes_everything_visible_together(
         tx.commit()
         with engine.connect() as reader:
             assert reader.execute(count).scalar_one() == 2
+
+
+def assert_every_connection_returned(engine: Engine) -> None:
+    pool = engine.pool
+    assert isinstance(pool, QueuePool)
+    assert pool.checkedout() == 0
+
+
+def test_a_failed_commit_raises_store_unavailable_and_writes_nothing(
+    uow: SqlUnitOfWorkFactory, engine: Engine
+) -> None:
+    with uow() as tx:
+        tx.clients.add(make_client("lost"))
+        dbapi_connection = tx.connection.connection.dbapi_connection
+        assert dbapi_connection is not None
+        dbapi_connection.close()  # the connection is gone before the commit
+        with pytest.raises(StoreUnavailable) as failure:
+            tx.commit()
+    assert failure.value.store == "sql"
+    assert_every_connection_returned(engine)
+    with uow(read_only=True) as tx:  # the pool replaced the dead connection
+        assert tx.clients.get("lost") is None
+    assert_every_connection_returned(engine)
+
+
+def test_units_of_work_return_their_connection_whatever_happens(
+    uow: SqlUnitOfWorkFactory, engine: Engine
+) -> None:
+    with uow() as tx:
+        tx.clients.add(make_client("kept"))
+        tx.commit()
+    with uow() as tx:
+        tx.clients.get("kept")
+    with pytest.raises(Conflict), uow() as tx:
+        tx.clients.add(make_client("kept"))
+    with pytest.raises(RuntimeError), uow(read_only=True) as tx:
+        tx.commit()
+    assert_every_connection_returned(engine)
+
+
+def test_a_read_only_unit_of_work_inside_a_writer_neither_waits_nor_sees_its_writes(
+    uow: SqlUnitOfWorkFactory,
+) -> None:
+    """What a cache reload inside a use case does (see ``uow.py``)."""
+    with uow() as tx:
+        tx.clients.add(make_client("pending"))
+        tx.audit.append(1.0, "client.added", {"client_id": "pending"})
+        started = time.monotonic()
+        with uow(read_only=True) as reader:
+            assert reader.clients.get("pending") is None
+            with pytest.raises(RuntimeError, match="read-only"):
+                reader.commit()
+        assert time.monotonic() - started < 2.0  # SQLite busy_timeout is 5 s
+        tx.commit()
+    with uow(read_only=True) as reader:
+        assert reader.clients.get("pending") is not None
+
+
+def test_sqlite_writer_holds_the_write_lock_from_its_first_statement(tmp_path: Path) -> None:
+    """``BEGIN IMMEDIATE``: a read-then-write unit of work never reads a stale snapshot
+    (and audit appends are serialised); a read-only one takes no lock."""
+    path = tmp_path / "lock.db"
+    engine = create_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    uow = SqlUnitOfWorkFactory(engine)
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+
+    def other_writes() -> None:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+
+    try:
+        with uow() as tx:
+            tx.clients.get("school-1")  # a read, yet the lock is taken
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other_writes()
+        other_writes()
+        with uow(read_only=True) as tx:
+            tx.clients.get("school-1")
+            other_writes()
+    finally:
+        other.close()
+        engine.dispose()

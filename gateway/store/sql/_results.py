@@ -10,5 +10,5 @@ from sqlalchemy import Result
 
 
 def rowcount(result: Result[Any]) -> int:
-    """Rows matched by an ``UPDATE``/``DELETE`` run through ``Session.execute``."""
+    """Rows matched by an ``UPDATE``/``DELETE`` run through ``Connection.execute``."""
     return int(cast(CursorResult[Any], result).rowcount)

@@ -31,11 +31,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy import Row
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from gateway.core.audit import GENESIS_HASH
 from gateway.core.audit import chain_hash
@@ -56,19 +56,19 @@ _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 class SqlAuditRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def append(self, at: float, event: str, fields: dict[str, Any]) -> AuditEvent:
         """Append one event after the current last one; see the module doc on locking."""
         stored_fields = json.loads(_dump(fields))
         with sql_errors():
             self._serialise()
-            last = self._session.execute(_LAST).first()
+            last = self._connection.execute(_LAST).first()
             seq = 1 if last is None else int(last.seq) + 1
             prev_hash = GENESIS_HASH if last is None else str(last.hash)
             digest = chain_hash(prev_hash, seq, at, event, stored_fields)
-            self._session.execute(
+            self._connection.execute(
                 _APPEND,
                 {
                     "seq": seq,
@@ -93,7 +93,7 @@ class SqlAuditRepository:
                 .limit(ITER_BATCH_SIZE)
             )
             with sql_errors():
-                rows = self._session.execute(stmt).all()
+                rows = self._connection.execute(stmt).all()
             for row in rows:
                 yield _to_event(row)
             if len(rows) < ITER_BATCH_SIZE:
@@ -101,7 +101,7 @@ class SqlAuditRepository:
             after = int(rows[-1].seq)
 
     def _serialise(self) -> None:
-        connection = self._session.connection()
+        connection = self._connection
         dialect = connection.dialect.name
         if dialect == "postgresql":
             connection.execute(_LOCK, {"key": AUDIT_LOCK_KEY})

@@ -1,6 +1,6 @@
 """``SqlClientRepository``: registered relying parties in the ``clients`` table.
 
-Repositories use Core statements through the unit of work's session (no ORM identity
+Repositories run Core statements on the unit of work's connection (no ORM identity
 map: a read after an update in the same transaction always sees the update). Tuple
 fields are stored as JSON arrays in ``Text`` columns (portable; nothing queries inside
 them). Like every repository it never commits: the unit of work does, once.
@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy import Row
 from sqlalchemy import bindparam
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from gateway.core.errors import Conflict
 from gateway.core.errors import NotFound
@@ -32,33 +32,33 @@ _GET = select(_table).where(_table.c.client_id == bindparam("client_id"))
 
 
 class SqlClientRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def get(self, client_id: str) -> Client | None:
         with sql_errors():
-            row = self._session.execute(_GET, {"client_id": client_id}).first()
+            row = self._connection.execute(_GET, {"client_id": client_id}).first()
         return None if row is None else _to_client(row)
 
     def add(self, client: Client) -> None:
         """Insert; :raises Conflict: when the id exists (the transaction stays usable)."""
         with sql_errors():
-            exists = self._session.execute(
+            exists = self._connection.execute(
                 select(_table.c.client_id).where(_table.c.client_id == client.client_id)
             ).first()
             if exists is not None:
                 raise Conflict("client already exists")
             # A concurrent insert of the same id can still win; the savepoint keeps this
             # transaction usable when the unique key then rejects ours.
-            with self._session.begin_nested():
-                self._session.execute(insert(_table).values(**_columns(client)))
+            with self._connection.begin_nested():
+                self._connection.execute(insert(_table).values(**_columns(client)))
 
     def update(self, client: Client) -> None:
         """Replace every field; :raises NotFound: when the id does not exist."""
         values = _columns(client)
         client_id = values.pop("client_id")
         with sql_errors():
-            result = self._session.execute(
+            result = self._connection.execute(
                 update(_table).where(_table.c.client_id == client_id).values(**values)
             )
         if rowcount(result) == 0:
@@ -66,7 +66,7 @@ class SqlClientRepository:
 
     def list(self) -> list[Client]:
         with sql_errors():
-            rows = self._session.execute(select(_table).order_by(_table.c.client_id)).all()
+            rows = self._connection.execute(select(_table).order_by(_table.c.client_id)).all()
         return [_to_client(row) for row in rows]
 
 

@@ -11,12 +11,12 @@ import json
 from typing import Any
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import Connection
 from sqlalchemy import Row
 from sqlalchemy import and_
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from gateway.core.ports import ConsentRepository
 from gateway.core.types import Consent
@@ -28,8 +28,8 @@ SUPERSEDED = "superseded"
 
 
 class SqlConsentRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def active(
         self, subject_id: str, client_id: str, acting_for: str | None = None
@@ -41,7 +41,7 @@ class SqlConsentRepository:
             .limit(1)
         )
         with sql_errors():
-            row = self._session.execute(stmt).first()
+            row = self._connection.execute(stmt).first()
         return None if row is None else consent_from_row(row)
 
     def list_active(self, subject_id: str) -> list[Consent]:
@@ -52,17 +52,17 @@ class SqlConsentRepository:
             .order_by(_table.c.client_id, _table.c.granted_at)
         )
         with sql_errors():
-            rows = self._session.execute(stmt).all()
+            rows = self._connection.execute(stmt).all()
         return [consent_from_row(row) for row in rows]
 
     def save(self, consent: Consent) -> None:
         with sql_errors():
-            self._session.execute(
+            self._connection.execute(
                 update(_table)
                 .where(_live(consent.subject_id, consent.client_id, consent.acting_for))
                 .values(revoked_at=consent.granted_at, revoked_reason=SUPERSEDED)
             )
-            self._session.execute(
+            self._connection.execute(
                 insert(_table).values(
                     consent_id=consent.consent_id,
                     subject_id=consent.subject_id,
@@ -85,7 +85,7 @@ class SqlConsentRepository:
             .values(revoked_at=at, revoked_reason=reason)
         )
         with sql_errors():
-            return rowcount(self._session.execute(stmt))
+            return rowcount(self._connection.execute(stmt))
 
 
 def _live(subject_id: str, client_id: str, acting_for: str | None) -> ColumnElement[bool]:

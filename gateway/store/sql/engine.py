@@ -50,8 +50,6 @@ from sqlalchemy.engine import URL
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
-from sqlalchemy.orm import sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POOL_RECYCLE_SECONDS = 1800
@@ -107,11 +105,6 @@ def create_engine(
         search_path=search_path,
         pre_ping=pre_ping,
     )
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions bound to ``engine``; objects stay readable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
 def _create_sqlite_engine(url: URL, *, pool_size: int, timeout_seconds: float) -> Engine:

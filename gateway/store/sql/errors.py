@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Dialect
 
 from gateway.core.errors import Conflict
 from gateway.core.errors import StoreUnavailable
@@ -44,6 +45,20 @@ def describe(error: BaseException) -> str:
 def unavailable(error: BaseException) -> StoreUnavailable:
     """The :class:`StoreUnavailable` that stands for ``error``."""
     return StoreUnavailable(store=STORE_NAME, debug=describe(error))
+
+
+def dbapi_unavailable(error: Exception, dialect: Dialect) -> StoreUnavailable:
+    """The :class:`StoreUnavailable` for a DBAPI error raised outside SQLAlchemy.
+
+    For store code that runs statements on a raw DBAPI connection: the error is wrapped
+    as SQLAlchemy would wrap it (``OperationalError``, ``ProgrammingError``, …; without the
+    statement or its parameters), so :func:`describe` treats it exactly as the same error
+    seen through SQLAlchemy.
+    """
+    wrapped = sa_exc.DBAPIError.instance(
+        None, None, error, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
+    )
+    return unavailable(wrapped)
 
 
 @contextmanager

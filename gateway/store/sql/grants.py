@@ -24,6 +24,7 @@ import json
 from typing import Any
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import Connection
 from sqlalchemy import Row
 from sqlalchemy import delete
 from sqlalchemy import insert
@@ -31,7 +32,6 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.orm import Session
 
 from gateway.core.ports import GrantRepository
 from gateway.core.ports import LogoutQueue
@@ -45,9 +45,9 @@ from gateway.store.sql.tables_oauth import logout_deliveries_table as _queue
 from gateway.store.sql.tables_oauth import refresh_tokens_table as _tokens
 
 
-def _dialect_insert(session: Session) -> Any:
-    """``INSERT`` with ``ON CONFLICT`` support for the session's database."""
-    name = session.get_bind().dialect.name
+def _dialect_insert(connection: Connection) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support for the connection's database."""
+    name = connection.dialect.name
     if name == "postgresql":
         return postgresql.insert
     if name == "sqlite":
@@ -66,31 +66,31 @@ _ADD_TOKEN = insert(_tokens)
 
 
 class SqlGrantRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def add(self, grant: Grant) -> None:
-        stmt = _ADD_GRANT[self._session.get_bind().dialect.name]
+        stmt = _ADD_GRANT[self._connection.dialect.name]
         with sql_errors():
-            self._session.execute(stmt, _grant_columns(grant))
+            self._connection.execute(stmt, _grant_columns(grant))
 
     def get(self, grant_id: str) -> Grant | None:
         with sql_errors():
-            row = self._session.execute(
+            row = self._connection.execute(
                 select(_grants).where(_grants.c.grant_id == grant_id)
             ).first()
         return None if row is None else grant_from_row(row)
 
     def revoke(self, grant: Grant, at: float) -> None:
         values = _grant_columns(grant) | {"revoked_at": at}
-        stmt = _dialect_insert(self._session)(_grants).values(**values)
+        stmt = _dialect_insert(self._connection)(_grants).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[_grants.c.grant_id],
             set_={"revoked_at": at},
             where=_grants.c.revoked_at.is_(None),
         )
         with sql_errors():
-            self._session.execute(stmt)
+            self._connection.execute(stmt)
 
     def revoke_where(
         self,
@@ -116,7 +116,7 @@ class SqlGrantRepository:
             update(_grants).where(*conditions).values(revoked_at=at).returning(_grants.c.grant_id)
         )
         with sql_errors():
-            rows = self._session.execute(stmt).all()
+            rows = self._connection.execute(stmt).all()
         return sorted(str(row.grant_id) for row in rows)
 
     def find_subject(self, client_id: str, sub: str) -> str | None:
@@ -126,13 +126,13 @@ class SqlGrantRepository:
             .limit(1)
         )
         with sql_errors():
-            row = self._session.execute(stmt).first()
+            row = self._connection.execute(stmt).first()
         return None if row is None else str(row.subject_id)
 
 
 class SqlRefreshTokenRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def add(self, token: RefreshToken) -> None:
         values = {
@@ -146,11 +146,13 @@ class SqlRefreshTokenRepository:
             "used_at": token.used_at,
         }
         with sql_errors():
-            self._session.execute(_ADD_TOKEN, values)
+            self._connection.execute(_ADD_TOKEN, values)
 
     def get(self, digest: str) -> RefreshToken | None:
         with sql_errors():
-            row = self._session.execute(select(_tokens).where(_tokens.c.digest == digest)).first()
+            row = self._connection.execute(
+                select(_tokens).where(_tokens.c.digest == digest)
+            ).first()
         return None if row is None else _to_token(row)
 
     def use(self, digest: str, at: float) -> RefreshToken | None:
@@ -161,13 +163,13 @@ class SqlRefreshTokenRepository:
             .returning(*_tokens.c)
         )
         with sql_errors():
-            row = self._session.execute(stmt).first()
+            row = self._connection.execute(stmt).first()
         return None if row is None else _to_token(row)
 
 
 class SqlLogoutQueue:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def enqueue(self, delivery: LogoutDelivery) -> None:
         values = {
@@ -180,7 +182,7 @@ class SqlLogoutQueue:
             "attempts": delivery.attempts,
         }
         with sql_errors():
-            self._session.execute(insert(_queue).values(**values))
+            self._connection.execute(insert(_queue).values(**values))
 
     def claim_due(self, now: float, limit: int, lease_seconds: int) -> list[LogoutDelivery]:
         stmt = (
@@ -191,10 +193,10 @@ class SqlLogoutQueue:
             .with_for_update(skip_locked=True)
         )
         with sql_errors():
-            rows = self._session.execute(stmt).all()
+            rows = self._connection.execute(stmt).all()
             deliveries = [_to_delivery(row) for row in rows]
             if deliveries:
-                self._session.execute(
+                self._connection.execute(
                     update(_queue)
                     .where(_queue.c.delivery_id.in_([d.delivery_id for d in deliveries]))
                     .values(next_attempt_at=now + lease_seconds)
@@ -203,11 +205,11 @@ class SqlLogoutQueue:
 
     def complete(self, delivery_id: str) -> None:
         with sql_errors():
-            self._session.execute(delete(_queue).where(_queue.c.delivery_id == delivery_id))
+            self._connection.execute(delete(_queue).where(_queue.c.delivery_id == delivery_id))
 
     def reschedule(self, delivery_id: str, attempts: int, next_attempt_at: float) -> None:
         with sql_errors():
-            self._session.execute(
+            self._connection.execute(
                 update(_queue)
                 .where(_queue.c.delivery_id == delivery_id)
                 .values(attempts=attempts, next_attempt_at=next_attempt_at)

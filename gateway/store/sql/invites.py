@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy import Row
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from gateway.core.ports import AdminInviteRepository
 from gateway.core.types import AdminInvite
@@ -23,8 +23,8 @@ from gateway.store.sql.tables import admin_invites_table as _table
 
 
 class SqlAdminInviteRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def add(self, invite: AdminInvite) -> None:
         """Insert; :raises Conflict: when the digest exists."""
@@ -36,12 +36,12 @@ class SqlAdminInviteRepository:
             "used_at": invite.used_at,
             "used_by": invite.used_by,
         }
-        with sql_errors(), self._session.begin_nested():
-            self._session.execute(insert(_table).values(**values))
+        with sql_errors(), self._connection.begin_nested():
+            self._connection.execute(insert(_table).values(**values))
 
     def get(self, digest: str) -> AdminInvite | None:
         with sql_errors():
-            row = self._session.execute(select(_table).where(_table.c.digest == digest)).first()
+            row = self._connection.execute(select(_table).where(_table.c.digest == digest)).first()
         return None if row is None else _to_invite(row)
 
     def mark_used(self, digest: str, at: float, used_by: str) -> bool:
@@ -52,7 +52,7 @@ class SqlAdminInviteRepository:
             .values(used_at=at, used_by=used_by)
         )
         with sql_errors():
-            result = self._session.execute(stmt)
+            result = self._connection.execute(stmt)
         return rowcount(result) == 1
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy import Row
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from gateway.core.errors import NotFound
 from gateway.core.ports import KeyRepository
@@ -25,8 +25,8 @@ from gateway.store.sql.tables import signing_keys_table as _table
 
 
 class SqlKeyRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def list(self, states: tuple[KeyState, ...] | None = None) -> list[SigningKey]:
         """Keys in the given states (all when ``None``), oldest first."""
@@ -34,20 +34,20 @@ class SqlKeyRepository:
         if states is not None:
             stmt = stmt.where(_table.c.state.in_([s.value for s in states]))
         with sql_errors():
-            rows = self._session.execute(stmt).all()
+            rows = self._connection.execute(stmt).all()
         return [_to_key(row) for row in rows]
 
     def add(self, key: SigningKey) -> None:
         """Insert; :raises Conflict: when the kid exists."""
-        with sql_errors(), self._session.begin_nested():
-            self._session.execute(insert(_table).values(**_columns(key)))
+        with sql_errors(), self._connection.begin_nested():
+            self._connection.execute(insert(_table).values(**_columns(key)))
 
     def update(self, key: SigningKey) -> None:
         """Replace every field of the key ``kid``; :raises NotFound: when it does not exist."""
         values = _columns(key)
         kid = values.pop("kid")
         with sql_errors():
-            result = self._session.execute(
+            result = self._connection.execute(
                 update(_table).where(_table.c.kid == kid).values(**values)
             )
         if rowcount(result) == 0:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy import Row
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from gateway.core.ports import AdminQueries
 from gateway.core.ports import PolicyDocumentRecord
@@ -40,16 +40,16 @@ MAX_LIMIT = 5000
 
 
 class SqlPolicyDocumentRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def apply(
         self, text: str, sha256: str, author: str, comment: str, at: float
     ) -> PolicyDocumentRecord:
         with sql_errors():
-            newest = self._session.execute(select(func.max(_docs.c.version))).scalar()
+            newest = self._connection.execute(select(func.max(_docs.c.version))).scalar()
             version = int(newest or 0) + 1
-            self._session.execute(
+            self._connection.execute(
                 update(_docs).where(_docs.c.active.is_(True)).values(active=False)
             )
             record = PolicyDocumentRecord(
@@ -62,7 +62,7 @@ class SqlPolicyDocumentRepository:
                 active=True,
                 applied_at=at,
             )
-            self._session.execute(
+            self._connection.execute(
                 insert(_docs).values(
                     version=record.version,
                     text=record.text,
@@ -78,31 +78,33 @@ class SqlPolicyDocumentRepository:
 
     def get(self, version: int) -> PolicyDocumentRecord | None:
         with sql_errors():
-            row = self._session.execute(select(_docs).where(_docs.c.version == version)).first()
+            row = self._connection.execute(select(_docs).where(_docs.c.version == version)).first()
         return None if row is None else _to_record(row)
 
     def active(self) -> PolicyDocumentRecord | None:
         stmt = select(_docs).where(_docs.c.active.is_(True)).order_by(_docs.c.version.desc())
         with sql_errors():
-            row = self._session.execute(stmt.limit(1)).first()
+            row = self._connection.execute(stmt.limit(1)).first()
         return None if row is None else _to_record(row)
 
     def active_version(self) -> int | None:
         stmt = select(_docs.c.version).where(_docs.c.active.is_(True))
         with sql_errors():
-            value = self._session.execute(stmt.order_by(_docs.c.version.desc()).limit(1)).scalar()
+            value = self._connection.execute(
+                stmt.order_by(_docs.c.version.desc()).limit(1)
+            ).scalar()
         return None if value is None else int(value)
 
     def history(self, limit: int = 100) -> list[PolicyDocumentRecord]:
         stmt = select(_docs).order_by(_docs.c.version.desc()).limit(_bounded(limit))
         with sql_errors():
-            rows = self._session.execute(stmt).all()
+            rows = self._connection.execute(stmt).all()
         return [_to_record(row) for row in rows]
 
 
 class SqlAdminQueries:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def consents(
         self,
@@ -121,12 +123,12 @@ class SqlAdminQueries:
             stmt = stmt.where(_consents.c.revoked_at.is_(None))
         stmt = stmt.order_by(_consents.c.granted_at.desc(), _consents.c.consent_id)
         with sql_errors():
-            rows = self._session.execute(stmt.limit(_bounded(limit))).all()
+            rows = self._connection.execute(stmt.limit(_bounded(limit))).all()
         return [consent_from_row(row) for row in rows]
 
     def consent(self, consent_id: str) -> Consent | None:
         with sql_errors():
-            row = self._session.execute(
+            row = self._connection.execute(
                 select(_consents).where(_consents.c.consent_id == consent_id)
             ).first()
         return None if row is None else consent_from_row(row)
@@ -141,7 +143,7 @@ class SqlAdminQueries:
             stmt = stmt.where(_grants.c.client_id == client_id)
         stmt = stmt.order_by(_grants.c.created_at.desc(), _grants.c.grant_id)
         with sql_errors():
-            rows = self._session.execute(stmt.limit(_bounded(limit))).all()
+            rows = self._connection.execute(stmt.limit(_bounded(limit))).all()
         return [grant_from_row(row) for row in rows]
 
     def subject_ids(self, after: str | None = None, limit: int = 1000) -> list[str]:
@@ -150,7 +152,7 @@ class SqlAdminQueries:
             stmt = stmt.where(_subjects.c.subject_id > after)
         stmt = stmt.order_by(_subjects.c.subject_id).limit(_bounded(limit))
         with sql_errors():
-            return [str(row.subject_id) for row in self._session.execute(stmt).all()]
+            return [str(row.subject_id) for row in self._connection.execute(stmt).all()]
 
 
 def _bounded(limit: int) -> int:

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Column
+from sqlalchemy import Connection
 from sqlalchemy import Table
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from gateway.core.ports import SealedRecords
 from gateway.store.sql.errors import sql_errors
@@ -56,8 +56,8 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
 
 
 class SqlSealedRecords:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def reseal_all(self, transform: Callable[[bytes, str], bytes]) -> int:
         """Apply ``transform`` to every sealed value; return how many values changed."""
@@ -76,7 +76,7 @@ class SqlSealedRecords:
             if after is not None:
                 stmt = stmt.where(key > after)
             with sql_errors():
-                rows = self._session.execute(stmt).all()
+                rows = self._connection.execute(stmt).all()
             for pk, sealed in rows:
                 if sealed is None:
                     continue
@@ -84,7 +84,7 @@ class SqlSealedRecords:
                 new = transform(old, column.context(pk))
                 if new != old:
                     with sql_errors():
-                        self._session.execute(
+                        self._connection.execute(
                             update(column.table).where(key == pk).values({column.value: new})
                         )
                     changed += 1

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy import Row
 from sqlalchemy import bindparam
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from gateway.core.errors import NotFound
 from gateway.core.ports import SubjectRepository
@@ -37,18 +37,18 @@ _UPDATE = update(_subjects).where(_subjects.c.subject_id == bindparam("key_subje
 
 
 class SqlSubjectRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def get(self, subject_id: str) -> Subject | None:
         with sql_errors():
-            row = self._session.execute(_GET, {"subject_id": subject_id}).first()
+            row = self._connection.execute(_GET, {"subject_id": subject_id}).first()
         return None if row is None else _to_subject(row)
 
     def find_by_upstream(self, provider: str, subject_digest: str) -> Subject | None:
         params = {"provider": provider, "subject_digest": subject_digest}
         with sql_errors():
-            row = self._session.execute(_FIND_BY_UPSTREAM, params).first()
+            row = self._connection.execute(_FIND_BY_UPSTREAM, params).first()
         return None if row is None else _to_subject(row)
 
     def add(self, subject: Subject, provider: str, subject_digest: str) -> None:
@@ -57,9 +57,9 @@ class SqlSubjectRepository:
         :raises Conflict: when the subject id or the upstream identity exists (a
             concurrent first login of the same person); the transaction stays usable.
         """
-        with sql_errors(), self._session.begin_nested():
-            self._session.execute(insert(_subjects).values(**_columns(subject)))
-            self._session.execute(
+        with sql_errors(), self._connection.begin_nested():
+            self._connection.execute(insert(_subjects).values(**_columns(subject)))
+            self._connection.execute(
                 insert(_upstream).values(
                     provider=provider,
                     subject_digest=subject_digest,
@@ -73,7 +73,7 @@ class SqlSubjectRepository:
         subject_id = values.pop("subject_id")
         values.pop("created_at")
         with sql_errors():
-            result = self._session.execute(_UPDATE, {"key_subject_id": subject_id, **values})
+            result = self._connection.execute(_UPDATE, {"key_subject_id": subject_id, **values})
         if rowcount(result) == 0:
             raise NotFound("subject not found")
 
