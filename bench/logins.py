@@ -15,7 +15,10 @@ The consent is remembered (every person consented once during the warm-up), and 
 login starts with an empty cookie jar, so each one really goes through ESIA (no SSO).
 
 Set-up, all on loopback and free ports: the gateway under its production server
-(``vhod serve``: gunicorn, 2 workers × 4 threads) on SQLite + the SQL ephemeral store
+(``vhod serve``: gunicorn, ``BENCH_LOGINS_WORKERS`` workers × 4 threads; default 1 — the
+machine has two cores, and the sandbox and this client need the second: two gateway workers
+on an oversubscribed machine measure time-sharing, not the gateway) on SQLite + the SQL
+ephemeral store
 (``BENCH_BACKEND=redis-pg``: PostgreSQL + Redis, each in a throw-away schema / key prefix);
 the ESIA sandbox in its own process (``vhod sandbox``); several client threads here, each
 with its own ``requests.Session``.
@@ -24,7 +27,7 @@ Reported: logins/s; the gateway's own CPU per login — user + system time of th
 master and its workers from ``/proc/<pid>/stat`` before and after the measured run —
 and, separately, the sandbox's and this client process's. Target: ≤ 10 ms of gateway CPU
 per login (≥ 100 logins/s per gateway core). Environment knobs: ``BENCH_LOGINS_SECONDS``
-(default 20), ``BENCH_LOGINS_CLIENTS`` (default 4).
+(default 20), ``BENCH_LOGINS_CLIENTS`` (default 4), ``BENCH_LOGINS_WORKERS`` (default 1).
 """
 
 from __future__ import annotations
@@ -329,6 +332,14 @@ def _run(people: list[Person], seconds: float) -> Tally:
 # ------------------------------------------------------------------------------ main
 
 
+def _crypto_backends() -> str:
+    """Which Streebog and GOST EC code the gateway runs (they fall back to pure Python)."""
+    from providers.upstream.esia import gost
+    from providers.upstream.esia import streebog
+
+    return f"{streebog.BACKEND} / {getattr(gost, 'EC_BACKEND', 'python')}"
+
+
 def _prepare(config_path: Path) -> None:
     """Migrate, make keys and register the bench client (before gunicorn forks)."""
     from gateway.admin.clients import register_client
@@ -351,7 +362,7 @@ def _prepare(config_path: Path) -> None:
 def main() -> None:
     seconds = float(os.environ.get("BENCH_LOGINS_SECONDS", "20"))
     clients = int(os.environ.get("BENCH_LOGINS_CLIENTS", "4"))
-    workers = 2
+    workers = int(os.environ.get("BENCH_LOGINS_WORKERS", "1"))
     backend = _backend()
     vhod = [sys.executable, "-c", "from gateway.cli import main; main()"]
     try:
@@ -430,6 +441,7 @@ def _bench(
         ("ESIA sandbox CPU per login (separate processes)", f"{1000 * sb_cpu / logins:.2f} ms"),
         ("bench client CPU per login (this process)", f"{1000 * own_cpu / logins:.2f} ms"),
         ("concurrent clients", str(clients)),
+        ("Streebog / GOST point arithmetic", _crypto_backends()),
         ("target: gateway CPU per login", "≤ 10 ms"),
     ]
     width = max(len(name) for name, _ in rows)

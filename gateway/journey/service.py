@@ -88,6 +88,7 @@ from gateway.core.types import AuthorizationRequest
 from gateway.core.types import Consent
 from gateway.core.types import JourneyOutcome
 from gateway.core.types import SsoSession
+from gateway.core.types import Subject
 from gateway.journey import codec
 from gateway.journey.sessions import EphemeralSsoSessions
 from gateway.journey.state import FINAL_STATES
@@ -336,15 +337,7 @@ class JourneyService:
             log_event(log, "upstream.rejected", logging.WARNING, reason=exc.reason, journey=jid)
             return self._fail(journey, f"upstream_protocol:{exc.reason}", AccessDeniedError())
         now = self._clock.now()
-        with self._uow() as uow:
-            subject, created = self._resolver.resolve(uow, identity, now)
-            if created:
-                uow.audit.append(
-                    now,
-                    "subject.created",
-                    {"subject": self._digest(subject.subject_id), "upstream": provider},
-                )
-            uow.commit()
+        subject, _ = self._resolver.resolve(self._uow, identity, now)
         auth = AuthContext(acr=ACR_ESIA, amr=identity.amr, auth_time=int(now))
         journey = replace(
             journey.advance(JourneyState.UPSTREAM_DONE),
@@ -355,7 +348,7 @@ class JourneyService:
             upstream_state=None,
             fresh_login=True,
         )
-        return self._decide(journey)
+        return self._decide(journey, subject)
 
     def consent_prompt(self, jid: str, binding: str) -> ConsentPrompt:
         """What the consent page shows, with a fresh one-time step token."""
@@ -519,8 +512,10 @@ class JourneyService:
 
     # ------------------------------------------------------------------ decisions
 
-    def _decide(self, journey: Journey) -> Step:
-        decision = self._policy.evaluate(self._context(journey))
+    def _decide(self, journey: Journey, subject: Subject | None = None) -> Step:
+        """The policy's decision on ``journey`` as the next step (``subject``: the journey's
+        subject when the caller just read it)."""
+        decision = self._policy.evaluate(self._context(journey, subject))
         req = journey.request
         prompt_none = req is not None and "none" in req.prompt
         if decision.action is Action.ALLOW:
@@ -555,10 +550,12 @@ class JourneyService:
         error_cls = _ERRORS.get(decision.error or "", AccessDeniedError)
         return self._fail(journey, decision.reason, error_cls(debug=decision.reason))
 
-    def _context(self, journey: Journey) -> PolicyContext:
+    def _context(self, journey: Journey, subject: Subject | None) -> PolicyContext:
         subject_id, auth = journey.subject_id, journey.auth
         if subject_id is None or auth is None:
             raise self._reject("subject_missing", journey.jid)
+        if subject is not None and subject.subject_id != subject_id:
+            raise self._reject("subject_mismatch", journey.jid)
         req = journey.request
         now = self._clock.now()
         with self._uow(read_only=True) as uow:
@@ -568,7 +565,8 @@ class JourneyService:
                 if req is None or journey.consent_given
                 else uow.consents.active(subject_id, req.client_id)
             )
-            subject = uow.subjects.get(subject_id)
+            if subject is None:
+                subject = uow.subjects.get(subject_id)
         if subject is None:
             raise self._reject("subject_missing", journey.jid)
         if journey.identity is not None:

@@ -22,6 +22,7 @@ from gateway.core.ids import keyed_digest
 from gateway.core.ids import new_id
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWork
+from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import Subject
 from gateway.core.types import UpstreamIdentity
 
@@ -50,8 +51,7 @@ def profile_context(subject_id: str) -> str:
 
 
 def seal_profile(sealer: Sealer, subject_id: str, attributes: dict[str, Any]) -> bytes:
-    profile = {k: attributes[k] for k in PROFILE_FIELDS if attributes.get(k) is not None}
-    raw = json.dumps(profile, ensure_ascii=False, sort_keys=True).encode()
+    raw = json.dumps(_profile(attributes), ensure_ascii=False, sort_keys=True).encode()
     return sealer.seal(raw, profile_context(subject_id))
 
 
@@ -82,7 +82,12 @@ def today(now: float) -> date:
 
 
 class SubjectResolver:
-    """Find or create the subject behind an upstream identity (inside a unit of work)."""
+    """Find or create the subject behind an upstream identity.
+
+    Most logins are by people vhod knows, whose level, roles and profile have not changed
+    since their last login: :meth:`resolve` then only reads (one read-only unit of work) and
+    writes nothing; ``updated_at`` is when the stored data last changed.
+    """
 
     def __init__(self, sealer: Sealer, pepper: bytes) -> None:
         self._sealer = sealer
@@ -92,20 +97,45 @@ class SubjectResolver:
         return keyed_digest(self._pepper, "upstream_subject", identity.subject)
 
     def resolve(
-        self, uow: UnitOfWork, identity: UpstreamIdentity, now: float
+        self, uow: UnitOfWorkFactory, identity: UpstreamIdentity, now: float
     ) -> tuple[Subject, bool]:
-        """The subject, updated with the upstream's current level and profile.
+        """The subject, with the upstream's current level and profile stored.
 
         :returns: (subject, created).
         """
         digest = self.upstream_digest(identity)
-        roles = (ROLE_PARENT,) if identity.children else ()
+        with uow(read_only=True) as reader:
+            known = reader.subjects.find_by_upstream(identity.provider, digest)
+        if known is not None and self._current(known, identity):
+            return known, False
+        with uow() as writer:
+            subject, created = self._store(writer, identity, digest, now)
+            if created:
+                fields = {
+                    "subject": subject_digest(self._pepper, subject.subject_id),
+                    "upstream": identity.provider,
+                }
+                writer.audit.append(now, "subject.created", fields)
+            writer.commit()
+        return subject, created
+
+    def _current(self, subject: Subject, identity: UpstreamIdentity) -> bool:
+        """Whether ``subject`` already holds what ``identity`` says."""
+        return (
+            subject.account_level == identity.account_level
+            and set(_roles(identity)) <= set(subject.roles)
+            and open_profile(self._sealer, subject) == _profile(identity.attributes)
+        )
+
+    def _store(
+        self, uow: UnitOfWork, identity: UpstreamIdentity, digest: str, now: float
+    ) -> tuple[Subject, bool]:
         existing = uow.subjects.find_by_upstream(identity.provider, digest)
         if existing is not None:
             updated = replace(
                 existing,
                 account_level=identity.account_level,
-                roles=tuple(sorted(set(existing.roles) | set(roles))),
+                roles=tuple(sorted(set(existing.roles) | set(_roles(identity)))),
                 sealed_profile=seal_profile(self._sealer, existing.subject_id, identity.attributes),
                 updated_at=now,
             )
@@ -117,7 +147,7 @@ class SubjectResolver:
             created_at=now,
             updated_at=now,
             account_level=identity.account_level,
-            roles=roles,
+            roles=_roles(identity),
             sealed_profile=seal_profile(self._sealer, subject_id, identity.attributes),
         )
         try:
@@ -129,3 +159,14 @@ class SubjectResolver:
                 raise
             return winner, False
         return subject, True
+
+
+def _roles(identity: UpstreamIdentity) -> tuple[str, ...]:
+    return (ROLE_PARENT,) if identity.children else ()
+
+
+def _profile(attributes: dict[str, Any]) -> dict[str, Any]:
+    """The kept part of the upstream's attributes, as stored (JSON values)."""
+    profile = {k: attributes[k] for k in PROFILE_FIELDS if attributes.get(k) is not None}
+    loaded: dict[str, Any] = json.loads(json.dumps(profile, ensure_ascii=False))
+    return loaded

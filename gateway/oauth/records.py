@@ -18,7 +18,6 @@ and the records are checked against vhod's clock too (tests move time with
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -68,7 +67,7 @@ class CodeRecord:
     acting_for: str | None = None
 
     def to_bytes(self) -> bytes:
-        return _dumps(asdict(self))
+        return _dumps(vars(self))
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CodeRecord:
@@ -114,7 +113,7 @@ class OpaqueAccessToken:
     act_sub: str | None = None
 
     def to_bytes(self) -> bytes:
-        return _dumps(asdict(self))
+        return _dumps(vars(self))
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> OpaqueAccessToken:
@@ -159,7 +158,7 @@ class PendingLogout:
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        return _dumps(asdict(self))
+        return _dumps(vars(self))
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> PendingLogout:
