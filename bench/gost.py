@@ -1,4 +1,8 @@
-"""GOST benchmark: our pure-Python Streebog and GOST R 34.10-2012 against ``gostcrypto``.
+"""GOST benchmark: our Streebog and GOST R 34.10-2012 against ``gostcrypto``.
+
+The backends in use are printed first: Streebog ``native`` (the C extension) or ``python``
+(``VHOD_STREEBOG=python``), point arithmetic ``openssl`` (libcrypto through ctypes) or
+``python`` (``VHOD_GOST_EC=python``); run it twice to compare.
 
 ``python -m bench gost``. Measures, on the XchA/CryptoPro-A curve ESIA uses:
 
@@ -18,6 +22,8 @@ import secrets
 import time
 from collections.abc import Callable
 
+from providers.upstream.esia import streebog
+from providers.upstream.esia.gost import EC_BACKEND
 from providers.upstream.esia.gost import PrivateKey
 from providers.upstream.esia.gost import _math_for  # internal: to time the table build
 from providers.upstream.esia.gost_curves import CRYPTOPRO_A
@@ -47,7 +53,8 @@ def main() -> None:
     scalar = secrets.randbelow(CRYPTOPRO_A.q - 1) + 1
     key = PrivateKey(CRYPTOPRO_A, scalar)
 
-    print("table build (first use per curve, cached afterwards):")
+    print(f"backends: Streebog {streebog.BACKEND}, point arithmetic {EC_BACKEND}")
+    print("pure-Python table build (first use per curve, cached afterwards):")
     for curve in (CRYPTOPRO_A, CRYPTOPRO_B, CRYPTOPRO_C, TC26_256_A):
         start = time.perf_counter()
         _math_for(curve)

@@ -1,4 +1,4 @@
-"""GOST R 34.10-2012 signatures with 256-bit keys: sign, verify, keys. Pure Python, fast.
+"""GOST R 34.10-2012 signatures with 256-bit keys: sign, verify, keys.
 
 Specification: GOST R 34.10-2012 §6.1 (signing) and §6.2 (verification), in English RFC 7091;
 curve parameters in ``gost_curves.py``. ESIA needs this for the v2 ``client_secret`` (a raw
@@ -14,7 +14,19 @@ Byte conventions (what OpenSSL gost-engine, X.509/CMS, ESIA JWTs and the ESIA v2
       ``openssl dgst -md_gost12_256 -sign`` writes. CryptoPro CAPI writes the byte-reverse of
       that; ``gostcrypto`` works with big-endian r || s.
 
-Speed (all Python ``int`` arithmetic, no extension modules)
+Backends for the point multiplications
+    The GOST logic (digest to ``e``, ``r`` and ``s``, range checks, encodings, key
+    validation) is Python here. The two point multiplications -- ``k*G`` when signing (and
+    ``d*G`` for a public key), ``z1*G + z2*Q`` when verifying -- go to the system's OpenSSL
+    3 libcrypto through ctypes when it loads (``ec_openssl.py``, whose docstring says what
+    its ladder does and does not promise about timing), and to the pure-Python code below
+    otherwise. :data:`EC_BACKEND` says which (``"openssl"`` or ``"python"``); it is chosen
+    once, at import, after a small self-test, and a failure to load is silent (a DEBUG log
+    line). ``VHOD_GOST_EC=python`` in the environment forces pure Python (any other value,
+    or none, means "OpenSSL if it loads"). Both backends compute the same points; the tests
+    compare them and run the GOST tests through each.
+
+Speed of the pure-Python backend (all Python ``int`` arithmetic, no extension modules)
     * Signing computes ``k*G`` with a fixed-base table per curve: row ``i`` holds the odd
       multiples ``1, 3, ..., 15`` of ``16^i * G`` (65 rows x 8 affine points). The scalar is
       recoded into 65 signed odd digits (Joye-Tunstall regular recoding), so ``k*G`` is the sum
@@ -45,26 +57,34 @@ What the signing path promises about timing, and what it cannot
     who can measure this process precisely may still learn something; keep the signing key
     on a host you control, or use the OpenSSL or a hardware backend (``signing.py``) where
     that matters. Python also cannot wipe memory: the scalar stays in an immutable ``int``
-    until it is garbage-collected.
+    until it is garbage-collected. With the OpenSSL backend ``k*G`` runs in OpenSSL's
+    Montgomery ladder instead (``ec_openssl.py``); the Python arithmetic around it (the nonce,
+    ``s``, handing ``k`` to OpenSSL) is as described here.
 
     The nonce ``k`` comes from :mod:`secrets` (the OS CSPRNG), fresh for every signature.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from typing import Literal
 from typing import NoReturn
 
 from gateway.core.errors import GatewayError
+from providers.upstream.esia import ec_openssl
+from providers.upstream.esia.gost_curves import CRYPTOPRO_A
 from providers.upstream.esia.gost_curves import Curve
 from providers.upstream.esia.streebog import streebog256
 
 __all__ = [
+    "EC_BACKEND",
     "SIGNATURE_SIZE",
     "GostError",
     "PrivateKey",
@@ -81,6 +101,8 @@ _Jacobian = tuple[int, int, int]
 _Affine = tuple[int, int]
 _Row = tuple[tuple[int, ...], tuple[int, ...]]
 _M256 = (1 << 256) - 1
+
+log = logging.getLogger(__name__)
 
 
 class GostError(GatewayError, ValueError):
@@ -436,6 +458,60 @@ def _mul_add_vartime(curve: Curve, u1: int, qx: int, qy: int, u2: int) -> _Jacob
     return _add_fixed_base(acc, math, math.rows, u1)
 
 
+# --------------------------------------------------------------------------- backend choice
+
+
+def _self_test(ec: ec_openssl.OpenSslEc) -> None:
+    """Check the ctypes plumbing once: 2G by the ladder and by ``1*G + 1*G`` (wNAF)."""
+    curve = CRYPTOPRO_A
+    p = curve.p
+    two_g = _to_affine_batch([_jac_double(curve.gx, curve.gy, 1, p, curve.a, True)], p)[0]
+    if ec.mul_base(curve, 2) != two_g or ec.mul_add(curve, 1, curve.gx, curve.gy, 1) != two_g:
+        raise ec_openssl.EcUnavailable("self-test: OpenSSL disagrees with the Python arithmetic")
+
+
+def _load_openssl_ec() -> ec_openssl.OpenSslEc | None:
+    """OpenSSL's point multiplications, unless disabled, unavailable or failing the self-test."""
+    if os.environ.get("VHOD_GOST_EC", "").strip().lower() == "python":
+        return None
+    try:
+        ec = ec_openssl.load()
+        _self_test(ec)
+    except Exception as exc:  # whatever went wrong, pure Python still works
+        log.debug("GOST point multiplication: OpenSSL not used (%s); pure Python", exc)
+        return None
+    return ec
+
+
+#: The OpenSSL backend, or None when the pure-Python arithmetic is in use.
+_openssl_ec = _load_openssl_ec()
+
+#: Which code multiplies points (for benchmarks and logs); chosen at import.
+EC_BACKEND: Literal["openssl", "python"] = "python" if _openssl_ec is None else "openssl"
+
+
+def _base_mul(curve: Curve, k: int) -> _Affine:
+    """``k * G`` for a secret ``0 < k < q``, affine."""
+    ec = _openssl_ec
+    if ec is not None:
+        return ec.mul_base(curve, k)
+    return _mul_base_uniform(_math_for(curve), k)
+
+
+def _verify_mul(curve: Curve, u1: int, qx: int, qy: int, u2: int) -> _Affine | None:
+    """``u1 * G + u2 * Q`` (public inputs), affine; None for the point at infinity."""
+    ec = _openssl_ec
+    if ec is not None:
+        return ec.mul_add(curve, u1, qx, qy, u2)
+    x, y, z = _mul_add_vartime(curve, u1, qx, qy, u2)
+    if not z:
+        return None
+    p = curve.p
+    zinv = pow(z, -1, p)
+    zinv2 = zinv * zinv % p
+    return x * zinv2 % p, y * zinv2 * zinv % p
+
+
 # --------------------------------------------------------------------------- keys
 
 
@@ -486,12 +562,10 @@ class PublicKey:
         v = pow(e, -1, q)
         z1 = s * v % q
         z2 = -r * v % q
-        x, _, z = _mul_add_vartime(self.curve, z1, self.x, self.y, z2)
-        if not z:
+        point = _verify_mul(self.curve, z1, self.x, self.y, z2)
+        if point is None:
             return False
-        p = self.curve.p
-        zinv = pow(z, -1, p)
-        return x * zinv * zinv % p % q == r
+        return point[0] % q == r
 
     def verify(self, data: bytes, signature: bytes) -> bool:
         """Check a 64-byte s || r signature over Streebog-256 of ``data``."""
@@ -532,9 +606,9 @@ class PrivateKey:
         return self._curve
 
     def public_key(self) -> PublicKey:
-        """``d * G`` (computed with the uniform schedule, then cached)."""
+        """``d * G`` (the same constant-schedule multiplication as signing), cached."""
         if self._public is None:
-            x, y = _mul_base_uniform(_math_for(self._curve), self._d)
+            x, y = _base_mul(self._curve, self._d)
             self._public = PublicKey(self._curve, x, y)
         return self._public
 
@@ -559,12 +633,11 @@ class PrivateKey:
         """
         if len(digest) != _COORD:
             raise GostError(f"a Streebog-256 digest is 32 bytes, got {len(digest)}")
-        math = _math_for(self._curve)
-        q = math.q
+        q = self._curve.q
         if not 0 < k < q:
             raise GostError("nonce out of range")
         e = digest_to_int(digest, q)
-        x, _ = _mul_base_uniform(math, k)
+        x, _ = _base_mul(self._curve, k)
         r = x % q
         s = (r * self._d + k * e) % q
         if not r or not s:

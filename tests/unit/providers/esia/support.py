@@ -52,3 +52,16 @@ def openssl(*args: str | Path, stdin: bytes = b"") -> bytes:
     if done.returncode != 0:
         pytest.fail(f"openssl {' '.join(map(str, args[:2]))} failed: {done.stderr.decode()}")
     return done.stdout
+
+
+def openssl_verifies(name: str, signature: bytes, data: bytes, workdir: Path) -> bool:
+    """Whether OpenSSL's GOST engine accepts ``signature`` over ``data`` with the public key
+    of the test certificate ``name``."""
+    (workdir / "sig.bin").write_bytes(signature)
+    pub = openssl("x509", "-engine", "gost", "-in", cert_path(name), "-pubkey", "-noout")
+    (workdir / "pub.pem").write_bytes(pub)
+    out = openssl(
+        "dgst", "-engine", "gost", "-md_gost12_256", "-verify", workdir / "pub.pem",
+        "-signature", workdir / "sig.bin", stdin=data,
+    )  # fmt: skip
+    return b"Verified OK" in out

@@ -1,9 +1,15 @@
-"""GOST R 34.10-2012 (256-bit): the standard's example, gostcrypto both ways, edge cases."""
+"""GOST R 34.10-2012 (256-bit): the standard's example, gostcrypto both ways, edge cases.
+
+Every test here runs twice: with the point multiplications in pure Python and in OpenSSL's
+libcrypto (``ec_openssl.py``); see ``ec_backends.py``. Backend-specific tests are in
+``test_gost_ec.py``.
+"""
 
 from __future__ import annotations
 
 import copy
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
 import gostcrypto.gostsignature as gostsignature
@@ -23,6 +29,16 @@ from providers.upstream.esia.gost_curves import TC26_256_A
 from providers.upstream.esia.gost_curves import Curve
 from providers.upstream.esia.gost_curves import curve_for_oid
 from providers.upstream.esia.streebog import streebog256
+from tests.unit.providers.esia.ec_backends import BACKENDS
+from tests.unit.providers.esia.ec_backends import use_backend
+
+
+@pytest.fixture(scope="module", autouse=True, params=BACKENDS)
+def ec_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the whole module once per backend (module scope: tests are grouped by backend)."""
+    with use_backend(request.param):
+        yield request.param
+
 
 CURVES = [CRYPTOPRO_A, CRYPTOPRO_B, CRYPTOPRO_C, TC26_256_A]
 
@@ -263,7 +279,7 @@ def test_key_bytes_round_trip() -> None:
 
 
 @pytest.fixture(scope="module")
-def signed() -> tuple[PrivateKey, bytes, bytes]:
+def signed(ec_backend: str) -> tuple[PrivateKey, bytes, bytes]:
     key = PrivateKey.generate(CRYPTOPRO_A)
     message = b"client_id" + secrets.token_bytes(40)
     return key, message, key.sign(message)

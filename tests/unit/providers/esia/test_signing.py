@@ -33,6 +33,7 @@ from tests.unit.providers.esia.support import OPENSSL_PARAM_SETS
 from tests.unit.providers.esia.support import cert_path
 from tests.unit.providers.esia.support import key_path
 from tests.unit.providers.esia.support import openssl
+from tests.unit.providers.esia.support import openssl_verifies
 from tests.unit.providers.esia.support import require_openssl_gost
 
 # A v2 signed string: client_id + scope + scope_org + timestamp + state + redirect_uri (§2.4).
@@ -293,14 +294,7 @@ def openssl_files(tmp_path: Path) -> Path:
 def test_our_raw_signatures_verify_with_openssl(name: str, openssl_files: Path) -> None:
     signer = PureGostSigner.from_files(key_path(name), cert_path(name))
     data = TEXT.encode()
-    (openssl_files / "sig.bin").write_bytes(signer.sign(data))
-    pub = openssl("x509", "-engine", "gost", "-in", cert_path(name), "-pubkey", "-noout")
-    (openssl_files / "pub.pem").write_bytes(pub)
-    out = openssl(
-        "dgst", "-engine", "gost", "-md_gost12_256", "-verify", openssl_files / "pub.pem",
-        "-signature", openssl_files / "sig.bin", stdin=data,
-    )  # fmt: skip
-    assert b"Verified OK" in out
+    assert openssl_verifies(name, signer.sign(data), data, openssl_files)
 
 
 @pytest.mark.openssl
