@@ -26,8 +26,9 @@ with its own ``requests.Session``.
 Reported: logins/s; the gateway's own CPU per login — user + system time of the gunicorn
 master and its workers from ``/proc/<pid>/stat`` before and after the measured run —
 and, separately, the sandbox's and this client process's. Target: ≤ 10 ms of gateway CPU
-per login (≥ 100 logins/s per gateway core). Environment knobs: ``BENCH_LOGINS_SECONDS``
-(default 20), ``BENCH_LOGINS_CLIENTS`` (default 4), ``BENCH_LOGINS_WORKERS`` (default 1).
+per login (≥ 100 logins/s per gateway core). The figures are those of the median of
+``BENCH_LOGINS_ROUNDS`` (default 3) rounds of ``BENCH_LOGINS_SECONDS`` (default 10) each.
+Other knobs: ``BENCH_LOGINS_CLIENTS`` (default 4), ``BENCH_LOGINS_WORKERS`` (default 1).
 """
 
 from __future__ import annotations
@@ -360,7 +361,8 @@ def _prepare(config_path: Path) -> None:
 
 
 def main() -> None:
-    seconds = float(os.environ.get("BENCH_LOGINS_SECONDS", "20"))
+    seconds = float(os.environ.get("BENCH_LOGINS_SECONDS", "10"))
+    rounds = int(os.environ.get("BENCH_LOGINS_ROUNDS", "3"))
     clients = int(os.environ.get("BENCH_LOGINS_CLIENTS", "4"))
     workers = int(os.environ.get("BENCH_LOGINS_WORKERS", "1"))
     backend = _backend()
@@ -394,28 +396,29 @@ def main() -> None:
                 _prepare(config)
                 with _process([*vhod, "serve"], env, root) as gw_proc:
                     _wait_http(f"{gateway}/healthz")
-                    _bench(gateway, sandbox, gw_proc.pid, sb_proc.pid, clients, seconds, workers)
+                    pids = (gw_proc.pid, sb_proc.pid)
+                    _bench(gateway, sandbox, pids, clients, seconds, workers, rounds)
                     print(f"backend: {backend.name}")
     finally:
         backend.close()
 
 
-def _bench(
-    gateway: str,
-    sandbox: str,
-    gw_pid: int,
-    sb_pid: int,
-    clients: int,
-    seconds: float,
-    workers: int,
-) -> None:
-    people = [Person(gateway, sandbox, PERSONAS[i % len(PERSONAS)]) for i in range(clients)]
-    for person in people:  # warm-up: consent once per person, caches and pools warm
-        for _ in range(3):
-            person.login()
-    _run(people, 2.0)
+@dataclass
+class Round:
+    """One measured stretch: logins, wall seconds and CPU seconds by side."""
 
-    gw_before, processes = _tree_cpu(gw_pid)
+    tally: Tally
+    wall: float
+    gateway: float
+    sandbox: float
+    client: float
+
+    def per_login_ms(self, cpu: float) -> float:
+        return 1000 * cpu / max(self.tally.ok, 1)
+
+
+def _measure(people: list[Person], seconds: float, gw_pid: int, sb_pid: int) -> Round:
+    gw_before, _ = _tree_cpu(gw_pid)
     sb_before, _ = _tree_cpu(sb_pid)
     own_before = os.times()
     wall = time.monotonic()
@@ -424,29 +427,70 @@ def _bench(
     gw_after, _ = _tree_cpu(gw_pid)
     sb_after, _ = _tree_cpu(sb_pid)
     own_after = os.times()
+    own = (own_after.user + own_after.system) - (own_before.user + own_before.system)
+    return Round(tally, wall, gw_after - gw_before, sb_after - sb_before, own)
 
-    logins = max(tally.ok, 1)
-    gw_cpu = gw_after - gw_before
-    sb_cpu = sb_after - sb_before
-    own_cpu = (own_after.user + own_after.system) - (own_before.user + own_before.system)
+
+def _bench(
+    gateway: str,
+    sandbox: str,
+    pids: tuple[int, int],
+    clients: int,
+    seconds: float,
+    workers: int,
+    rounds: int,
+) -> None:
+    gw_pid, sb_pid = pids
+    people = [Person(gateway, sandbox, PERSONAS[i % len(PERSONAS)]) for i in range(clients)]
+    for person in people:  # warm-up: consent once per person, caches and pools warm
+        for _ in range(3):
+            person.login()
+    _run(people, 2.0)
+    _, processes = _tree_cpu(gw_pid)
+    # The machine is a shared VM: CPU time per operation moves by ±20 % from one stretch to
+    # the next. Several rounds, and the median round (by gateway CPU per login) is reported.
+    measured = sorted(
+        (_measure(people, seconds, gw_pid, sb_pid) for _ in range(rounds)),
+        key=lambda r: r.per_login_ms(r.gateway),
+    )
+    median = measured[len(measured) // 2]
+    tally = median.tally
+    each = ", ".join(f"{r.per_login_ms(r.gateway):.1f}" for r in measured)
     rows = [
-        ("logins (ok / failed)", f"{tally.ok} / {tally.failed}"),
-        ("wall time", f"{wall:.1f} s"),
-        ("logins/s", f"{tally.ok / wall:.1f}"),
+        ("logins (ok / failed), median round", f"{tally.ok} / {tally.failed}"),
+        ("wall time per round", f"{median.wall:.1f} s"),
+        ("logins/s", f"{tally.ok / median.wall:.1f}"),
         (
             f"gateway CPU per login ({processes} processes: master + {workers} workers)",
-            f"{1000 * gw_cpu / logins:.2f} ms",
+            f"{median.per_login_ms(median.gateway):.2f} ms",
         ),
-        ("  → logins/s per gateway core", f"{logins / gw_cpu:.0f}" if gw_cpu else "-"),
-        ("ESIA sandbox CPU per login (separate processes)", f"{1000 * sb_cpu / logins:.2f} ms"),
-        ("bench client CPU per login (this process)", f"{1000 * own_cpu / logins:.2f} ms"),
+        (f"  every round ({rounds}), ms", each),
+        (
+            "  → logins/s per gateway core",
+            f"{tally.ok / median.gateway:.0f}" if median.gateway else "-",
+        ),
+        (
+            "ESIA sandbox CPU per login (separate processes)",
+            f"{median.per_login_ms(median.sandbox):.2f} ms",
+        ),
+        (
+            "bench client CPU per login (this process)",
+            f"{median.per_login_ms(median.client):.2f} ms",
+        ),
         ("concurrent clients", str(clients)),
         ("Streebog / GOST point arithmetic", _crypto_backends()),
         ("target: gateway CPU per login", "≤ 10 ms"),
     ]
     width = max(len(name) for name, _ in rows)
-    print(f"brokered logins (authorize → ESIA sandbox → callback → code → token), {seconds:.0f} s")
+    print(
+        "brokered logins (authorize → ESIA sandbox → callback → code → token), "
+        f"{rounds} rounds of {seconds:.0f} s"
+    )
     for name, value in rows:
         print(f"  {name:<{width}}  {value:>12}")
-    for reason, count in sorted(tally.reasons.items()):
+    failures: dict[str, int] = {}
+    for measured_round in measured:
+        for reason, count in measured_round.tally.reasons.items():
+            failures[reason] = failures.get(reason, 0) + count
+    for reason, count in sorted(failures.items()):
         print(f"  failure: {reason} × {count}")

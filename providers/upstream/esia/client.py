@@ -20,6 +20,11 @@ would only add load when ESIA struggles); a :class:`CircuitBreaker` fails fast w
 ESIA-007007/007008 and lets one trial request through after ``breaker_reset_seconds``.
 Answers are read up to :data:`MAX_RESPONSE_BYTES`.
 
+Transport: a ``urllib3`` pool (:func:`environment_pool`: keep-alive connections to ESIA,
+the environment's proxy and CA bundle read once). ``requests`` sits on the same ``urllib3``;
+what it adds (sessions, cookies, hooks, environment merging on every call) cost twice the
+CPU of the request itself, for nothing a fixed, known peer needs.
+
 Privacy: ESIA's REST answers are personal data. Logs carry the endpoint name, the HTTP
 status and the ESIA code only (DESIGN.md, logs), never bodies, tokens, codes or the oid;
 the oid is in REST URLs, so URLs are never logged either.
@@ -43,6 +48,11 @@ from urllib.parse import quote
 from urllib.parse import urlencode
 
 import requests
+import urllib3
+from certifi import where as default_ca_bundle
+from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import ReadTimeoutError
 
 from gateway.config.schema import EsiaSettings
@@ -212,8 +222,7 @@ class EsiaClient:
     :param settings: ``[esia]``.
     :param signer: signs ``client_secret`` with vhod's registered GOST key (``signing.py``).
     :param clock: wall-clock time for ``timestamp``.
-    :param session: a ``requests.Session`` (tests may pass one; never stubbed in
-        integration tests).
+    :param http: a ``urllib3`` pool manager (:func:`environment_pool` by default).
     :param breaker: shared circuit breaker; one is made from the settings if omitted.
     """
 
@@ -222,18 +231,20 @@ class EsiaClient:
         settings: EsiaSettings,
         signer: Signer,
         clock: Clock | None = None,
-        session: requests.Session | None = None,
+        http: urllib3.PoolManager | None = None,
         breaker: CircuitBreaker | None = None,
     ) -> None:
         self.settings = settings
         self._signer = signer
         self._certificate_hash = client_certificate_hash(signer.certificate)
         self._clock = clock or SystemClock()
-        self._session = session or environment_session(settings.base_url)
+        self._http = http or environment_pool(settings.base_url)
         self.breaker = breaker or CircuitBreaker(
             settings.breaker_failure_threshold, settings.breaker_reset_seconds
         )
-        self._timeout = (settings.connect_timeout_seconds, settings.read_timeout_seconds)
+        self._timeout = urllib3.Timeout(
+            connect=settings.connect_timeout_seconds, read=settings.read_timeout_seconds
+        )
         self._base = settings.base_url
 
     # ------------------------------------------------------------------ signing
@@ -462,51 +473,43 @@ class EsiaClient:
         """One request: breaker check, bounded timeouts, no retry, errors mapped."""
         self.breaker.before_request()
         started = time.monotonic()
+        url = f"{self._base}{path}"
+        if params:
+            url = f"{url}?{urlencode(params)}"
+        body = None
+        sent = dict(headers or {})
+        if data is not None:
+            body = urlencode(data)
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
         try:
-            response = self._session.request(
+            response = self._http.request(
                 method,
-                f"{self._base}{path}",
-                data=data,
-                params=params,
-                headers=dict(headers or {}),
+                url,
+                body=body,
+                headers=sent,
                 timeout=self._timeout,
-                allow_redirects=False,
-                stream=True,
+                retries=False,
+                redirect=False,
+                preload_content=False,
             )
-            try:
-                raw = _read_limited(response)
-            finally:
-                response.close()
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            if not _is_timeout(exc):
-                self.breaker.record_failure()
-                log_event(
-                    log, "esia.request_failed", logging.WARNING, endpoint=what, reason="connection"
-                )
-                raise UpstreamUnavailable(ESIA_UNAVAILABLE, f"{what}: connection") from exc
+            raw = _read_limited(response)
+        except (Urllib3Error, OSError, _TooLarge) as exc:
+            reason = _failure(exc)
             self.breaker.record_failure()
-            log_event(log, "esia.request_failed", logging.WARNING, endpoint=what, reason="timeout")
-            raise UpstreamUnavailable(ESIA_TIMEOUT, f"{what}: timeout") from exc
-        except (requests.RequestException, _TooLarge) as exc:
-            self.breaker.record_failure()
-            log_event(
-                log,
-                "esia.request_failed",
-                logging.WARNING,
-                endpoint=what,
-                reason=type(exc).__name__,
-            )
-            raise UpstreamUnavailable(ESIA_UNAVAILABLE, f"{what}: {type(exc).__name__}") from exc
-        status = response.status_code
+            log_event(log, "esia.request_failed", logging.WARNING, endpoint=what, reason=reason)
+            failure = ESIA_TIMEOUT if reason == "timeout" else ESIA_UNAVAILABLE
+            detail = reason if reason in ("timeout", "connection") else type(exc).__name__
+            raise UpstreamUnavailable(failure, f"{what}: {detail}") from exc
+        status = response.status
         elapsed_ms = int((time.monotonic() - started) * 1000)
-        body = _json(raw)
+        answer = _json(raw)
         if status >= 500:
             self.breaker.record_failure()
             log_event(log, "esia.request_failed", logging.WARNING, endpoint=what, status=status)
             raise UpstreamUnavailable(ESIA_UNAVAILABLE, f"{what}: HTTP {status}")
         if status >= 400:
-            error = body.get("error") if isinstance(body, dict) else None
-            description = body.get("error_description") if isinstance(body, dict) else None
+            error = answer.get("error") if isinstance(answer, dict) else None
+            description = answer.get("error_description") if isinstance(answer, dict) else None
             code = esia_code(description if isinstance(description, str) else None)
             if code in UNAVAILABLE_CODES:
                 self.breaker.record_failure()
@@ -529,50 +532,59 @@ class EsiaClient:
             )
             raise err
         self.breaker.record_success()
-        if status != 200 or body is None:
+        if status != 200 or answer is None:
             raise UpstreamProtocolError(ESIA_BAD_RESPONSE, f"{what}: HTTP {status}, not JSON")
         log_event(log, "esia.request_done", logging.DEBUG, endpoint=what, ms=elapsed_ms)
-        return body
+        return answer
 
 
-def _is_timeout(exc: requests.RequestException) -> bool:
-    """A timeout, also when it struck while streaming the body (requests then wraps
-    urllib3's ``ReadTimeoutError`` in a ``ConnectionError``)."""
-    if isinstance(exc, requests.Timeout):
-        return True
-    return any(isinstance(arg, ReadTimeoutError) for arg in exc.args)
+def _failure(exc: BaseException) -> str:
+    """``timeout``, ``connection`` or ``other`` for a failed request (before any answer)."""
+    if isinstance(exc, NewConnectionError):  # a subclass of ConnectTimeoutError, sadly
+        return "connection"
+    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError | TimeoutError):
+        return "timeout"
+    if isinstance(exc, Urllib3Error | OSError):
+        return "connection"
+    return "other"
 
 
 class _TooLarge(Exception):
     """The answer exceeded :data:`MAX_RESPONSE_BYTES`."""
 
 
-def environment_session(base_url: str) -> requests.Session:
-    """A ``requests.Session`` for ``base_url`` with the environment's proxy (``HTTPS_PROXY``,
-    ``NO_PROXY``) and CA bundle (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) read once, here.
-
-    ``requests`` otherwise re-reads the whole environment (and looks for ``~/.netrc``) on every
-    request — a measurable share of a login's CPU; ESIA's address does not change while the
-    process runs, and a change of proxy settings needs a restart, like any other setting.
+def environment_pool(base_url: str) -> urllib3.PoolManager:
+    """A connection pool for ``base_url`` with the environment's proxy (``HTTPS_PROXY``,
+    ``NO_PROXY``) and CA bundle (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``; else the bundle
+    ``requests`` uses) read once, here: ESIA's address does not change while the process
+    runs, and a change of proxy settings needs a restart, like any other setting.
     """
-    session = requests.Session()
-    session.proxies.update(requests.utils.get_environ_proxies(base_url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    session.trust_env = False
-    return session
+    scheme = base_url.split(":", 1)[0].lower()
+    proxies = requests.utils.get_environ_proxies(base_url)
+    proxy = proxies.get(scheme) or proxies.get("all")
+    bundle = (
+        os.environ.get("REQUESTS_CA_BUNDLE")
+        or os.environ.get("CURL_CA_BUNDLE")
+        or default_ca_bundle()
+    )
+    options: dict[str, Any] = {"num_pools": 4, "maxsize": 16, "ca_certs": bundle}
+    if proxy:
+        return urllib3.ProxyManager(proxy, **options)
+    return urllib3.PoolManager(**options)
 
 
-def _read_limited(response: requests.Response) -> bytes:
-    chunks: list[bytes] = []
-    total = 0
-    for chunk in response.iter_content(chunk_size=65536):
-        total += len(chunk)
-        if total > MAX_RESPONSE_BYTES:
+def _read_limited(response: urllib3.BaseHTTPResponse) -> bytes:
+    """The whole body, or :class:`_TooLarge` past :data:`MAX_RESPONSE_BYTES` (then the
+    connection is dropped rather than drained)."""
+    try:
+        raw = response.read(MAX_RESPONSE_BYTES + 1)
+        if len(raw) > MAX_RESPONSE_BYTES:
             raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+    except BaseException:
+        response.close()
+        raise
+    response.release_conn()
+    return raw
 
 
 def _json(raw: bytes) -> Any:

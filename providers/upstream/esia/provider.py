@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import requests
+import urllib3
 
 from gateway.config.schema import EsiaSettings
 from gateway.config.schema import GatewayConfig
@@ -207,7 +207,7 @@ def build_esia_provider(
     clock: Clock | None = None,
     *,
     signer: Signer | None = None,
-    session: requests.Session | None = None,
+    http: urllib3.PoolManager | None = None,
 ) -> EsiaProvider:
     """Build the provider from ``[esia]`` (the registry's factory for ``"esia"``).
 
@@ -231,7 +231,7 @@ def build_esia_provider(
         except GostError as exc:
             hint = " (run the ESIA sandbox once to create it)" if paths.dev_defaults else ""
             raise ConfigError([f"[esia] key_path / certificate_path: {exc}{hint}"]) from exc
-    client = EsiaClient(settings, signer, clock=clock, session=session)
+    client = EsiaClient(settings, signer, clock=clock, http=http)
     verifier = EsiaTokenVerifier(
         ring,
         issuer=settings.issuer,
