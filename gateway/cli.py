@@ -378,8 +378,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         "10",
         "--access-logfile",
         "-",
-        "--access-logformat",
-        '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+        "--logger-class",
+        "gateway.access_log.AccessLogger",
         "gateway.wsgi:app",
     ]
     click.echo(f"vhod {cfg.mode} on http://{bind}  (issuer {cfg.server.issuer})")

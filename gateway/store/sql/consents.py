@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy import Connection
 from sqlalchemy import Row
+from sqlalchemy import Select
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
@@ -27,6 +29,23 @@ from gateway.store.sql.tables_identity import consents_table as _table
 SUPERSEDED = "superseded"
 
 
+def _active(acting: ColumnElement[bool]) -> Select[Any]:
+    """The live consent of (subject, client) with ``acting``, newest first, one row."""
+    return (
+        select(_table)
+        .where(_table.c.subject_id == bindparam("subject_id"))
+        .where(_table.c.client_id == bindparam("client_id"))
+        .where(acting, _table.c.revoked_at.is_(None))
+        .order_by(_table.c.granted_at.desc())
+        .limit(1)
+    )
+
+
+# Built once: read on every login (the policy's consent check).
+_ACTIVE_OWN = _active(_table.c.acting_for.is_(None))
+_ACTIVE_FOR = _active(_table.c.acting_for == bindparam("acting_for"))
+
+
 class SqlConsentRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -34,14 +53,12 @@ class SqlConsentRepository:
     def active(
         self, subject_id: str, client_id: str, acting_for: str | None = None
     ) -> Consent | None:
-        stmt = (
-            select(_table)
-            .where(_live(subject_id, client_id, acting_for))
-            .order_by(_table.c.granted_at.desc())
-            .limit(1)
-        )
+        params = {"subject_id": subject_id, "client_id": client_id}
+        stmt = _ACTIVE_OWN
+        if acting_for is not None:
+            stmt, params["acting_for"] = _ACTIVE_FOR, acting_for
         with sql_errors():
-            row = self._connection.execute(stmt).first()
+            row = self._connection.execute(stmt, params).first()
         return None if row is None else consent_from_row(row)
 
     def list_active(self, subject_id: str) -> list[Consent]:
