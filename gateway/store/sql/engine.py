@@ -142,8 +142,13 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
+    # Straight on the sqlite3 connection: the same statement as exec_driver_sql("BEGIN"),
+    # without a whole SQLAlchemy execution (events, context) for every unit of work.
     mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+    dbapi = connection.connection.dbapi_connection
+    if dbapi is None:  # pragma: no cover - a begun connection always has one
+        raise RuntimeError("SQLite connection without a DBAPI connection")
+    dbapi.execute("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
 def _create_postgresql_engine(
