@@ -334,6 +334,20 @@ def _run(people: list[Person], seconds: float) -> Tally:
 # ------------------------------------------------------------------------------ main
 
 
+def _reference_ms() -> float:
+    """CPU time of a fixed pure-Python workload (best of 3): how fast this machine is right
+    now. The VM's speed drifts by ±25 % over minutes; compare runs by the ratio of the
+    gateway's figure to this one, not by the raw milliseconds."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        table = {str(i): [i, i * 2, {"k": i}] for i in range(60_000)}
+        text = repr(sorted(table.items())[:20_000])
+        sum(len(key) for key in table) + len(text)
+        best = min(best, time.process_time() - start)
+    return 1000 * best
+
+
 def _crypto_backends() -> str:
     """Which Streebog and GOST EC code the gateway runs (they fall back to pure Python)."""
     from providers.upstream.esia import gost
@@ -442,6 +456,7 @@ def _bench(
     rounds: int,
 ) -> None:
     gw_pid, sb_pid = pids
+    reference = _reference_ms()
     people = [Person(gateway, sandbox, PERSONAS[i % len(PERSONAS)]) for i in range(clients)]
     for person in people:  # warm-up: consent once per person, caches and pools warm
         for _ in range(3):
@@ -455,6 +470,7 @@ def _bench(
         key=lambda r: r.per_login_ms(r.gateway),
     )
     median = measured[len(measured) // 2]
+    after = _reference_ms()
     tally = median.tally
     each = ", ".join(f"{r.per_login_ms(r.gateway):.1f}" for r in measured)
     rows = [
@@ -480,6 +496,10 @@ def _bench(
         ),
         ("concurrent clients", str(clients)),
         ("Streebog / GOST point arithmetic", _crypto_backends()),
+        (
+            "machine: reference workload, before / after",
+            f"{reference:.0f} / {after:.0f} ms",
+        ),
         ("target: gateway CPU per login", "≤ 10 ms"),
     ]
     width = max(len(name) for name, _ in rows)
