@@ -353,7 +353,7 @@ def _crypto_backends() -> str:
     from providers.upstream.esia import gost
     from providers.upstream.esia import streebog
 
-    return f"{streebog.BACKEND} / {getattr(gost, 'EC_BACKEND', 'python')}"
+    return f"{streebog.BACKEND} / {gost.EC_BACKEND}"
 
 
 def _prepare(config_path: Path) -> None:

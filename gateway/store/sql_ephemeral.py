@@ -81,6 +81,7 @@ from typing import Any
 from typing import TypeVar
 from typing import cast
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import Engine
 from sqlalchemy import bindparam
 from sqlalchemy import case
@@ -146,13 +147,7 @@ class SqlEphemeralStore:
         put, incr = _upserts(insert)
         self._put = _Statement(put, dialect)
         self._incr = _Statement(incr, dialect)
-        get = select(_c.value, _c.counter).where(
-            _c.namespace == bindparam("ns"),
-            _c.key == bindparam("k"),
-            _c.consumed.is_(False),
-            _c.expires_at > bindparam("now"),
-        )
-        self._get = _Statement(get, dialect)
+        self._get = _Statement(select(_c.value, _c.counter).where(*_row(consumed=False)), dialect)
         delete_ = (
             delete(_table)
             .where(_c.namespace == bindparam("ns"), _c.key == bindparam("k"))
@@ -161,22 +156,12 @@ class SqlEphemeralStore:
         self._delete = _Statement(delete_, dialect)
         take = (
             update(_table)
-            .where(
-                _c.namespace == bindparam("ns"),
-                _c.key == bindparam("k"),
-                _c.consumed.is_(False),
-                _c.expires_at > bindparam("now"),
-            )
+            .where(*_row(consumed=False))
             .values(consumed=True, expires_at=bindparam("tombstone_expires"))
             .returning(_c.value, _c.counter)
         )
         self._take = _Statement(take, dialect)
-        tombstone = select(_c.value, _c.counter).where(
-            _c.namespace == bindparam("ns"),
-            _c.key == bindparam("k"),
-            _c.consumed.is_(True),
-            _c.expires_at > bindparam("now"),
-        )
+        tombstone = select(_c.value, _c.counter).where(*_row(consumed=True))
         self._tombstone = _Statement(tombstone, dialect)
 
     def put(self, namespace: str, key: str, value: bytes, ttl_seconds: int) -> None:
@@ -311,6 +296,16 @@ class SqlEphemeralStore:
             log.warning("ephemeral.purge_failed", extra={"error": type(error).__name__})
         finally:
             self._purge_lock.release()
+
+
+def _row(*, consumed: bool) -> tuple[ColumnElement[bool], ...]:
+    """The unexpired row ``(ns, k)``: live (``consumed=False``) or a tombstone."""
+    return (
+        _c.namespace == bindparam("ns"),
+        _c.key == bindparam("k"),
+        _c.consumed.is_(consumed),
+        _c.expires_at > bindparam("now"),
+    )
 
 
 def _upserts(insert: Any) -> tuple[Any, Any]:

@@ -10,6 +10,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.core.clock import FixedClock
+from tests.helpers.journey import JourneyActions
 from tests.helpers.oauth import OAuthKit
 from tests.helpers.oauth import real_backend_services
 
@@ -34,3 +35,12 @@ def race_kit(
         app = create_app(services=svc)
         app.testing = True
         yield OAuthKit(app.test_client(), svc)
+
+
+@pytest.fixture
+def actions(client: Any, services: Any) -> JourneyActions:
+    """A browser driving the journey, with the clients ``school`` and ``meals`` registered."""
+    journey_actions = JourneyActions(client, services)
+    journey_actions.register_client("school")
+    journey_actions.register_client("meals")
+    return journey_actions

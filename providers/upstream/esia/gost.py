@@ -503,13 +503,10 @@ def _verify_mul(curve: Curve, u1: int, qx: int, qy: int, u2: int) -> _Affine | N
     ec = _openssl_ec
     if ec is not None:
         return ec.mul_add(curve, u1, qx, qy, u2)
-    x, y, z = _mul_add_vartime(curve, u1, qx, qy, u2)
-    if not z:
+    point = _mul_add_vartime(curve, u1, qx, qy, u2)
+    if not point[2]:
         return None
-    p = curve.p
-    zinv = pow(z, -1, p)
-    zinv2 = zinv * zinv % p
-    return x * zinv2 % p, y * zinv2 * zinv % p
+    return _to_affine_batch([point], curve.p)[0]
 
 
 # --------------------------------------------------------------------------- keys

@@ -130,13 +130,29 @@ class Signer(Protocol):
     def sign(self, data: bytes) -> bytes: ...
 
 
-class PureGostSigner:
+class _CertificateHolder:
+    """The certificate half of a signer: DER for ESIA, parsed for our own checks."""
+
+    __slots__ = ("_cert",)
+
+    _cert: GostCertificate
+
+    @property
+    def certificate(self) -> bytes:
+        return self._cert.der
+
+    @property
+    def parsed_certificate(self) -> GostCertificate:
+        return self._cert
+
+
+class PureGostSigner(_CertificateHolder):
     """In-process signing with ``gost.py`` (the default backend).
 
     The key object hides its scalar from ``repr``; this class adds nothing that could show it.
     """
 
-    __slots__ = ("_cert", "_key")
+    __slots__ = ("_key",)
 
     def __init__(self, key: PrivateKey, certificate: bytes | GostCertificate) -> None:
         if isinstance(certificate, GostCertificate):
@@ -155,14 +171,6 @@ class PureGostSigner:
         """Load a PKCS#8 key and a certificate (PEM or DER) from files."""
         return cls(parse_private_key(_read(key_path, "key")), _read(cert_path, "certificate"))
 
-    @property
-    def certificate(self) -> bytes:
-        return self._cert.der
-
-    @property
-    def parsed_certificate(self) -> GostCertificate:
-        return self._cert
-
     def sign(self, data: bytes) -> bytes:
         return self._key.sign(data)
 
@@ -170,7 +178,7 @@ class PureGostSigner:
         return f"PureGostSigner(certificate={self._cert.subject!r}, key=<hidden>)"
 
 
-class OpenSslGostSigner:
+class OpenSslGostSigner(_CertificateHolder):
     """Signing by ``openssl dgst -engine gost -md_gost12_256 -sign KEY`` in a subprocess.
 
     The key stays in its file; we pass its path in an argv list (never a shell string) and
@@ -179,7 +187,7 @@ class OpenSslGostSigner:
     ``libengine-gost-openssl`` without touching ``openssl.cnf``.
     """
 
-    __slots__ = ("_cert", "_key_path", "_openssl", "_timeout")
+    __slots__ = ("_key_path", "_openssl", "_timeout")
 
     def __init__(
         self,
@@ -195,14 +203,6 @@ class OpenSslGostSigner:
         self._cert = parse_certificate(_read(cert_path, "certificate"))
         self._openssl = openssl
         self._timeout = timeout
-
-    @property
-    def certificate(self) -> bytes:
-        return self._cert.der
-
-    @property
-    def parsed_certificate(self) -> GostCertificate:
-        return self._cert
 
     def sign(self, data: bytes) -> bytes:
         argv = [
