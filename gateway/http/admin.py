@@ -22,13 +22,12 @@ admins can sign in only with the setting off (dev stack, tests).
 anonymous browser (or an admin whose admin session lapsed) to ``/admin/login`` and show
 a signed-in non-admin a 403 page. Nothing else is read before the check.
 
-**CSRF** (T68). Admin views are exempt from the generic browser-bound check because a
-stricter one applies: every state-changing request must carry a token bound to the
-*admin session* — the form field ``csrf_token`` or the header ``X-CSRF-Token`` (JSON
-API; ``GET /admin/api/session`` returns it) — and cross-site requests
-(``Sec-Fetch-Site: cross-site``, a foreign ``Origin``) are refused first. The two forms
-used before an admin session exists (invite acceptance, admin logout) keep the generic
-check.
+**CSRF** (T68). The gateway's one check (:func:`gateway.http.security.check_csrf`: fetch
+site, origin, token) runs in this blueprint's guard instead of the generic hook, with
+the token bound to the *admin session* rather than to the browser: the form field
+``csrf_token`` or the header ``X-CSRF-Token`` (JSON API; ``GET /admin/api/session`` returns
+it). The two forms used before an admin session exists (invite acceptance, admin logout)
+are checked by the generic hook with the browser binding.
 
 **Audit.** Every state change is audited by its use case with ``actor`` = the admin's
 subject digest; explain and dry runs too (they read about people). Pages are Russian by
@@ -48,7 +47,6 @@ from datetime import datetime
 from functools import wraps
 from typing import Any
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import Flask
@@ -111,8 +109,11 @@ from gateway.http.login import journeys
 from gateway.http.login import rejected_page
 from gateway.http.login import respond
 from gateway.http.login import sso_sessions
+from gateway.http.security import CsrfRejected
+from gateway.http.security import check_csrf
 from gateway.http.security import cookie_name
 from gateway.http.security import csrf_exempt
+from gateway.http.security import csrf_token
 from gateway.http.session_cookie import journey_binding
 from gateway.http.session_cookie import read_binding
 from gateway.http.session_cookie import read_session_cookie
@@ -133,7 +134,6 @@ SESSION_NAMESPACE = "admin_session"
 FLASH_NAMESPACE = "admin_flash"
 INVITE_NAMESPACE = "admin_invite"
 FLASH_TTL_SECONDS = 120
-CSRF_HEADER = "X-CSRF-Token"
 API_PREFIX = "/admin/api/"
 OPENAPI_PATH = "/admin/openapi.json"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -196,8 +196,9 @@ class AdminSession:
     sid: str
     created_at: float
 
-    def csrf_token(self, secret: bytes) -> str:
-        return keyed_digest(secret, "admin_csrf", self.key)
+    def csrf_binding(self) -> str:
+        """What this session's CSRF tokens are bound to (``security.check_csrf``)."""
+        return f"admin\x00{self.key}"
 
 
 def _session_key(svc: Services, cookie: str) -> str:
@@ -266,22 +267,6 @@ def _is_api() -> bool:
     return request.path.startswith(API_PREFIX) or request.path == OPENAPI_PATH
 
 
-def _csrf_problem(admin: AdminSession) -> str | None:
-    if request.headers.get("Sec-Fetch-Site") == "cross-site":
-        return "cross-site request"
-    origin = request.headers.get("Origin")
-    if origin is not None:
-        issuer = urlsplit(services().config.server.issuer)
-        if origin not in (f"{issuer.scheme}://{issuer.netloc}", request.host_url.rstrip("/")):
-            return "foreign origin"
-    sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token", "")
-    if not sent:
-        return "missing token"
-    if not constant_time_equals(sent, admin.csrf_token(services().session_secret)):
-        return "token mismatch"
-    return None
-
-
 def _refused(status: int, code: str, description: str, page_text: str) -> Response:
     if _is_api():
         return _json({"error": code, "error_description": description}, status)
@@ -303,9 +288,10 @@ def _guard() -> Response | None:
         return _refused(403, "forbidden", "An admin session is required.", "admin_forbidden_text")
     g.vhod_admin = admin
     if request.method not in _SAFE_METHODS:
-        problem = _csrf_problem(admin)
-        if problem is not None:
-            log_event(log, "csrf.rejected", logging.WARNING, reason=problem, endpoint=endpoint)
+        try:
+            check_csrf(admin.csrf_binding())
+        except CsrfRejected as exc:
+            log_event(log, "csrf.rejected", logging.WARNING, reason=str(exc), endpoint=endpoint)
             return _refused(403, "csrf_rejected", "Missing or invalid CSRF token.", "error_csrf")
     return None
 
@@ -317,7 +303,7 @@ def _template_globals() -> dict[str, Any]:
         return {"admin_csrf": "", "admin_subject": ""}
     svc = services()
     return {
-        "admin_csrf": admin.csrf_token(svc.session_secret),
+        "admin_csrf": csrf_token(admin.csrf_binding()),
         "admin_subject": subject_digest(svc.pepper, admin.subject_id),
     }
 
@@ -1011,7 +997,7 @@ def api_session() -> Response:
     return _json(
         {
             "subject": subject_digest(svc.pepper, admin.subject_id),
-            "csrf_token": admin.csrf_token(svc.session_secret),
+            "csrf_token": csrf_token(admin.csrf_binding()),
             "idle_seconds": svc.config.session.admin_idle_seconds,
         }
     )

@@ -4,17 +4,40 @@ Headers (SECURITY.md T66, T67): a strict CSP (``default-src 'none'``; scripts, s
 images only from ``'self'``; ``frame-ancestors 'none'``; no ``form-action``, because
 Chromium applies it to the redirect after a form post, and the consent form must end in
 a redirect to the school system), ``X-Frame-Options: DENY``, ``X-Content-Type-Options:
-nosniff``, ``Referrer-Policy: no-referrer``, ``Cross-Origin-Opener-Policy: same-origin``,
+nosniff``, ``Referrer-Policy: same-origin``, ``Cross-Origin-Opener-Policy: same-origin``,
 HSTS when the issuer is https,
 and ``Cache-Control: no-store`` on every response unless a view opts into caching (public
 discovery and JWKS) — anything else may carry a secret or personal data.
 
-CSRF (T68): every state-changing browser form carries a token bound to a random per-browser
-cookie by HMAC under the session secret; a POST to a view not marked :func:`csrf_exempt`
-must present it, and cross-site POSTs (``Sec-Fetch-Site: cross-site`` or a foreign
-``Origin``) are refused before that. OAuth back-channel endpoints (token, revocation,
-introspection, PAR, userinfo) are client-authenticated, not cookie-authenticated, and are
-exempt.
+**Referrer policy.** ``same-origin``: other sites (the school system after a redirect,
+ESIA) receive no ``Referer`` at all, so no URL, query string or code leaks off vhod; only
+vhod's own pages see their own URLs. ``no-referrer``, used before, had a cost that only a
+real browser shows: by the Fetch standard ("serializing a request origin") a page under
+``no-referrer`` sends ``Origin: null`` on *every* form POST, even to its own origin, and
+the CSRF check then refused every consent, logout and admin form in Chromium.
+
+CSRF (T68) — one check for the whole gateway, :func:`check_csrf`, in this order:
+
+1. ``Sec-Fetch-Site``, when the browser sends it, must be ``same-origin`` (or ``none``: a
+   request the person started themselves). ``cross-site`` and ``same-site`` (a sibling
+   host of the same registrable domain, e.g. another system of the region) are refused.
+2. ``Origin``, when sent, must be vhod's own origin (the issuer's, or the host the
+   browser used). **``Origin: null``** means the browser withholds the origin (a
+   ``no-referrer`` page, a sandboxed frame, a ``data:`` or ``file:`` document); an attacker
+   can produce it at will, so it is never taken as "same origin". It is accepted only
+   when the same request carries ``Sec-Fetch-Site: same-origin`` — the browser's own
+   statement that the initiator is vhod — and refused otherwise.
+3. The token: every state-changing form (field ``csrf_token``) or script (header
+   ``X-CSRF-Token``) presents an HMAC, under the session secret, of a *binding*. For
+   ordinary pages the binding is a random per-browser cookie (``vhod_b``); the admin side
+   binds its token to the admin session instead (:mod:`gateway.http.admin`), through the
+   same function.
+
+A POST to a view not marked :func:`csrf_exempt` passes the check in a ``before_request``
+hook. OAuth back-channel endpoints (token, revocation, introspection, PAR, userinfo) and
+``/authorize`` (POSTed cross-site by design) are client-authenticated or carry no
+cookie-authenticated effect and are exempt; the admin blueprint runs the check in its own
+guard, with its own binding.
 """
 
 from __future__ import annotations
@@ -42,6 +65,9 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+_ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
+_FETCH_SITE_REASONS = {"cross-site": "cross-site request", "same-site": "same-site request"}
 _CSRF_EXEMPT_ATTR = "_vhod_csrf_exempt"
 _CACHEABLE_ATTR = "_vhod_cacheable"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -89,27 +115,43 @@ def browser_id() -> str:
     return value
 
 
-def csrf_token() -> str:
-    """The CSRF token for the current browser (a template global)."""
+def csrf_token(binding: str | None = None) -> str:
+    """The CSRF token for ``binding`` (default: this browser's id); a template global.
+
+    :param binding: what the token is tied to — the admin side passes its session key.
+    """
     key = services().session_secret
-    return hmac.new(key, b"csrf\x00" + browser_id().encode(), hashlib.sha256).hexdigest()
+    value = browser_id() if binding is None else binding
+    return hmac.new(key, b"csrf\x00" + value.encode(), hashlib.sha256).hexdigest()
 
 
-def _check_csrf() -> None:
+def _own_origins() -> tuple[str, str]:
+    issuer = urlsplit(services().config.server.issuer)
+    return f"{issuer.scheme}://{issuer.netloc}", request.host_url.rstrip("/")
+
+
+def check_csrf(binding: str | None = None) -> None:
+    """Refuse a state-changing request that did not come from vhod's own page (the module
+    docstring gives the rules and the reason for each).
+
+    :param binding: the token's binding; ``None`` = the per-browser cookie.
+    :raises CsrfRejected: with a short reason code for the log.
+    """
     site = request.headers.get("Sec-Fetch-Site")
-    if site == "cross-site":
-        raise CsrfRejected("cross-site request")
+    if site is not None and site not in _ALLOWED_FETCH_SITES:
+        raise CsrfRejected(_FETCH_SITE_REASONS.get(site, "unknown fetch site"))
     origin = request.headers.get("Origin")
-    if origin is not None:
-        issuer = urlsplit(services().config.server.issuer)
-        expected = f"{issuer.scheme}://{issuer.netloc}"
-        if origin != expected and origin != request.host_url.rstrip("/"):
-            raise CsrfRejected("foreign origin")
-    sent = request.form.get(CSRF_FIELD, "")
-    cookie = request.cookies.get(cookie_name("vhod_b"), "")
-    if not sent or not cookie:
+    if origin == "null":
+        if site != "same-origin":
+            raise CsrfRejected("opaque origin")
+    elif origin is not None and origin not in _own_origins():
+        raise CsrfRejected("foreign origin")
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
+    if binding is None and not request.cookies.get(cookie_name("vhod_b"), ""):
         raise CsrfRejected("missing token")
-    if not hmac.compare_digest(sent, csrf_token()):
+    if not sent:
+        raise CsrfRejected("missing token")
+    if not hmac.compare_digest(sent.encode(), csrf_token(binding).encode()):
         raise CsrfRejected("token mismatch")
 
 
@@ -134,7 +176,7 @@ def init_security(app: Flask) -> None:
         if view is None or getattr(view, _CSRF_EXEMPT_ATTR, False):
             return
         try:
-            _check_csrf()
+            check_csrf()
         except CsrfRejected as exc:
             log_event(
                 log, "csrf.rejected", logging.WARNING, reason=str(exc), endpoint=request.endpoint
@@ -152,7 +194,7 @@ def init_security(app: Flask) -> None:
         )
         h["X-Frame-Options"] = "DENY"
         h["X-Content-Type-Options"] = "nosniff"
-        h["Referrer-Policy"] = "no-referrer"
+        h["Referrer-Policy"] = "same-origin"
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         h.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         if not _is_dev_http():

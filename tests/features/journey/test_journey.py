@@ -26,7 +26,7 @@ def test_interactive_pages_are_not_framable_nor_cached(actions: JourneyActions) 
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
         assert response.headers["X-Frame-Options"] == "DENY"
         assert response.headers["Cache-Control"] == "no-store"
-        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_authorize_goes_straight_to_the_upstream_with_a_uuid_state(

@@ -50,7 +50,7 @@ def test_security_headers_on_every_response(client: Any) -> None:
         assert "unsafe-inline" not in csp
         assert r.headers["X-Frame-Options"] == "DENY"
         assert r.headers["X-Content-Type-Options"] == "nosniff"
-        assert r.headers["Referrer-Policy"] == "no-referrer"
+        assert r.headers["Referrer-Policy"] == "same-origin"  # never a URL to other sites
         assert r.headers["Cache-Control"] == "no-store"
         assert r.headers["X-Request-Id"]
 
@@ -125,6 +125,43 @@ def test_csrf_protects_forms(services: Any) -> None:
     assert app.extensions["t_changes"] == ["5"]
     # exempt API endpoints are not cookie-authenticated
     assert other.post("/t/api").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "allowed"),
+    [
+        # what Chromium sends from vhod's own page
+        ({"Origin": "http://127.0.0.1:8080", "Sec-Fetch-Site": "same-origin"}, True),
+        # a browser that withholds the origin but states the request is same-origin
+        ({"Origin": "null", "Sec-Fetch-Site": "same-origin"}, True),
+        # an opaque origin with no statement, or from another site: never trusted
+        ({"Origin": "null"}, False),
+        ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, False),
+        # a sibling host of the same site (another system of the region)
+        ({"Sec-Fetch-Site": "same-site"}, False),
+        ({"Origin": "http://127.0.0.1:8082", "Sec-Fetch-Site": "same-site"}, False),
+        ({"Sec-Fetch-Site": "cross-site, same-origin"}, False),
+        # typed or bookmarked (the person started it)
+        ({"Sec-Fetch-Site": "none"}, True),
+    ],
+)
+def test_csrf_origin_rules(services: Any, headers: dict[str, str], allowed: bool) -> None:
+    """The decision about ``Origin: null`` and ``Sec-Fetch-Site`` (gateway.http.security)."""
+    app = _form_app(services)
+    browser = app.test_client()
+    token = _token_from(browser.get("/t/form").get_data(as_text=True))
+    r = browser.post("/t/form", data={"v": "x", "csrf_token": token}, headers=headers)
+    assert r.status_code == (200 if allowed else 403)
+    assert app.extensions["t_changes"] == (["x"] if allowed else [])
+
+
+def test_csrf_token_in_header_for_scripts(services: Any) -> None:
+    app = _form_app(services)
+    browser = app.test_client()
+    token = _token_from(browser.get("/t/form").get_data(as_text=True))
+    assert browser.post("/t/form", headers={"X-CSRF-Token": token}).status_code == 200
+    assert browser.post("/t/form", headers={"X-CSRF-Token": "0" * 64}).status_code == 403
+    assert browser.post("/t/form", headers={"X-CSRF-Token": "ю" * 8}).status_code == 403
 
 
 def test_csrf_cookie_attributes(services: Any) -> None:
