@@ -309,31 +309,17 @@ class EsiaClient:
     def exchange_code(self, code: str, scopes: tuple[str, ...], redirect_uri: str) -> TokenResponse:
         """Trade the authorization code for tokens (v3/te or v1/te, §3.1).
 
-        ``scope`` and ``redirect_uri`` must be those of the authorize request.
+        ``scope`` and ``redirect_uri`` must be those of the authorize request; v2 signs
+        ``client_id+scope+scope_org+timestamp+state+redirect_uri+code``.
         """
-        scope = scope_string(scopes)
-        state = new_uuid()
-        timestamp = self._timestamp()
-        client_id = self.settings.client_id
-        form: dict[str, str] = {
-            "client_id": client_id,
-            "code": code,
-            "grant_type": "authorization_code",
-            "redirect_uri": redirect_uri,
-            "scope": scope,
-            "state": state,
-            "timestamp": timestamp,
-            "token_type": TOKEN_TYPE,
-        }
-        if self.settings.protocol == "v2":
-            form["client_certificate_hash"] = self._certificate_hash
-            form["scope_org"] = SCOPE_ORG
-            form["client_secret"] = self._v2_secret(
-                client_id, scope, SCOPE_ORG, timestamp, state, redirect_uri, code
-            )
-        else:
-            form["client_secret"] = self._v1_secret(scope, timestamp, state)
-        return self._token_request(form, state)
+        return self._token_grant(
+            "authorization_code",
+            ("code", code),
+            scopes,
+            redirect_uri=redirect_uri,
+            with_org=True,
+            signed_tail=(redirect_uri, code),
+        )
 
     def refresh(
         self, refresh_token: str, scopes: tuple[str, ...], redirect_uri: str
@@ -344,35 +330,60 @@ class EsiaClient:
         ``[esia] refresh_variant``: ``ili4`` sends ``redirect_uri`` and
         ``client_certificate_hash`` and signs ``client_id+scope+scope_org+timestamp+state+
         redirect_uri``; ``ais`` sends neither and signs
-        ``client_id+scope+timestamp+state+refresh_token``. v1 signs as §2.2.
+        ``client_id+scope+timestamp+state+refresh_token``. v1 sends ``redirect_uri`` and
+        signs as §2.2.
+        """
+        ili4 = self.settings.refresh_variant == "ili4"
+        sends_redirect = ili4 or self.settings.protocol == "v1"
+        return self._token_grant(
+            "refresh_token",
+            ("refresh_token", refresh_token),
+            scopes,
+            redirect_uri=redirect_uri if sends_redirect else None,
+            with_org=ili4,
+            signed_tail=(redirect_uri,) if ili4 else (refresh_token,),
+        )
+
+    def _token_grant(
+        self,
+        grant_type: str,
+        credential: tuple[str, str],
+        scopes: tuple[str, ...],
+        *,
+        redirect_uri: str | None,
+        with_org: bool,
+        signed_tail: tuple[str, ...],
+    ) -> TokenResponse:
+        """The one token-endpoint form (§3.1): a fresh ``state`` and ``timestamp``, the
+        grant's credential (``code`` or ``refresh_token``), and ``client_secret``.
+
+        :param redirect_uri: sent when not ``None``.
+        :param with_org: v2 only: send ``client_certificate_hash`` and ``scope_org`` and
+            sign ``scope_org`` after ``scope``.
+        :param signed_tail: v2 only: what the signed text ends with after
+            ``client_id+scope[+scope_org]+timestamp+state``. v1 always signs
+            ``scope+timestamp+client_id+state`` (§2.2).
         """
         scope = scope_string(scopes)
         state = new_uuid()
         timestamp = self._timestamp()
         client_id = self.settings.client_id
-        form: dict[str, str] = {
-            "client_id": client_id,
-            "refresh_token": refresh_token,
-            "grant_type": "refresh_token",
-            "scope": scope,
-            "state": state,
-            "timestamp": timestamp,
-            "token_type": TOKEN_TYPE,
-        }
+        name, value = credential
+        form: dict[str, str] = {"client_id": client_id, name: value, "grant_type": grant_type}
+        if redirect_uri is not None:
+            form["redirect_uri"] = redirect_uri
+        form.update(scope=scope, state=state, timestamp=timestamp, token_type=TOKEN_TYPE)
         if self.settings.protocol == "v1":
-            form["redirect_uri"] = redirect_uri
             form["client_secret"] = self._v1_secret(scope, timestamp, state)
-        elif self.settings.refresh_variant == "ili4":
-            form["redirect_uri"] = redirect_uri
+            return self._token_request(form, state)
+        org: tuple[str, ...] = ()
+        if with_org:
             form["client_certificate_hash"] = self._certificate_hash
             form["scope_org"] = SCOPE_ORG
-            form["client_secret"] = self._v2_secret(
-                client_id, scope, SCOPE_ORG, timestamp, state, redirect_uri
-            )
-        else:
-            form["client_secret"] = self._v2_secret(
-                client_id, scope, timestamp, state, refresh_token
-            )
+            org = (SCOPE_ORG,)
+        form["client_secret"] = self._v2_secret(
+            client_id, scope, *org, timestamp, state, *signed_tail
+        )
         return self._token_request(form, state)
 
     def _token_request(self, form: dict[str, str], state: str) -> TokenResponse:
