@@ -23,9 +23,11 @@ from collections.abc import Mapping
 
 from gateway.admin.clients import set_client_disabled
 from gateway.admin.clients import update_client
-from gateway.core.audit import audit
+from gateway.admin.revocation import Revoked
+from gateway.admin.revocation import revoke_and_mark
 from gateway.core.ports import Clock
 from gateway.core.ports import GrantRevoker
+from gateway.core.ports import UnitOfWork
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import Client
 
@@ -39,10 +41,11 @@ def _revoke_grants(
     revoker: GrantRevoker | None,
     scopes: Iterable[str] | None = None,
 ) -> list[str]:
-    """Revoke the client's live grants (only those carrying one of ``scopes``, if given)."""
-    now = clock.now()
+    """Revoke the client's live grants (only those carrying one of ``scopes``, if given);
+    audited as ``client.grants_revoked`` when there were any."""
     wanted = None if scopes is None else set(scopes)
-    with uow() as tx:
+
+    def revoke(tx: UnitOfWork, now: float) -> Revoked | None:
         if wanted is None:
             revoked = tx.grants.revoke_where(now, client_id=client_id)
         else:
@@ -51,21 +54,12 @@ def _revoke_grants(
                 if wanted & set(grant.scopes):
                     tx.grants.revoke(grant, now)
                     revoked.append(grant.grant_id)
-        if revoked:
-            audit(
-                tx,
-                now,
-                "client.grants_revoked",
-                client_id=client_id,
-                grants=len(revoked),
-                reason=reason,
-                actor=actor,
-            )
-        tx.commit()
-    if revoker is not None:
-        for grant_id in revoked:
-            revoker.mark_grant_revoked(grant_id)
-    return revoked
+        if not revoked:
+            return None
+        fields = {"client_id": client_id, "reason": reason, "actor": actor}
+        return Revoked(revoked, "client.grants_revoked", fields)
+
+    return revoke_and_mark(uow, clock, revoker, revoke)
 
 
 def disable_client(

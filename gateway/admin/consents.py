@@ -15,12 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.admin.revocation import Revoked
+from gateway.admin.revocation import revoke_and_mark
 from gateway.admin.subjects import resolve_subject
 from gateway.admin.subjects import subject_digest
-from gateway.core.audit import audit
 from gateway.core.errors import NotFound
 from gateway.core.ports import Clock
 from gateway.core.ports import GrantRevoker
+from gateway.core.ports import UnitOfWork
 from gateway.core.ports import UnitOfWorkFactory
 
 REVOKED_BY_ADMIN = "admin"
@@ -109,8 +111,8 @@ def revoke_consent(
 
     :raises NotFound: no live consent with that id.
     """
-    now = clock.now()
-    with uow() as tx:
+
+    def revoke(tx: UnitOfWork, now: float) -> Revoked:
         consent = tx.admin_queries.consent(consent_id) if len(consent_id) <= 64 else None
         if consent is None or consent.revoked_at is not None:
             raise NotFound("no live consent with that id")
@@ -118,18 +120,12 @@ def revoke_consent(
         grant_ids = tx.grants.revoke_where(
             now, subject_id=consent.subject_id, client_id=consent.client_id
         )
-        audit(
-            tx,
-            now,
-            "consent.revoked",
-            client_id=consent.client_id,
-            subject=subject_digest(pepper, consent.subject_id),
-            grants=len(grant_ids),
-            by=REVOKED_BY_ADMIN,
-            actor=actor,
-        )
-        tx.commit()
-    if revoker is not None:
-        for grant_id in grant_ids:
-            revoker.mark_grant_revoked(grant_id)
-    return len(grant_ids)
+        fields = {
+            "client_id": consent.client_id,
+            "subject": subject_digest(pepper, consent.subject_id),
+            "by": REVOKED_BY_ADMIN,
+            "actor": actor,
+        }
+        return Revoked(grant_ids, "consent.revoked", fields)
+
+    return len(revoke_and_mark(uow, clock, revoker, revoke))

@@ -14,6 +14,7 @@ from gateway.journey.account import AccountService
 from gateway.journey.claims import SubjectClaims
 from gateway.journey.service import JourneyService
 from gateway.journey.sessions import EphemeralSsoSessions
+from gateway.journey.steps import build_journey_steps
 from policies.build import build_policy_engine
 from policies.rules import RuleDocuments
 from providers.registry import UpstreamDeps
@@ -48,15 +49,17 @@ def build_login(
     upstreams = build_upstreams(UpstreamDeps(config, store, clock, pepper))
     sessions = EphemeralSsoSessions(store, clock, config.session, pepper)
     journeys = JourneyService(
-        store=store,
-        uow=uow,
-        sealer=sealer,
-        clock=clock,
-        pepper=pepper,
-        config=config,
-        upstreams=upstreams,
-        policy=build_policy_engine(policy_documents),
-        sessions=sessions,
+        build_journey_steps(
+            store=store,
+            uow=uow,
+            sealer=sealer,
+            clock=clock,
+            pepper=pepper,
+            config=config,
+            upstreams=upstreams,
+            policy=build_policy_engine(policy_documents),
+            sessions=sessions,
+        )
     )
     accounts = AccountService(
         uow=uow,

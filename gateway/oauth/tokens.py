@@ -198,14 +198,7 @@ class TokenService:
             claims["act"] = {"sub": own_sub}
         else:
             claims["sub"] = own_sub
-        if principal.auth_time is not None:
-            claims["auth_time"] = principal.auth_time
-        if principal.acr:
-            claims["acr"] = principal.acr
-        if principal.amr:
-            claims["amr"] = list(principal.amr)
-        if principal.sid:
-            claims["sid"] = principal.sid
+        add_login_claims(claims, principal)
         return claims
 
     def id_token(
@@ -227,16 +220,9 @@ class TokenService:
             "iat": now,
             "exp": now + self._settings.id_token_ttl_seconds,
         }
-        if principal.auth_time is not None:
-            claims["auth_time"] = principal.auth_time
+        add_login_claims(claims, principal)
         if nonce is not None:
             claims["nonce"] = nonce
-        if principal.acr:
-            claims["acr"] = principal.acr
-        if principal.amr:
-            claims["amr"] = list(principal.amr)
-        if principal.sid:
-            claims["sid"] = principal.sid
         if access_token is not None:
             claims["at_hash"] = half_hash(access_token)
         return self._jose.sign(claims, client.id_token_alg, TYP_ID_TOKEN)
@@ -382,6 +368,21 @@ class TokenService:
         if not isinstance(claims.get("sub"), str) or not claims.get("aud"):
             raise InvalidJwt("malformed id token")
         return claims
+
+
+def add_login_claims(claims: dict[str, Any], principal: Principal) -> None:
+    """Add how the person signed in — ``auth_time``, ``acr``, ``amr``, ``sid`` — to the
+    claims of an access token (RFC 9068 §2.2.1) or an ID token (OIDC Core §2; Front- and
+    Back-Channel Logout ``sid``): the same claims, from the same login, in both. Claims
+    the login does not have are left out rather than sent empty."""
+    if principal.auth_time is not None:
+        claims["auth_time"] = principal.auth_time
+    if principal.acr:
+        claims["acr"] = principal.acr
+    if principal.amr:
+        claims["amr"] = list(principal.amr)
+    if principal.sid:
+        claims["sid"] = principal.sid
 
 
 def half_hash(value: str) -> str:

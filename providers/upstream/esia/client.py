@@ -20,10 +20,8 @@ would only add load when ESIA struggles); a :class:`CircuitBreaker` fails fast w
 ESIA-007007/007008 and lets one trial request through after ``breaker_reset_seconds``.
 Answers are read up to :data:`MAX_RESPONSE_BYTES`.
 
-Transport: a ``urllib3`` pool (:func:`environment_pool`: keep-alive connections to ESIA,
-the environment's proxy and CA bundle read once). ``requests`` sits on the same ``urllib3``;
-what it adds (sessions, cookies, hooks, environment merging on every call) cost twice the
-CPU of the request itself, for nothing a fixed, known peer needs.
+Transport: a ``urllib3`` pool (``transport.environment_pool``: keep-alive connections to
+ESIA, the environment's proxy and CA bundle read once); the breaker is ``breaker.py``.
 
 Privacy: ESIA's REST answers are personal data. Logs carry the endpoint name, the HTTP
 status and the ESIA code only (DESIGN.md, logs), never bodies, tokens, codes or the oid;
@@ -32,13 +30,8 @@ the oid is in REST URLs, so URLs are never logged either.
 
 from __future__ import annotations
 
-import enum
-import json
 import logging
-import os
-import threading
 import time
-from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
@@ -47,13 +40,8 @@ from typing import Any
 from urllib.parse import quote
 from urllib.parse import urlencode
 
-import requests
 import urllib3
-from certifi import where as default_ca_bundle
-from urllib3.exceptions import ConnectTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import NewConnectionError
-from urllib3.exceptions import ReadTimeoutError
 
 from gateway.config.schema import EsiaSettings
 from gateway.core.clock import SystemClock
@@ -64,9 +52,10 @@ from gateway.core.ids import constant_time_equals
 from gateway.core.ids import new_uuid
 from gateway.core.logs import log_event
 from gateway.core.ports import Clock
+from providers.upstream.esia.breaker import BreakerState
+from providers.upstream.esia.breaker import CircuitBreaker
 from providers.upstream.esia.certificates import client_certificate_hash
 from providers.upstream.esia.errors import ESIA_BAD_RESPONSE
-from providers.upstream.esia.errors import ESIA_CIRCUIT_OPEN
 from providers.upstream.esia.errors import ESIA_STATE_MISMATCH
 from providers.upstream.esia.errors import ESIA_TIMEOUT
 from providers.upstream.esia.errors import ESIA_UNAVAILABLE
@@ -77,13 +66,22 @@ from providers.upstream.esia.scopes import scope_string
 from providers.upstream.esia.signing import Signer
 from providers.upstream.esia.signing import sign_v1_cms
 from providers.upstream.esia.signing import sign_v2
+from providers.upstream.esia.transport import MAX_RESPONSE_BYTES
+from providers.upstream.esia.transport import TooLarge
+from providers.upstream.esia.transport import environment_pool
+from providers.upstream.esia.transport import failure_kind
+from providers.upstream.esia.transport import json_or_none
+from providers.upstream.esia.transport import read_limited
 
 __all__ = [
     "AUTHORIZE_PATHS",
+    "MAX_RESPONSE_BYTES",
     "TOKEN_PATHS",
+    "BreakerState",
     "CircuitBreaker",
     "EsiaClient",
     "TokenResponse",
+    "environment_pool",
     "esia_timestamp",
 ]
 
@@ -98,7 +96,6 @@ LOGOUT_PATH = "/idp/ext/Logout"
 REST_PERSONS = "/rs/prns"
 EMBED = {"embed": "(elements)"}
 
-MAX_RESPONSE_BYTES = 1024 * 1024
 MAX_ELEMENTS = 50
 """At most this many items of a collection are read (kids, documents, contacts)."""
 
@@ -124,82 +121,6 @@ def esia_timestamp(now: float, utc: bool = True) -> str:
     if not utc:
         moment = moment.astimezone()
     return moment.strftime("%Y.%m.%d %H:%M:%S %z")
-
-
-# --------------------------------------------------------------------------- breaker
-
-
-class BreakerState(enum.StrEnum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
-
-
-class CircuitBreaker:
-    """Closed → open after ``threshold`` consecutive failures → half-open after
-    ``reset_seconds`` (one trial request) → closed on success, open again on failure.
-
-    Thread-safe; one per process and upstream. ``now`` is a monotonic clock (injectable
-    for tests).
-    """
-
-    def __init__(
-        self,
-        threshold: int,
-        reset_seconds: float,
-        now: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._threshold = threshold
-        self._reset_seconds = reset_seconds
-        self._now = now
-        self._lock = threading.Lock()
-        self._failures = 0
-        self._opened_at = 0.0
-        self._state = BreakerState.CLOSED
-        self._trial_in_flight = False
-
-    @property
-    def state(self) -> BreakerState:
-        with self._lock:
-            self._maybe_half_open()
-            return self._state
-
-    def _maybe_half_open(self) -> None:
-        if (
-            self._state is BreakerState.OPEN
-            and self._now() - self._opened_at >= self._reset_seconds
-        ):
-            self._state = BreakerState.HALF_OPEN
-            self._trial_in_flight = False
-
-    def before_request(self) -> None:
-        """Raise ``UpstreamUnavailable("esia_circuit_open")`` unless a request may go."""
-        with self._lock:
-            self._maybe_half_open()
-            if self._state is BreakerState.CLOSED:
-                return
-            if self._state is BreakerState.HALF_OPEN and not self._trial_in_flight:
-                self._trial_in_flight = True
-                return
-        raise UpstreamUnavailable(ESIA_CIRCUIT_OPEN, "circuit open")
-
-    def record_success(self) -> None:
-        with self._lock:
-            if self._state is not BreakerState.CLOSED:
-                log_event(log, "esia.circuit_closed")
-            self._state = BreakerState.CLOSED
-            self._failures = 0
-            self._trial_in_flight = False
-
-    def record_failure(self) -> None:
-        with self._lock:
-            self._failures += 1
-            self._trial_in_flight = False
-            if self._state is BreakerState.HALF_OPEN or self._failures >= self._threshold:
-                if self._state is not BreakerState.OPEN:
-                    log_event(log, "esia.circuit_opened", logging.WARNING, failures=self._failures)
-                self._state = BreakerState.OPEN
-                self._opened_at = self._now()
 
 
 # --------------------------------------------------------------------------- client
@@ -309,31 +230,17 @@ class EsiaClient:
     def exchange_code(self, code: str, scopes: tuple[str, ...], redirect_uri: str) -> TokenResponse:
         """Trade the authorization code for tokens (v3/te or v1/te, §3.1).
 
-        ``scope`` and ``redirect_uri`` must be those of the authorize request.
+        ``scope`` and ``redirect_uri`` must be those of the authorize request; v2 signs
+        ``client_id+scope+scope_org+timestamp+state+redirect_uri+code``.
         """
-        scope = scope_string(scopes)
-        state = new_uuid()
-        timestamp = self._timestamp()
-        client_id = self.settings.client_id
-        form: dict[str, str] = {
-            "client_id": client_id,
-            "code": code,
-            "grant_type": "authorization_code",
-            "redirect_uri": redirect_uri,
-            "scope": scope,
-            "state": state,
-            "timestamp": timestamp,
-            "token_type": TOKEN_TYPE,
-        }
-        if self.settings.protocol == "v2":
-            form["client_certificate_hash"] = self._certificate_hash
-            form["scope_org"] = SCOPE_ORG
-            form["client_secret"] = self._v2_secret(
-                client_id, scope, SCOPE_ORG, timestamp, state, redirect_uri, code
-            )
-        else:
-            form["client_secret"] = self._v1_secret(scope, timestamp, state)
-        return self._token_request(form, state)
+        return self._token_grant(
+            "authorization_code",
+            ("code", code),
+            scopes,
+            redirect_uri=redirect_uri,
+            with_org=True,
+            signed_tail=(redirect_uri, code),
+        )
 
     def refresh(
         self, refresh_token: str, scopes: tuple[str, ...], redirect_uri: str
@@ -344,35 +251,60 @@ class EsiaClient:
         ``[esia] refresh_variant``: ``ili4`` sends ``redirect_uri`` and
         ``client_certificate_hash`` and signs ``client_id+scope+scope_org+timestamp+state+
         redirect_uri``; ``ais`` sends neither and signs
-        ``client_id+scope+timestamp+state+refresh_token``. v1 signs as §2.2.
+        ``client_id+scope+timestamp+state+refresh_token``. v1 sends ``redirect_uri`` and
+        signs as §2.2.
+        """
+        ili4 = self.settings.refresh_variant == "ili4"
+        sends_redirect = ili4 or self.settings.protocol == "v1"
+        return self._token_grant(
+            "refresh_token",
+            ("refresh_token", refresh_token),
+            scopes,
+            redirect_uri=redirect_uri if sends_redirect else None,
+            with_org=ili4,
+            signed_tail=(redirect_uri,) if ili4 else (refresh_token,),
+        )
+
+    def _token_grant(
+        self,
+        grant_type: str,
+        credential: tuple[str, str],
+        scopes: tuple[str, ...],
+        *,
+        redirect_uri: str | None,
+        with_org: bool,
+        signed_tail: tuple[str, ...],
+    ) -> TokenResponse:
+        """The one token-endpoint form (§3.1): a fresh ``state`` and ``timestamp``, the
+        grant's credential (``code`` or ``refresh_token``), and ``client_secret``.
+
+        :param redirect_uri: sent when not ``None``.
+        :param with_org: v2 only: send ``client_certificate_hash`` and ``scope_org`` and
+            sign ``scope_org`` after ``scope``.
+        :param signed_tail: v2 only: what the signed text ends with after
+            ``client_id+scope[+scope_org]+timestamp+state``. v1 always signs
+            ``scope+timestamp+client_id+state`` (§2.2).
         """
         scope = scope_string(scopes)
         state = new_uuid()
         timestamp = self._timestamp()
         client_id = self.settings.client_id
-        form: dict[str, str] = {
-            "client_id": client_id,
-            "refresh_token": refresh_token,
-            "grant_type": "refresh_token",
-            "scope": scope,
-            "state": state,
-            "timestamp": timestamp,
-            "token_type": TOKEN_TYPE,
-        }
+        name, value = credential
+        form: dict[str, str] = {"client_id": client_id, name: value, "grant_type": grant_type}
+        if redirect_uri is not None:
+            form["redirect_uri"] = redirect_uri
+        form.update(scope=scope, state=state, timestamp=timestamp, token_type=TOKEN_TYPE)
         if self.settings.protocol == "v1":
-            form["redirect_uri"] = redirect_uri
             form["client_secret"] = self._v1_secret(scope, timestamp, state)
-        elif self.settings.refresh_variant == "ili4":
-            form["redirect_uri"] = redirect_uri
+            return self._token_request(form, state)
+        org: tuple[str, ...] = ()
+        if with_org:
             form["client_certificate_hash"] = self._certificate_hash
             form["scope_org"] = SCOPE_ORG
-            form["client_secret"] = self._v2_secret(
-                client_id, scope, SCOPE_ORG, timestamp, state, redirect_uri
-            )
-        else:
-            form["client_secret"] = self._v2_secret(
-                client_id, scope, timestamp, state, refresh_token
-            )
+            org = (SCOPE_ORG,)
+        form["client_secret"] = self._v2_secret(
+            client_id, scope, *org, timestamp, state, *signed_tail
+        )
         return self._token_request(form, state)
 
     def _token_request(self, form: dict[str, str], state: str) -> TokenResponse:
@@ -492,9 +424,9 @@ class EsiaClient:
                 redirect=False,
                 preload_content=False,
             )
-            raw = _read_limited(response)
-        except (Urllib3Error, OSError, _TooLarge) as exc:
-            reason = _failure(exc)
+            raw = read_limited(response)
+        except (Urllib3Error, OSError, TooLarge) as exc:
+            reason = failure_kind(exc)
             self.breaker.record_failure()
             log_event(log, "esia.request_failed", logging.WARNING, endpoint=what, reason=reason)
             failure = ESIA_TIMEOUT if reason == "timeout" else ESIA_UNAVAILABLE
@@ -502,7 +434,7 @@ class EsiaClient:
             raise UpstreamUnavailable(failure, f"{what}: {detail}") from exc
         status = response.status
         elapsed_ms = int((time.monotonic() - started) * 1000)
-        answer = _json(raw)
+        answer = json_or_none(raw)
         if status >= 500:
             self.breaker.record_failure()
             log_event(log, "esia.request_failed", logging.WARNING, endpoint=what, status=status)
@@ -536,62 +468,6 @@ class EsiaClient:
             raise UpstreamProtocolError(ESIA_BAD_RESPONSE, f"{what}: HTTP {status}, not JSON")
         log_event(log, "esia.request_done", logging.DEBUG, endpoint=what, ms=elapsed_ms)
         return answer
-
-
-def _failure(exc: BaseException) -> str:
-    """``timeout``, ``connection`` or ``other`` for a failed request (before any answer)."""
-    if isinstance(exc, NewConnectionError):  # a subclass of ConnectTimeoutError, sadly
-        return "connection"
-    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError | TimeoutError):
-        return "timeout"
-    if isinstance(exc, Urllib3Error | OSError):
-        return "connection"
-    return "other"
-
-
-class _TooLarge(Exception):
-    """The answer exceeded :data:`MAX_RESPONSE_BYTES`."""
-
-
-def environment_pool(base_url: str) -> urllib3.PoolManager:
-    """A connection pool for ``base_url`` with the environment's proxy (``HTTPS_PROXY``,
-    ``NO_PROXY``) and CA bundle (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``; else the bundle
-    ``requests`` uses) read once, here: ESIA's address does not change while the process
-    runs, and a change of proxy settings needs a restart, like any other setting.
-    """
-    scheme = base_url.split(":", 1)[0].lower()
-    proxies = requests.utils.get_environ_proxies(base_url)
-    proxy = proxies.get(scheme) or proxies.get("all")
-    bundle = (
-        os.environ.get("REQUESTS_CA_BUNDLE")
-        or os.environ.get("CURL_CA_BUNDLE")
-        or default_ca_bundle()
-    )
-    options: dict[str, Any] = {"num_pools": 4, "maxsize": 16, "ca_certs": bundle}
-    if proxy:
-        return urllib3.ProxyManager(proxy, **options)
-    return urllib3.PoolManager(**options)
-
-
-def _read_limited(response: urllib3.BaseHTTPResponse) -> bytes:
-    """The whole body, or :class:`_TooLarge` past :data:`MAX_RESPONSE_BYTES` (then the
-    connection is dropped rather than drained)."""
-    try:
-        raw = response.read(MAX_RESPONSE_BYTES + 1)
-        if len(raw) > MAX_RESPONSE_BYTES:
-            raise _TooLarge
-    except BaseException:
-        response.close()
-        raise
-    response.release_conn()
-    return raw
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
 
 
 def _oid(value: str) -> str:

@@ -1,5 +1,6 @@
 """Fixtures for the journey unit tests: the real services (SQL store, sealer, fixed
-clock) without the Flask app, a registered client, and a driver for the fake upstream."""
+clock) without the Flask app, a registered client, two browsers, a driver for the fake
+upstream, and the walks through the journey's steps that the step tests share."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ import pytest
 
 from gateway.core.types import AuthorizationRequest
 from gateway.core.types import Client
+from gateway.journey.service import Completion
 from gateway.journey.service import JourneyService
 from gateway.journey.service import Step
+from gateway.journey.service import StepKind
+from gateway.journey.steps import build_journey_steps
+from policies.build import build_policy_engine
 from providers.upstream.fake import FakeUpstream
 
 CLIENT_ID = "school-diary"
@@ -86,3 +91,116 @@ def login(
     state = upstream_state(url)
     code = fake.issue_code(persona, state)
     return journeys.complete_upstream("fake", {"code": code, "state": state}, browser.binding)
+
+
+@pytest.fixture
+def browser() -> Browser:
+    return Browser(binding="B" * 43)
+
+
+@pytest.fixture
+def other_browser() -> Browser:
+    return Browser(binding="O" * 43)
+
+
+def audit_events(services: Any) -> list[Any]:
+    with services.uow() as uow:
+        return list(uow.audit.iter_all())
+
+
+def consent_and_finish(journeys: JourneyService, browser: Browser, step: Step) -> Completion:
+    assert step.kind is StepKind.CONSENT, step
+    prompt = journeys.consent_prompt(step.jid, browser.binding)
+    step = journeys.record_consent(step.jid, browser.binding, prompt.step_token, approved=True)
+    return finish(journeys, browser, step)
+
+
+def finish(journeys: JourneyService, browser: Browser, step: Step) -> Completion:
+    assert step.kind is StepKind.FINISH, step
+    done = journeys.finish(step, browser.binding, browser.session_cookie)
+    if done.session_cookie is not None:
+        browser.session_cookie = done.session_cookie
+    return done
+
+
+def full_login(
+    journeys: JourneyService,
+    fake: FakeUpstream,
+    browser: Browser,
+    persona: str = "parent",
+    **kw: Any,
+) -> Completion:
+    step = journeys.begin(request_for(**kw), session_of(journeys, browser), browser.binding)
+    assert step.kind is StepKind.UPSTREAM
+    step = login(journeys, fake, browser, step, persona)
+    if step.kind is StepKind.CONSENT:
+        return consent_and_finish(journeys, browser, step)
+    return finish(journeys, browser, step)
+
+
+def location(step: Step) -> str:
+    assert step.kind is StepKind.UPSTREAM, step
+    assert step.location is not None
+    return step.location
+
+
+def session_of(journeys: JourneyService, browser: Browser) -> Any:
+    return journeys.steps.sso.sessions.current(browser.session_cookie)
+
+
+JOURNEY_NAMESPACES = frozenset({"journey", "upstream_state", "journey_step"})
+
+
+class CountingStore:
+    """The ephemeral store, noting every operation on the journey's own namespaces (the
+    login path's store work is kept minimal; these tests pin it)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.ops: list[tuple[str, str]] = []
+
+    def _note(self, op: str, namespace: str) -> None:
+        if namespace in JOURNEY_NAMESPACES:
+            self.ops.append((op, namespace))
+
+    def put(self, namespace: str, key: str, value: bytes, ttl_seconds: int) -> None:
+        self._note("put", namespace)
+        self.inner.put(namespace, key, value, ttl_seconds)
+
+    def get(self, namespace: str, key: str) -> bytes | None:
+        self._note("get", namespace)
+        value: bytes | None = self.inner.get(namespace, key)
+        return value
+
+    def delete(self, namespace: str, key: str) -> bool:
+        self._note("delete", namespace)
+        return bool(self.inner.delete(namespace, key))
+
+    def consume(self, namespace: str, key: str, tombstone_ttl_seconds: int) -> bytes | None:
+        self._note("consume", namespace)
+        value: bytes | None = self.inner.consume(namespace, key, tombstone_ttl_seconds)
+        return value
+
+    def incr(self, namespace: str, key: str, ttl_seconds: int, amount: int = 1) -> int:
+        return int(self.inner.incr(namespace, key, ttl_seconds, amount))
+
+    def ping(self) -> None:
+        self.inner.ping()
+
+
+def counted_journeys(services: Any) -> tuple[JourneyService, CountingStore]:
+    """A journey service on the same ports as ``services.journeys`` whose journey-store
+    work is counted."""
+    store = CountingStore(services.ephemeral)
+    steps = build_journey_steps(
+        store=store,
+        uow=services.uow,
+        sealer=services.sealer,
+        clock=services.clock,
+        pepper=services.pepper,
+        config=services.config,
+        upstreams=services.upstreams,
+        policy=build_policy_engine(),
+        sessions=services.journeys.steps.sso.sessions,
+    )
+    return JourneyService(steps), store

@@ -11,9 +11,9 @@ from gateway.journey.service import StepKind
 from providers.upstream.fake import FakeUpstream
 from tests.unit.journey.conftest import CLIENT_ID
 from tests.unit.journey.conftest import Browser
+from tests.unit.journey.conftest import consent_and_finish
 from tests.unit.journey.conftest import login
 from tests.unit.journey.conftest import request_for
-from tests.unit.journey.test_service import consent_and_finish
 
 
 def signed_in(journeys: JourneyService, fake: FakeUpstream, persona: str = "parent") -> str:

@@ -1,0 +1,90 @@
+"""Policy-context assembly: what the policy engine sees of a journey (``policies.checks``
+``PolicyContext``) — the client, the request, the login, the person's account level, age
+and roles, and the remembered consent — read in one read-only unit of work.
+
+The account level and birth date come from the upstream's answer during a fresh login,
+else from the subject's sealed profile (a reused SSO session). The age in years is all
+that reaches the policy of the birth date. A factor step will add what the person passed
+(raised ``auth``: it lives in the journey); the child choice adds ``acting_for``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gateway.config.schema import ScopeSettings
+from gateway.core.ports import Clock
+from gateway.core.ports import Sealer
+from gateway.core.ports import UnitOfWorkFactory
+from gateway.core.types import Subject
+from gateway.journey.state import Journey
+from gateway.journey.steps.records import reject
+from gateway.journey.subjects import age_on
+from gateway.journey.subjects import open_profile
+from gateway.journey.subjects import today
+from policies.checks import PolicyContext
+
+
+class PolicyContextBuilder:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        sealer: Sealer,
+        clock: Clock,
+        catalogue: Mapping[str, ScopeSettings],
+    ) -> None:
+        self._uow = uow
+        self._sealer = sealer
+        self._clock = clock
+        self._catalogue = catalogue
+
+    def build(self, journey: Journey, subject: Subject | None = None) -> PolicyContext:
+        """The context of ``journey`` now.
+
+        :param subject: the journey's subject when the caller just read it (one read
+            fewer); else it is read with the client and the consent.
+        :raises JourneyRejected: the journey has no person yet, or ``subject`` is
+            someone else (``subject_missing`` / ``subject_mismatch``).
+        """
+        subject_id, auth = journey.subject_id, journey.auth
+        if subject_id is None or auth is None:
+            raise reject("subject_missing", journey.jid)
+        if subject is not None and subject.subject_id != subject_id:
+            raise reject("subject_mismatch", journey.jid)
+        req = journey.request
+        now = self._clock.now()
+        with self._uow(read_only=True) as uow:
+            client = None if req is None else uow.clients.get(req.client_id)
+            consent = (
+                None
+                if req is None or journey.consent_given
+                else uow.consents.active(subject_id, req.client_id)
+            )
+            if subject is None:
+                subject = uow.subjects.get(subject_id)
+        if subject is None:
+            raise reject("subject_missing", journey.jid)
+        if journey.identity is not None:
+            level = journey.identity.account_level
+            birthdate = journey.identity.attributes.get("birthdate")
+        else:
+            level = subject.account_level
+            birthdate = open_profile(self._sealer, subject).get("birthdate")
+        return PolicyContext(
+            kind=journey.kind,
+            client=client,
+            scopes=() if req is None else req.scopes,
+            catalogue=self._catalogue,
+            account_level=level,
+            auth=auth,
+            now=now,
+            subject_id=subject_id,
+            age=age_on(birthdate if isinstance(birthdate, str) else None, today(now)),
+            roles=subject.roles,
+            acr_values=() if req is None else req.acr_values,
+            max_age=None if req is None else req.max_age,
+            prompt=() if req is None else req.prompt,
+            hint_subject=None if req is None else req.id_token_hint_subject,
+            consented_scopes=None if consent is None else consent.scopes,
+            consent_given_now=journey.consent_given,
+        )

@@ -1,0 +1,118 @@
+"""The refresh token grant (RFC 6749 §6) with rotation and reuse detection.
+
+Rotation on every use, the used token marked by a conditional ``UPDATE`` (exactly one
+concurrent exchange wins); reuse of a used token revokes the family (RFC 9700 §4.14.2;
+T36–T38); idle and absolute expiry (T40); a narrower ``scope`` is allowed and the new
+refresh token keeps the original scope (T39).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+from typing import ClassVar
+
+from authlib.oauth2.rfc6749 import RefreshTokenGrant
+
+from gateway.core.errors import InvalidGrantError
+from gateway.core.errors import InvalidScopeError
+from gateway.core.types import CLIENT_AUTH_METHODS
+from gateway.core.types import Grant
+from gateway.oauth.adapters import ClientModel
+from gateway.oauth.adapters import RefreshTokenModel
+from gateway.oauth.families import revoke_grant
+from gateway.oauth.grants.base import context_of
+from gateway.oauth.grants.base import principal_of
+from gateway.oauth.grants.base import refresh_link
+from gateway.oauth.records import Principal
+from gateway.oauth.tokens import DIGEST_REFRESH_TOKEN
+
+
+class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
+    """Refresh with rotation and reuse detection."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(CLIENT_AUTH_METHODS)
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenModel:
+        """Find, check and atomically use the token (RFC 6749 §6; RFC 9700 §4.14.2).
+
+        Another client's token is ``invalid_grant`` and left untouched (T39a), and so is
+        a token whose grant holds a scope the client is no longer registered for (T41b). A
+        token
+        used before — sequentially or by a concurrent request that won the conditional
+        ``UPDATE`` — revokes its whole family (T37, T38). The use commits at once: if
+        issuing the next link then fails, the chain is broken and the person signs in
+        again (fail closed; never two live chains).
+        """
+        ctx = context_of(self)
+        client: ClientModel = self.request.client
+        now = ctx.clock.now()
+        digest = ctx.tokens.digest(DIGEST_REFRESH_TOKEN, refresh_token)
+        requested = set((self.request.payload.scope or "").split())
+        with ctx.uow() as uow:
+            stored = uow.refresh_tokens.get(digest)
+            if stored is None or stored.client_id != client.client_id:
+                raise InvalidGrantError("Unknown refresh token.")
+            if not requested <= set(stored.scopes):
+                raise InvalidScopeError("The scope exceeds the original grant.")
+            if not set(stored.scopes) <= set(client.client.scopes):
+                raise InvalidGrantError("A granted scope is no longer registered for the client.")
+            grant = uow.grants.get(stored.grant_id)
+            reused = stored.used_at is not None or uow.refresh_tokens.use(digest, now) is None
+            live = (
+                grant is not None
+                and grant.revoked_at is None
+                and stored.expires_at > now
+                and grant.expires_at > now
+            )
+            if not reused and live:
+                uow.commit()
+        if reused:
+            self._punish_reuse(grant)
+        if grant is None or not live or ctx.tokens.is_grant_revoked(grant.grant_id):
+            raise InvalidGrantError("The refresh token expired or was revoked.")
+        self.request.vhod_grant = grant
+        return RefreshTokenModel(replace(stored, used_at=now), now)
+
+    def _validate_token_scope(self, token: RefreshTokenModel) -> None:
+        """Checked before the token is used (see :meth:`authenticate_refresh_token`), so
+        that a too wide ``scope`` does not burn the token (RFC 6749 §6; T39c)."""
+
+    def _punish_reuse(self, grant: Grant | None) -> None:
+        ctx = context_of(self)
+        ctx.event("refresh_token.reused", logging.WARNING, client_id=self.request.client.client_id)
+        if grant is not None and grant.revoked_at is None:
+            revoke_grant(ctx, grant, "refresh_reuse")
+        raise InvalidGrantError("The refresh token was already used.")
+
+    def authenticate_user(self, refresh_token: RefreshTokenModel) -> Principal:
+        grant: Grant = self.request.vhod_grant
+        return principal_of(grant)
+
+    def save_token(self, token: dict[str, Any]) -> None:
+        """The next link of the chain: original scope (a narrower request narrows only
+        the access token; T39d), idle expiry bounded by the family's absolute expiry."""
+        ctx = context_of(self)
+        grant: Grant = self.request.vhod_grant
+        old: RefreshTokenModel = self.request.refresh_token
+        now = ctx.clock.now()
+        refresh = token.get("refresh_token")
+        if isinstance(refresh, str):
+            with ctx.uow() as uow:
+                uow.refresh_tokens.add(
+                    refresh_link(
+                        ctx,
+                        refresh,
+                        grant,
+                        generation=old.token.generation + 1,
+                        scopes=old.token.scopes,
+                        now=now,
+                    )
+                )
+                uow.commit()
+        ctx.event("token.refreshed", client_id=grant.client_id, grant_id=grant.grant_id)
+
+    def revoke_old_credential(self, refresh_token: RefreshTokenModel) -> None:
+        """Nothing to do: the old token was marked used atomically when it was checked."""
