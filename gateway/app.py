@@ -32,6 +32,7 @@ from gateway.core.ports import Clock
 from gateway.http import account
 from gateway.http import admin
 from gateway.http import consent
+from gateway.http import factors
 from gateway.http import login
 from gateway.http import ops
 from gateway.http.deps import Services
@@ -178,6 +179,7 @@ def create_app(
     init_oauth(app)
     app.register_blueprint(login.bp)
     app.register_blueprint(consent.bp)
+    app.register_blueprint(factors.bp)
     app.register_blueprint(account.bp)
     admin.init_admin(app)
 

@@ -91,6 +91,8 @@ def _respond(step: Step) -> Response:
         return see_other(step.location)
     if step.kind is StepKind.CONSENT:
         return see_other(url_for("consent.consent", jid=step.jid))
+    if step.kind is StepKind.FACTOR:
+        return see_other(url_for("factors.factor", jid=step.jid))
     if step.kind is StepKind.PAGE:
         return see_other(url_for("login.denied", jid=step.jid))
     if step.kind is StepKind.FINISH:

@@ -16,6 +16,7 @@ import json
 from dataclasses import fields
 from typing import Any
 
+from gateway.core.ports import FactorChallenge
 from gateway.core.ports import Sealer
 from gateway.core.types import AuthContext
 from gateway.core.types import AuthorizationRequest
@@ -73,6 +74,8 @@ def _dumps(journey: Journey) -> bytes:
         "sid": journey.sid,
         "fr": journey.fresh_login or None,
         "cg": journey.consent_given or None,
+        "ma": journey.min_acr,
+        "fa": None if journey.factor is None else _compact(vars(journey.factor)),
         "ok": journey.ready or None,
         "f": journey.failure,
         "h": [s.value for s in journey.history] or None,
@@ -111,6 +114,8 @@ def _from_dict(data: dict[str, Any]) -> Journey:
         sid=data.get("sid"),
         fresh_login=bool(data.get("fr", False)),
         consent_given=bool(data.get("cg", False)),
+        min_acr=data.get("ma"),
+        factor=None if data.get("fa") is None else _factor(data["fa"]),
         ready=bool(data.get("ok", False)),
         failure=data.get("f"),
         history=tuple(JourneyState(s) for s in data.get("h", ())),
@@ -126,6 +131,16 @@ def _request(values: dict[str, Any]) -> AuthorizationRequest:
         k: tuple(v) if k in _TUPLE_FIELDS else v for k, v in values.items() if k in known
     }
     return AuthorizationRequest(**kwargs)
+
+
+def _factor(values: dict[str, Any]) -> FactorChallenge:
+    number = values.get("number")
+    return FactorChallenge(
+        kind=str(values["kind"]),
+        hint=str(values.get("hint", "")),
+        number=None if number is None else int(number),
+        challenge_id=values.get("challenge_id"),
+    )
 
 
 def _identity(values: dict[str, Any]) -> UpstreamIdentity:

@@ -5,6 +5,9 @@ The HTTP layer calls, in order::
 
     step = journeys.begin(request, session, binding)          # /authorize hands over
     step = journeys.complete_upstream(name, params, binding)  # GET /login/callback/<name>
+    page = journeys.factor_prompt(jid, binding)               # GET /login/<jid>/factor
+    page = journeys.start_factor(jid, binding, token, kind, ip)   # POST …/factor/send
+    step = journeys.complete_factor(jid, binding, token, code, ip)  # POST …/factor
     prompt = journeys.consent_prompt(jid, binding)            # GET /login/<jid>/consent
     step = journeys.record_consent(jid, binding, token, ok)   # POST /login/<jid>/consent
     done = journeys.finish(step, binding, session_cookie)     # when a step says FINISH
@@ -18,7 +21,8 @@ Each step that brings news (an SSO session reused, the upstream's answer, the co
 next the second factor and the child choice) hands the journey to the policy
 (``steps.decide``), whose decision is the next step: ``allow`` → ``FINISH``;
 ``require_consent`` → the consent page (``consent_required`` under ``prompt=none``);
-``require_factor`` and ``choose_child`` → not offered yet: ``interaction_required`` /
+``require_factor`` → the second-factor page (``steps.factor``; ``interaction_required``
+under ``prompt=none``); ``choose_child`` → not offered yet: ``interaction_required`` /
 ``access_denied`` (never a silent downgrade, T60, T83); ``deny`` → a page for the person
 (``steps.denial``) or the client's error.
 
@@ -48,8 +52,11 @@ from gateway.journey.steps.base import StepKind
 from gateway.journey.steps.consent import CONSENT_TEXT_VERSION
 from gateway.journey.steps.consent import ConsentPrompt
 from gateway.journey.steps.denial import PERSON_PAGES
+from gateway.journey.steps.factor import FactorPage
+from gateway.journey.steps.factor import FactorStep
 from gateway.journey.steps.finish import Completion
 from gateway.journey.steps.records import LOGGER
+from gateway.journey.steps.records import reject
 from gateway.journey.steps.sso import session_problem
 from policies.checks import JourneyKind
 
@@ -58,6 +65,7 @@ __all__ = [
     "PERSON_PAGES",
     "Completion",
     "ConsentPrompt",
+    "FactorPage",
     "JourneyService",
     "Step",
     "StepKind",
@@ -86,13 +94,28 @@ class JourneyService:
             return self.steps.endings.fail(journey, problem or "no_session", LoginRequiredError())
         return self.steps.upstream.start(journey)
 
-    def begin_account(self, binding: str, return_to: str) -> Step:
+    def begin_account(
+        self,
+        binding: str,
+        return_to: str,
+        *,
+        session: SsoSession | None = None,
+        min_acr: str | None = None,
+    ) -> Step:
         """Start a sign-in to vhod's own pages (no client, no code, no consent).
 
         :param return_to: an allow-listed local path (checked by the caller).
+        :param session: the browser's SSO session, when the page accepts it as it is
+            (then only what the policy still asks for — a second factor for ``min_acr``
+            — is done, without the upstream again); ``None``: a fresh upstream login.
+        :param min_acr: the acr the page needs (the admin side: ``esia-mfa``).
         """
-        journey = self.steps.records.start(binding, kind=JourneyKind.ACCOUNT, return_to=return_to)
+        journey = self.steps.records.start(
+            binding, kind=JourneyKind.ACCOUNT, return_to=return_to, min_acr=min_acr
+        )
         log_event(log, "journey.started", kind=JourneyKind.ACCOUNT.value, journey=journey.jid)
+        if session is not None:
+            return self.steps.decisions.next(Answered(self.steps.sso.resume(journey, session)))
         return self.steps.upstream.start(journey)
 
     def complete_upstream(self, provider: str, params: dict[str, str], binding: str) -> Step:
@@ -109,6 +132,36 @@ class JourneyService:
         Denial ends the journey with ``access_denied`` and stores nothing (T11).
         """
         return self._next(self.steps.consent.record(jid, binding, step_token, approved))
+
+    def factor_prompt(self, jid: str, binding: str) -> FactorPage:
+        """What the second-factor page shows, with a fresh one-time step token."""
+        return self._factor_step(jid).prompt(jid, binding)
+
+    def start_factor(
+        self, jid: str, binding: str, step_token: str, kind: str, client_ip: str
+    ) -> FactorPage:
+        """Send the code of ``kind`` (or a push challenge) to the person's own channel.
+
+        :raises RateLimited: a send limit or a lockout.
+        :raises FactorFailed: ``kind`` is not on offer.
+        """
+        return self._factor_step(jid).start(jid, binding, step_token, kind, client_ip)
+
+    def complete_factor(
+        self, jid: str, binding: str, step_token: str, answer: str, client_ip: str
+    ) -> Step:
+        """The person's answer to the factor started; on success the policy decides again.
+
+        :raises FactorFailed: one answer for every wrong, expired or used code.
+        :raises RateLimited: locked out for a while.
+        """
+        step = self._factor_step(jid)
+        return self._next(step.verify(jid, binding, step_token, answer, client_ip))
+
+    def _factor_step(self, jid: str) -> FactorStep:
+        if self.steps.factor is None:
+            raise reject("step_out_of_order", jid)
+        return self.steps.factor
 
     def abort(self, jid: str, binding: str, step_token: str) -> Step:
         """The person leaves a denial page: the client hears ``access_denied``."""

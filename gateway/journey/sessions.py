@@ -102,6 +102,18 @@ class EphemeralSsoSessions:
         clients = (*session.clients, client_id)[-MAX_CLIENTS:]
         self._save(replace(session, clients=clients), cookie_key, cookie_too=False)
 
+    def raise_auth(self, sid: str, auth: AuthContext) -> SsoSession | None:
+        """The session after a step-up in it (a second factor passed without a new
+        upstream login): its acr, amr and auth_time become ``auth``'s. ``None`` when the
+        session ended meanwhile."""
+        loaded = self._load(sid)
+        if loaded is None or not self._alive(loaded[0], self._clock.now()):
+            return None
+        session, cookie_key = loaded
+        raised = replace(session, auth=auth)
+        self._save(raised, cookie_key, cookie_too=False)
+        return raised
+
     def end(self, sid: str) -> SsoSession | None:
         loaded = self._load(sid)
         self._store.delete(SESSION_NAMESPACE, sid)

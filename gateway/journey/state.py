@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
 
+from gateway.core.ports import FactorChallenge
 from gateway.core.types import AuthContext
 from gateway.core.types import AuthorizationRequest
 from gateway.core.types import UpstreamIdentity
@@ -113,6 +114,10 @@ class Journey:
     :param sid: the reused SSO session's id (``None`` after a fresh upstream login).
     :param fresh_login: an upstream round trip happened in this journey.
     :param consent_given: the person approved on the consent page in this journey.
+    :param min_acr: an ``account`` journey's required acr (vhod's own pages: the admin
+        side asks for ``esia-mfa``); ``authorize`` journeys use the request's ``acr_values``.
+    :param factor: the second factor started at ``factor_pending`` (a code sent, a push
+        challenge waiting), ``None`` until the person picks one.
     :param ready: the policy allowed; :meth:`JourneyService.finish` may complete it.
     :param failure: reason code when ``failed``.
     :param stored: this journey is in the ephemeral store (loaded from or saved to it); not
@@ -134,6 +139,8 @@ class Journey:
     sid: str | None = None
     fresh_login: bool = False
     consent_given: bool = False
+    min_acr: str | None = None
+    factor: FactorChallenge | None = None
     ready: bool = False
     failure: str | None = None
     history: tuple[JourneyState, ...] = field(default_factory=tuple)

@@ -15,6 +15,7 @@ module               unit                        journey states it moves
 ``context``          :class:`PolicyContextBuilder`  — (what the policy sees)
 ``decide``           :class:`Decisions`          the policy's decision → the next step
 ``consent``          :class:`ConsentStep`        → ``consent_pending`` → (policy)
+``factor``           :class:`FactorStep`         → ``factor_pending`` → (policy)
 ``denial``           :class:`DenialPage`         → ``failed`` with a page for the person
 ``finish``           :class:`FinishStep`         → ``completed``
 ===================  ==========================  ===========================================
@@ -23,10 +24,10 @@ Where wave 2 plugs in: a step that waits for the person implements
 :class:`~gateway.journey.steps.base.WaitingStep` (its ``state``, ``enter`` from the
 policy's decision, and its own answer methods returning
 :class:`~gateway.journey.steps.base.Answered` or an ending ``Step``). The second factor
-(``factor_pending``, decision ``require_factor``) and the child choice (``child_choice``,
-decision ``choose_child``) replace the two :class:`~gateway.journey.steps.decide.NotOffered`
-slots in :func:`build_journey_steps`; the façade gains their answer methods (e.g.
-``factor_prompt`` / ``complete_factor``) and the HTTP layer their pages and a ``StepKind``.
+(``factor_pending``, decision ``require_factor``) fills its slot when the composition root
+passes :class:`~gateway.core.ports.SecondFactors` (without them: ``NotOffered``); the child
+choice (``child_choice``, decision ``choose_child``) still holds a
+:class:`~gateway.journey.steps.decide.NotOffered` slot in :func:`build_journey_steps`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from gateway.config.schema import GatewayConfig
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
 from gateway.core.ports import Sealer
+from gateway.core.ports import SecondFactors
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.ports import UpstreamProvider
 from gateway.journey.sessions import EphemeralSsoSessions
@@ -49,6 +51,7 @@ from gateway.journey.steps.context import PolicyContextBuilder
 from gateway.journey.steps.decide import Decisions
 from gateway.journey.steps.decide import NotOffered
 from gateway.journey.steps.denial import DenialPage
+from gateway.journey.steps.factor import FactorStep
 from gateway.journey.steps.finish import FinishStep
 from gateway.journey.steps.records import JourneyRecords
 from gateway.journey.steps.sso import SsoStep
@@ -75,6 +78,8 @@ class JourneySteps:
     context: PolicyContextBuilder
     decisions: Decisions
     finish: FinishStep
+    factor: FactorStep | None = None
+    """``None`` while no second factors are wired (the ``require_factor`` slot refuses)."""
 
 
 def build_journey_steps(
@@ -88,6 +93,7 @@ def build_journey_steps(
     upstreams: Mapping[str, UpstreamProvider],
     policy: PolicyEngine,
     sessions: EphemeralSsoSessions,
+    factors: SecondFactors | None = None,
 ) -> JourneySteps:
     """Every step with just the ports it uses.
 
@@ -117,10 +123,24 @@ def build_journey_steps(
         policy=policy,
     )
     denial = DenialPage(records, tokens, endings)
+    factor = (
+        None
+        if factors is None
+        else FactorStep(
+            records=records,
+            tokens=tokens,
+            endings=endings,
+            uow=uow,
+            sealer=sealer,
+            clock=clock,
+            pepper=pepper,
+            factors=factors,
+        )
+    )
     waiting: dict[Action, WaitingStep] = {
         Action.REQUIRE_CONSENT: consent,
-        # The wave-2 slots: no second factor and no child choice yet (refused, T60).
-        Action.REQUIRE_FACTOR: NotOffered(JourneyState.FACTOR_PENDING, endings),
+        Action.REQUIRE_FACTOR: factor or NotOffered(JourneyState.FACTOR_PENDING, endings),
+        # The wave-2 slot: no child choice yet (refused, T60).
         Action.CHOOSE_CHILD: NotOffered(
             JourneyState.CHILD_CHOICE, endings, CHILD_CHOICE_UNAVAILABLE
         ),
@@ -129,5 +149,5 @@ def build_journey_steps(
     decisions = Decisions(policy, context, waiting, denial)
     finish = FinishStep(records=records, sso=sso, uow=uow, clock=clock, pepper=pepper)
     return JourneySteps(
-        records, tokens, endings, upstream, sso, consent, denial, context, decisions, finish
+        records, tokens, endings, upstream, sso, consent, denial, context, decisions, finish, factor
     )

@@ -43,6 +43,8 @@ class StepKind(enum.StrEnum):
     """Send the browser to the upstream (``Step.location``)."""
     CONSENT = "consent"
     """Show the consent page ``/login/<jid>/consent``."""
+    FACTOR = "factor"
+    """Show the second-factor page ``/login/<jid>/factor``."""
     FINISH = "finish"
     """Call :meth:`JourneyService.finish` and answer the client."""
     ERROR = "error"

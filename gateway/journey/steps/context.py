@@ -4,8 +4,8 @@ and roles, and the remembered consent — read in one read-only unit of work.
 
 The account level and birth date come from the upstream's answer during a fresh login,
 else from the subject's sealed profile (a reused SSO session). The age in years is all
-that reaches the policy of the birth date. A factor step will add what the person passed
-(raised ``auth``: it lives in the journey); the child choice adds ``acting_for``.
+that reaches the policy of the birth date. The factor step raises the journey's ``auth``
+(acr and amr) when the person passes a second factor; the child choice adds ``acting_for``.
 """
 
 from __future__ import annotations
@@ -81,10 +81,18 @@ class PolicyContextBuilder:
             subject_id=subject_id,
             age=age_on(birthdate if isinstance(birthdate, str) else None, today(now)),
             roles=subject.roles,
-            acr_values=() if req is None else req.acr_values,
+            acr_values=_acr_values(journey),
             max_age=None if req is None else req.max_age,
             prompt=() if req is None else req.prompt,
             hint_subject=None if req is None else req.id_token_hint_subject,
             consented_scopes=None if consent is None else consent.scopes,
             consent_given_now=journey.consent_given,
         )
+
+
+def _acr_values(journey: Journey) -> tuple[str, ...]:
+    """The acr the login must reach: the request's ``acr_values``, or an ``account``
+    journey's ``min_acr`` (the admin side asks for a second factor)."""
+    if journey.request is not None:
+        return journey.request.acr_values
+    return () if journey.min_acr is None else (journey.min_acr,)

@@ -72,6 +72,7 @@ class JourneyRecords:
         request: AuthorizationRequest | None = None,
         kind: JourneyKind = JourneyKind.AUTHORIZE,
         return_to: str | None = None,
+        min_acr: str | None = None,
     ) -> Journey:
         """A new journey of this browser, starting now (not stored yet)."""
         return Journey(
@@ -81,6 +82,7 @@ class JourneyRecords:
             kind=kind,
             request=request,
             return_to=return_to,
+            min_acr=min_acr,
         )
 
     def ttl_left(self, journey: Journey) -> int:

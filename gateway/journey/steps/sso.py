@@ -9,7 +9,8 @@ Reuse (OIDC Core §3.1.2.1): a session serves a request unless ``prompt=login`` 
 Settling (:meth:`SsoStep.settle`): a fresh upstream login always makes a new session (new
 cookie, new ``sid``) that already names the client, and ends the browser's earlier one,
 whose clients it carries on for back-channel logout when it was the same person's (T61).
-A reused session must still be alive and the same person's.
+A reused session must still be alive and the same person's; a second factor passed in
+it (step-up) raises its acr and amr (:meth:`EphemeralSsoSessions.raise_auth`).
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class SsoStep:
                 subject_id, auth, journey.upstream or "", tuple(dict.fromkeys(carried + client))
             )
         live = None if journey.sid is None else self.sessions.get(journey.sid)
+        if live is not None and live.subject_id == subject_id and live.auth != auth:
+            live = self.sessions.raise_auth(live.sid, auth)
         if live is None or live.subject_id != subject_id:
             log_event(log, "journey.session_lost", logging.WARNING, journey=journey.jid)
             return None
