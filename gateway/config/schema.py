@@ -19,9 +19,9 @@ from pydantic import SecretStr
 from pydantic import field_validator
 from pydantic import model_validator
 
-ACR_ESIA = "urn:vhod:acr:esia"
-ACR_ESIA_MFA = "urn:vhod:acr:esia-mfa"
-ACR_VALUES = (ACR_ESIA, ACR_ESIA_MFA)
+from gateway.core.factors import ACR_ESIA as ACR_ESIA  # re-exported
+from gateway.core.factors import ACR_ESIA_MFA as ACR_ESIA_MFA  # re-exported
+from gateway.core.factors import ACR_VALUES as ACR_VALUES  # re-exported
 
 DEV_SECRET_PREFIX = "dev-only:"
 """Secrets generated for dev mode carry this prefix; production mode refuses them."""
