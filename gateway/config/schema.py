@@ -19,9 +19,9 @@ from pydantic import SecretStr
 from pydantic import field_validator
 from pydantic import model_validator
 
-ACR_ESIA = "urn:vhod:acr:esia"
-ACR_ESIA_MFA = "urn:vhod:acr:esia-mfa"
-ACR_VALUES = (ACR_ESIA, ACR_ESIA_MFA)
+from gateway.core.factors import ACR_ESIA as ACR_ESIA  # re-exported
+from gateway.core.factors import ACR_ESIA_MFA as ACR_ESIA_MFA  # re-exported
+from gateway.core.factors import ACR_VALUES as ACR_VALUES  # re-exported
 
 DEV_SECRET_PREFIX = "dev-only:"
 """Secrets generated for dev mode carry this prefix; production mode refuses them."""
@@ -307,6 +307,33 @@ class DevSettings(_Section):
     school_port: Annotated[int, Field(ge=1, le=65535)] = 8082
 
 
+class TotpSettings(_Section):
+    """TOTP authenticator apps (RFC 6238; SECURITY.md T77-T79). Six digits, SHA-1 (what the
+    apps support), 30-second steps; codes one step either side are accepted."""
+
+    issuer: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[^:]+$")] = "vhod"
+    """The issuer name the app shows next to the code (no ``:``)."""
+    digits: Literal[6] = 6
+    period_seconds: Literal[30] = 30
+    window: Annotated[int, Field(ge=0, le=1)] = 1
+    """Steps accepted either side of the current one (RFC 6238 §5.2: at most one)."""
+
+
+class PushSettings(_Section):
+    """Push approval on an enrolled device, with number matching (SECURITY.md T80-T82)."""
+
+    challenge_ttl_seconds: Annotated[int, Field(ge=30, le=600)] = 120
+    max_pending: Annotated[int, Field(ge=1, le=3)] = 1
+    """Outstanding challenges per account."""
+    max_per_window: Annotated[int, Field(ge=1, le=20)] = 3
+    window_seconds: Annotated[int, Field(ge=60, le=86400)] = 600
+    deny_cooldown_seconds: Annotated[int, Field(ge=0, le=86400)] = 600
+    """No push for this long after the person pressed "Deny / not me"."""
+    enrol_token_ttl_seconds: Annotated[int, Field(ge=60, le=3600)] = 600
+    relay_url: str = ""
+    """Optional push relay: vhod POSTs ``{"challenge_id": …}`` there (nothing else)."""
+
+
 class GatewayConfig(_Section):
     mode: Mode = Mode.DEV
     server: ServerSettings = ServerSettings()
@@ -321,6 +348,8 @@ class GatewayConfig(_Section):
     admin: AdminSettings = AdminSettings()
     logging: LoggingSettings = LoggingSettings()
     dev: DevSettings = DevSettings()
+    totp: TotpSettings = TotpSettings()
+    push: PushSettings = PushSettings()
 
     @field_validator("scopes")
     @classmethod

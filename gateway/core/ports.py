@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any
 from typing import Protocol
 
+from gateway.core.factors import CredentialRepository
 from gateway.core.types import AdminInvite
 from gateway.core.types import AuditEvent
 from gateway.core.types import Client
@@ -365,6 +366,7 @@ class UnitOfWork(Protocol):
     logout_queue: LogoutQueue
     policies: PolicyDocumentRepository
     admin_queries: AdminQueries
+    credentials: CredentialRepository
 
     def commit(self) -> None: ...
 

@@ -21,9 +21,11 @@ from sqlalchemy import Table
 from sqlalchemy import select
 from sqlalchemy import update
 
+from gateway.core.factors import credential_context
 from gateway.core.ports import SealedRecords
 from gateway.store.sql.errors import sql_errors
 from gateway.store.sql.tables import signing_keys_table
+from gateway.store.sql.tables_factors import factor_credentials_table
 from gateway.store.sql.tables_identity import subjects_table
 
 RESEAL_BATCH_SIZE = 200
@@ -51,6 +53,12 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         key="subject_id",
         value="sealed_profile",
         context=lambda subject_id: f"subject:{subject_id}",
+    ),
+    SealedColumn(
+        table=factor_credentials_table,
+        key="credential_id",
+        value="sealed_payload",
+        context=credential_context,
     ),
 )
 

@@ -42,6 +42,7 @@ from types import TracebackType
 from sqlalchemy import Connection
 from sqlalchemy import Engine
 
+from gateway.core.factors import CredentialRepository
 from gateway.core.ports import AdminInviteRepository
 from gateway.core.ports import AdminQueries
 from gateway.core.ports import AuditRepository
@@ -60,6 +61,7 @@ from gateway.core.ports import UnitOfWorkFactory
 from gateway.store.sql.audit import SqlAuditRepository
 from gateway.store.sql.clients import SqlClientRepository
 from gateway.store.sql.consents import SqlConsentRepository
+from gateway.store.sql.credentials import SqlCredentialRepository
 from gateway.store.sql.data_keys import SqlDataKeyRepository
 from gateway.store.sql.engine import SQLITE_BEGIN_OPTION
 from gateway.store.sql.errors import sql_errors
@@ -91,6 +93,7 @@ class SqlUnitOfWork:
     logout_queue: LogoutQueue
     policies: PolicyDocumentRepository
     admin_queries: AdminQueries
+    credentials: CredentialRepository
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         """:param engine: as :meth:`SqlUnitOfWorkFactory.bind_for` gives it."""
@@ -111,6 +114,7 @@ class SqlUnitOfWork:
         self.logout_queue = SqlLogoutQueue(connection)
         self.policies = SqlPolicyDocumentRepository(connection)
         self.admin_queries = SqlAdminQueries(connection)
+        self.credentials = SqlCredentialRepository(connection)
 
     @property
     def connection(self) -> Connection:
