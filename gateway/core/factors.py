@@ -122,3 +122,77 @@ class CredentialRepository(Protocol):
         """Delete the subject's credentials (of ``kind``); how many (admin reset,
         re-enrolment, regenerated recovery codes)."""
         ...
+
+
+# --------------------------------------------------------------------------- the login step's port
+
+
+@dataclass(frozen=True)
+class FactorSubject:
+    """Who passes a second factor in one login, and the channels ESIA verified.
+
+    :param transaction: the journey id: codes and push challenges are bound to it, so
+        one login's code does not pass another (SECURITY.md T74).
+    :param phone: the ESIA-verified mobile (E.164), never a number from a request (T89).
+    :param email: the ESIA-verified e-mail address.
+    """
+
+    subject_id: str
+    transaction: str
+    client_ip: str = ""
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class FactorOption:
+    """A factor the person can pass now: its kind (``sms``, ``email``, ``totp``,
+    ``push``, ``recovery``) and a hint that identifies nobody (``…01``, a device label)."""
+
+    kind: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class FactorChallenge:
+    """A factor started in a login: a code sent, a push challenge waiting.
+
+    :param number: push: the two digits the page shows and the device must answer (T80).
+    :param challenge_id: push: the challenge the page polls.
+    """
+
+    kind: str
+    hint: str = ""
+    number: int | None = None
+    challenge_id: str | None = None
+
+
+class SecondFactors(Protocol):
+    """vhod's second factors as the login journey needs them (``providers.factors``).
+
+    Failures are uniform (``FactorFailed`` with a reason code for the log only); limits
+    and lockouts raise ``RateLimited`` with ``retry_after`` before any provider call.
+    """
+
+    def options(self, who: FactorSubject) -> tuple[FactorOption, ...]:
+        """The factors ``who`` can pass now, the preferred one first."""
+        ...
+
+    def start(self, who: FactorSubject, kind: str) -> FactorChallenge:
+        """Send a code or a push challenge; a factor with nothing to send (TOTP,
+        recovery codes) just returns its challenge.
+
+        :raises RateLimited: a send limit or a lockout.
+        :raises FactorFailed: ``kind`` is not one of :meth:`options`.
+        """
+        ...
+
+    def verify(self, who: FactorSubject, challenge: FactorChallenge, answer: str) -> str:
+        """Check ``answer`` (a code; for push, nothing: the device's answer is read).
+
+        :return: the RFC 8176 ``amr`` value the factor adds (``sms``, ``otp``, ``swk``…).
+        :raises FactorFailed: wrong, expired or used (one answer for all); for push
+            still waiting: reason ``pending``.
+        :raises RateLimited: locked out for a while.
+        """
+        ...

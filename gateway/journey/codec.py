@@ -16,7 +16,7 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from gateway.core.ports import FactorChallenge
+from gateway.core.factors import FactorChallenge
 from gateway.core.ports import Sealer
 from gateway.core.types import AuthContext
 from gateway.core.types import AuthorizationRequest

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
 
-from gateway.core.ports import FactorChallenge
+from gateway.core.factors import FactorChallenge
 from gateway.core.types import AuthContext
 from gateway.core.types import AuthorizationRequest
 from gateway.core.types import UpstreamIdentity

@@ -36,10 +36,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.config.schema import GatewayConfig
+from gateway.core.factors import SecondFactors
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
 from gateway.core.ports import Sealer
-from gateway.core.ports import SecondFactors
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.ports import UpstreamProvider
 from gateway.journey.sessions import EphemeralSsoSessions

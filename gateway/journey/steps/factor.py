@@ -22,17 +22,18 @@ import logging
 from dataclasses import dataclass
 from dataclasses import replace
 
-from gateway.config.schema import ACR_ESIA_MFA
 from gateway.core.errors import AccessDeniedError
 from gateway.core.errors import FactorFailed
 from gateway.core.errors import InteractionRequiredError
+from gateway.core.factors import ACR_ESIA_MFA
+from gateway.core.factors import FactorChallenge
+from gateway.core.factors import FactorOption
+from gateway.core.factors import FactorSubject
+from gateway.core.factors import SecondFactors
+from gateway.core.factors import combine_amr
 from gateway.core.logs import log_event
 from gateway.core.ports import Clock
-from gateway.core.ports import FactorChallenge
-from gateway.core.ports import FactorOption
-from gateway.core.ports import FactorSubject
 from gateway.core.ports import Sealer
-from gateway.core.ports import SecondFactors
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import AuthContext
 from gateway.journey.state import Journey
@@ -53,7 +54,6 @@ from policies.checks import Decision
 log = logging.getLogger(LOGGER)
 
 NO_FACTOR = "no_factor_available"
-MFA = "mfa"
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,7 @@ class FactorPage:
 def raised_auth(auth: AuthContext, amr: str, now: float) -> AuthContext:
     """``auth`` after a second factor: acr esia-mfa, ``amr`` added (and ``mfa`` once
     two or more methods were used, RFC 8176 §2), ``auth_time`` now."""
-    methods = tuple(dict.fromkeys((*(m for m in auth.amr if m != MFA), amr)))
-    if len(methods) >= 2:
-        methods = (*methods, MFA)
-    return AuthContext(acr=ACR_ESIA_MFA, amr=methods, auth_time=int(now))
+    return AuthContext(acr=ACR_ESIA_MFA, amr=combine_amr(auth.amr, (amr,)), auth_time=int(now))
 
 
 class FactorStep:
