@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from gateway.core.clock import FixedClock
@@ -40,9 +43,14 @@ def test_t72_codes_six_digits_uniform_digest_only(
     expected = len(issued) * 6 / 10
     chi_square = sum((c - expected) ** 2 / expected for c in counts)
     assert chi_square < 27.88  # 9 degrees of freedom, p = 0.001
-    stored = b"".join(entry.value + key.encode() for (ns, key), entry in store._entries.items())
-    assert not any(code.encode() in stored for code in issued[:50])
-    assert not any(f"journey-{n}".encode() in stored for n in range(50))
+    records = {key: entry.value for (ns, key), entry in store._entries.items() if ns == "otp_sms"}
+    assert len(records) == 1000
+    for key, raw in records.items():
+        assert re.fullmatch(r"[0-9a-f]{64}", key)  # a digest, not the journey id
+        record = json.loads(raw)
+        assert set(record) == {"d", "g", "exp", "at"}  # digest, generation, times only
+        assert re.fullmatch(r"[0-9a-f]{64}", record["d"])
+    assert not any(str(v) in issued for raw in records.values() for v in json.loads(raw).values())
 
 
 def test_t73_code_expires_and_late_use_counts_as_failure(
