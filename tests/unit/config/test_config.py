@@ -158,17 +158,7 @@ def test_production_refuses_dev_only_secrets() -> None:
 
 
 def test_valid_production_config() -> None:
-    env = dict(PRODUCTION_SECRETS)
-    env.update(
-        {
-            "VHOD__MODE": "production",
-            "VHOD__SERVER__ISSUER": "https://vhod.example.ru",
-            "VHOD__UPSTREAM__PROVIDER": "esia",
-            "VHOD__STORE__EPHEMERAL_URL": "redis://127.0.0.1:6379/0",
-            **PRODUCTION_SENDERS,
-        }
-    )
-    cfg = load_config(None, env=env)
+    cfg = load_config(None, env=_production(**PRODUCTION_SENDERS))
     assert cfg.is_production
 
 
