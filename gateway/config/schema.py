@@ -91,6 +91,10 @@ class SecretSettings(_Section):
     """Signs vhod's browser cookies (CSRF)."""
     blind_index_key: SecretStr | None = None
     """Key of the blind index used for equality lookups of identifiers."""
+    sms_auth: SecretStr | None = None
+    """Value of the SMS gateway's auth header (``[sms.http] auth_header``), if it needs one."""
+    smtp_password: SecretStr | None = None
+    """Password of ``[email] smtp_username`` on the SMTP server."""
 
 
 class KeySettings(_Section):
@@ -334,6 +338,131 @@ class PushSettings(_Section):
     """Optional push relay: vhod POSTs ``{"challenge_id": …}`` there (nothing else)."""
 
 
+class SmsHttpSettings(_Section):
+    """A generic HTTP SMS gateway (SMS.ru, SMSC and alike): one request per message."""
+
+    url: str = ""
+    """Where to send; required when ``[sms] sender = "http"`` (https in production)."""
+    method: Literal["POST", "GET"] = "POST"
+    body_format: Literal["form", "json"] = "form"
+    """How ``body_template`` is sent: form fields (or query for GET) or a JSON object."""
+    body_template: dict[str, str] = Field(default_factory=lambda: {"to": "{to}", "msg": "{text}"})
+    """Fields of the request; in each value ``{to}`` becomes the E.164 number
+    (``+79161234567``), ``{to_digits}`` the same without ``+``, ``{text}`` the message."""
+    auth_header: str = ""
+    """Header carrying ``[secrets] sms_auth`` (e.g. ``Authorization``); empty: none."""
+    success_field: str = ""
+    """A top-level JSON field of the answer that must equal ``success_value``; empty: the
+    status code (2xx) alone decides."""
+    success_value: str = ""
+    connect_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 3.0
+    read_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+
+    @field_validator("url")
+    @classmethod
+    def _url_shape(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v
+
+
+class SmsLimitSettings(_Section):
+    """Anti-pumping limits checked before every SMS (SECURITY.md T85–T88)."""
+
+    per_number_per_minute: Annotated[int, Field(ge=1, le=10)] = 1
+    per_number_per_day: Annotated[int, Field(ge=1, le=50)] = 5
+    per_account_per_hour: Annotated[int, Field(ge=1, le=100)] = 5
+    per_account_per_day: Annotated[int, Field(ge=1, le=200)] = 10
+    per_ip_per_hour: Annotated[int, Field(ge=1, le=10000)] = 20
+    per_session: Annotated[int, Field(ge=1, le=20)] = 3
+    """Per login journey (counted for an hour)."""
+    per_prefix_per_hour: Annotated[int, Field(ge=1, le=10000)] = 10
+    """Sends to numbers sharing a prefix (the number without its last four digits)."""
+    global_per_hour: Annotated[int, Field(ge=1)] = 500
+    global_per_day: Annotated[int, Field(ge=1)] = 5000
+
+
+class SmsSettings(_Section):
+    """One-time codes by SMS (``[sms]``, ``[sms.http]``, ``[sms.limits]``)."""
+
+    sender: Literal["outbox", "http"] = "outbox"
+    """``outbox`` (dev: the dev outbox page; refused in production) or ``http``."""
+    code_ttl_seconds: Annotated[int, Field(ge=30, le=600)] = 300
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 5
+    """Wrong guesses per code; then the code is dead."""
+    resend_cooldown_seconds: Annotated[int, Field(ge=10, le=600)] = 60
+    allowed_prefixes: tuple[str, ...] = ("+79",)
+    """E.164 prefixes SMS may go to; the default is Russian mobile numbers only."""
+    service_name: str = "vhod"
+    """Named in the message: «Код входа в vhod: 123456. Никому его не сообщайте.»"""
+    http: SmsHttpSettings = SmsHttpSettings()
+    limits: SmsLimitSettings = SmsLimitSettings()
+
+    @field_validator("allowed_prefixes")
+    @classmethod
+    def _prefix_shape(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for prefix in v:
+            if not (prefix.startswith("+") and prefix[1:].isdigit() and len(prefix) >= 2):
+                raise ValueError(f"{prefix!r} is not an E.164 prefix like '+79'")
+        return v
+
+    @model_validator(mode="after")
+    def _http_needs_url(self) -> SmsSettings:
+        if self.sender == "http" and not self.http.url:
+            raise ValueError("sender = 'http' needs [sms.http] url")
+        return self
+
+
+class EmailSettings(_Section):
+    """One-time codes by e-mail (``[email]``)."""
+
+    sender: Literal["outbox", "smtp"] = "outbox"
+    """``outbox`` (dev; refused in production) or ``smtp``."""
+    code_ttl_seconds: Annotated[int, Field(ge=30, le=600)] = 300
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 5
+    resend_cooldown_seconds: Annotated[int, Field(ge=10, le=600)] = 60
+    from_address: str = "vhod@localhost"
+    smtp_host: str = ""
+    """Required when ``sender = "smtp"``."""
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_security: Literal["starttls", "tls", "plain"] = "starttls"
+    """``plain`` sends in the clear; production mode refuses it."""
+    smtp_username: str = ""
+    """Empty: no login; the password is ``[secrets] smtp_password``."""
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    service_name: str = "vhod"
+
+    @model_validator(mode="after")
+    def _smtp_needs_host(self) -> EmailSettings:
+        if self.sender == "smtp" and not self.smtp_host:
+            raise ValueError("sender = 'smtp' needs smtp_host")
+        return self
+
+
+class LockoutSettings(_Section):
+    """Regulation of second-factor guessing (NIST 800-63B §5.2.2; SECURITY.md T75)."""
+
+    max_failures: Annotated[int, Field(ge=1, le=20)] = 5
+    """Failures of one factor of one account within ``window_seconds`` before a lock."""
+    max_account_failures: Annotated[int, Field(ge=1, le=50)] = 10
+    """Failures of all factors of one account within ``window_seconds`` before a lock."""
+    window_seconds: Annotated[int, Field(ge=10, le=86400)] = 300
+    ban_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+    """The first lock; each further lock doubles it, up to ``max_ban_seconds``."""
+    max_ban_seconds: Annotated[int, Field(ge=1, le=86400)] = 3600
+    max_consecutive_failures: Annotated[int, Field(ge=1, le=100)] = 100
+    """Failures without a success (across locks) before the long lock; NIST: ≤ 100."""
+    hard_lock_seconds: Annotated[int, Field(ge=60, le=7 * 86400)] = 86400
+    memory_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 86400
+    """How long back-off levels and the failure streak are remembered."""
+
+    @model_validator(mode="after")
+    def _ban_bounds(self) -> LockoutSettings:
+        if self.ban_seconds > self.max_ban_seconds:
+            raise ValueError("ban_seconds must not exceed max_ban_seconds")
+        return self
+
+
 class GatewayConfig(_Section):
     mode: Mode = Mode.DEV
     server: ServerSettings = ServerSettings()
@@ -350,6 +479,9 @@ class GatewayConfig(_Section):
     dev: DevSettings = DevSettings()
     totp: TotpSettings = TotpSettings()
     push: PushSettings = PushSettings()
+    sms: SmsSettings = SmsSettings()
+    email: EmailSettings = EmailSettings()
+    lockout: LockoutSettings = LockoutSettings()
 
     @field_validator("scopes")
     @classmethod
@@ -381,6 +513,7 @@ def production_problems(config: GatewayConfig) -> list[str]:
         problems.append("[upstream] provider: 'fake' is for dev and tests; refused in production")
     if config.dev.enabled:
         problems.append("[dev] enabled: dev apps are refused in production mode")
+    problems += _sender_problems(config)
     for name in ("pepper", "key_encryption_key", "session_secret", "blind_index_key"):
         value = getattr(config.secrets, name)
         if value is None:
@@ -390,4 +523,18 @@ def production_problems(config: GatewayConfig) -> list[str]:
             )
         elif value.get_secret_value().startswith(DEV_SECRET_PREFIX):
             problems.append(f"[secrets] {name}: a dev-only secret is refused in production")
+    return problems
+
+
+def _sender_problems(config: GatewayConfig) -> list[str]:
+    """Production refuses the dev outbox senders and half-configured real ones."""
+    problems: list[str] = []
+    if config.sms.sender == "outbox":
+        problems.append("[sms] sender: 'outbox' is for dev; refused in production (use 'http')")
+    elif not config.sms.http.url.startswith("https://"):
+        problems.append("[sms.http] url: an https URL is required in production")
+    if config.email.sender == "outbox":
+        problems.append("[email] sender: 'outbox' is for dev; refused in production (use 'smtp')")
+    elif config.email.smtp_security == "plain":
+        problems.append("[email] smtp_security: 'plain' is refused in production")
     return problems

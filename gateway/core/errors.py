@@ -222,7 +222,11 @@ class JourneyRejected(GatewayError):
 
 
 class FactorFailed(GatewayError):
-    """A second factor was not passed. Every cause gets the same answer for the user."""
+    """A second factor was not passed. Every cause gets the same answer for the user.
+
+    :param reason: a stable code for the log only (``code_mismatch``, ``code_expired``,
+        ``code_missing``, ``code_used``, ``code_attempts_exhausted``...); never shown.
+    """
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -236,6 +240,18 @@ class RateLimited(GatewayError):
         super().__init__(f"rate limited: {what}")
         self.what = what
         self.retry_after = retry_after
+
+
+class DestinationRefused(GatewayError):
+    """A message may not go to this destination: not a number, not an allowed range
+    (``+7 8xx``, premium or shared-cost, foreign), SECURITY.md T87. Nothing was sent.
+
+    :param reason: a stable code for the log (``phone_invalid``, ``phone_not_allowed``).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"destination refused: {reason}")
+        self.reason = reason
 
 
 class NotFound(GatewayError):

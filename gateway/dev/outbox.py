@@ -1,9 +1,11 @@
-"""The dev outbox: where SMS and push messages appear while vhod runs in dev mode.
+"""The dev outbox: where SMS, e-mail and push messages appear while vhod runs in dev mode.
 
-No message leaves the machine in dev: the dev senders (SMS, push; wired by the factor
-features) call :meth:`DevOutbox.record`, and a person trying the stack reads the
-messages at ``/dev/outbox`` on the gateway — a Russian page, or JSON with
-``Accept: application/json`` (for tests and scripts)::
+No message leaves the machine in dev: the dev senders (SMS and e-mail:
+``providers.factors.senders.outbox``, which take this outbox as their sink; push) call
+:meth:`DevOutbox.record`, and a person trying the stack reads the messages at
+``/dev/outbox`` on the gateway — a Russian page, or JSON with ``Accept: application/json``
+(for tests and scripts); both list the oldest first and the newest last, each message with
+its time, channel, masked destination and text::
 
     outbox = DevOutbox(services.ephemeral, services.clock)
     outbox.record("sms", "телефон …0101", "Код входа: 123456")
@@ -51,7 +53,7 @@ __all__ = [
 
 NAMESPACE = "dev_outbox"
 SEQUENCE_KEY = "seq"
-KINDS = ("sms", "push")
+KINDS = ("sms", "email", "push")
 DEFAULT_TTL_SECONDS = 24 * 3600
 DEFAULT_LIMIT = 100
 MAX_TEXT = 2000
@@ -72,7 +74,7 @@ class OutboxMessage:
     """One message as the outbox shows it.
 
     :param seq: position in the outbox (1, 2, …; newest is highest).
-    :param kind: ``sms`` or ``push``.
+    :param kind: ``sms``, ``email`` or ``push``.
     :param to: the recipient label or digest the sender chose.
     :param text: the message text as it would be delivered.
     :param at: when it was recorded (Unix time, from the gateway's clock).
@@ -169,7 +171,7 @@ def _wants_json() -> bool:
 
 
 def outbox_blueprint(outbox: DevOutbox, production: bool) -> Blueprint:
-    """``GET /dev/outbox`` (``?kind=sms|push``): JSON or the page.
+    """``GET /dev/outbox`` (``?kind=sms|email|push``): JSON or the page, oldest first.
 
     Register it through :func:`install_outbox`, which also keeps the outbox at
     ``app.extensions["vhod_dev_outbox"]``.
@@ -190,9 +192,10 @@ def outbox_blueprint(outbox: DevOutbox, production: bool) -> Blueprint:
     @bp.get("/dev/outbox")
     def show() -> Response:
         kind = request.args.get("kind")
-        items = _outbox().messages(kind if kind in KINDS else None)
+        # Oldest first, newest last: the order in which they were "sent".
+        items = list(reversed(_outbox().messages(kind if kind in KINDS else None)))
         if _wants_json():
-            response = jsonify({"messages": [asdict(m) for m in items]})
+            response = jsonify({"messages": [_as_json(m) for m in items]})
         else:
             response = Response(
                 render_template("dev_outbox.html", messages=items), mimetype="text/html"
@@ -201,6 +204,13 @@ def outbox_blueprint(outbox: DevOutbox, production: bool) -> Blueprint:
         return response
 
     return bp
+
+
+def _as_json(message: OutboxMessage) -> dict[str, object]:
+    listed: dict[str, object] = asdict(message)
+    listed["channel"] = message.kind
+    listed["time"] = datetime.fromtimestamp(message.at, tz=UTC).isoformat()
+    return listed
 
 
 def install_outbox(app: Flask, outbox: DevOutbox, production: bool) -> None:

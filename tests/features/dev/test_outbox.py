@@ -47,7 +47,7 @@ def test_clear(outbox: DevOutbox) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "to", "text"), [("email", "x", "y"), ("sms", "x" * 201, "y"), ("sms", "x", "y" * 2001)]
+    ("kind", "to", "text"), [("fax", "x", "y"), ("sms", "x" * 201, "y"), ("sms", "x", "y" * 2001)]
 )
 def test_bad_messages_are_refused(outbox: DevOutbox, kind: str, to: str, text: str) -> None:
     with pytest.raises(ValueError, match=r"kind|too long"):
@@ -77,16 +77,23 @@ def test_outbox_over_http(app: Any, services: Any) -> None:
 
     outbox.record("sms", "телефон …0101", "Код входа: 654321")
     outbox.record("push", "устройство …42", "Подтвердите вход")
+    outbox.record("email", "i…@example.ru", "Код входа в vhod: 777888")
     as_json = client.get("/dev/outbox", headers={"Accept": "application/json"})
     assert as_json.headers["Cache-Control"] == "no-store"
     messages = as_json.get_json()["messages"]
-    assert [(m["seq"], m["kind"], m["text"]) for m in messages] == [
-        (2, "push", "Подтвердите вход"),
-        (1, "sms", "Код входа: 654321"),
+    assert [(m["seq"], m["channel"], m["to"], m["text"]) for m in messages] == [
+        (1, "sms", "телефон …0101", "Код входа: 654321"),
+        (2, "push", "устройство …42", "Подтвердите вход"),
+        (3, "email", "i…@example.ru", "Код входа в vhod: 777888"),
     ]
+    assert messages[0]["time"].endswith("+00:00")
+    only_email = client.get("/dev/outbox?kind=email", headers={"Accept": "application/json"})
+    assert [m["kind"] for m in only_email.get_json()["messages"]] == ["email"]
     only_sms = client.get("/dev/outbox?kind=sms", headers={"Accept": "application/json"})
     assert [m["kind"] for m in only_sms.get_json()["messages"]] == ["sms"]
     page = client.get("/dev/outbox", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "Исходящие сообщения" in page
     assert "Код входа: 654321" in page
     assert "телефон …0101" in page
+    assert page.index("Код входа: 654321") < page.index("Код входа в vhod: 777888")
+    assert "письмо" in page

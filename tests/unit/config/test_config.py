@@ -16,6 +16,13 @@ from gateway.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[3]
 
+PRODUCTION_SENDERS = {
+    "VHOD__SMS__SENDER": "http",
+    "VHOD__SMS__HTTP__URL": "https://sms.example.ru/send",
+    "VHOD__EMAIL__SENDER": "smtp",
+    "VHOD__EMAIL__SMTP_HOST": "smtp.example.ru",
+}
+
 PRODUCTION_SECRETS = {
     "VHOD__SECRETS__PEPPER": "p" * 40,
     "VHOD__SECRETS__KEY_ENCRYPTION_KEY": "k" * 43,
@@ -151,6 +158,11 @@ def test_production_refuses_dev_only_secrets() -> None:
 
 
 def test_valid_production_config() -> None:
+    cfg = load_config(None, env=_production(**PRODUCTION_SENDERS))
+    assert cfg.is_production
+
+
+def _production(**extra: str) -> dict[str, str]:
     env = dict(PRODUCTION_SECRETS)
     env.update(
         {
@@ -160,8 +172,55 @@ def test_valid_production_config() -> None:
             "VHOD__STORE__EPHEMERAL_URL": "redis://127.0.0.1:6379/0",
         }
     )
-    cfg = load_config(None, env=env)
-    assert cfg.is_production
+    env.update(extra)
+    return env
+
+
+def test_production_refuses_the_outbox_senders() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env=_production())
+    text = "\n".join(info.value.problems)
+    assert "[sms] sender: 'outbox' is for dev; refused in production" in text
+    assert "[email] sender: 'outbox' is for dev; refused in production" in text
+
+
+def test_production_refuses_plain_http_sms_and_plain_smtp() -> None:
+    env = _production(
+        **{
+            **PRODUCTION_SENDERS,
+            "VHOD__SMS__HTTP__URL": "http://sms.example.ru/send",
+            "VHOD__EMAIL__SMTP_SECURITY": "plain",
+        }
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env=env)
+    text = "\n".join(info.value.problems)
+    assert "[sms.http] url: an https URL is required in production" in text
+    assert "[email] smtp_security: 'plain' is refused in production" in text
+
+
+def test_real_senders_need_their_address() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env={"VHOD__SMS__SENDER": "http", "VHOD__EMAIL__SENDER": "smtp"})
+    text = "\n".join(info.value.problems)
+    assert "[sms.http] url" in text
+    assert "smtp_host" in text
+
+
+def test_factor_defaults_and_bounds() -> None:
+    cfg = load_config(None, env={})
+    assert cfg.sms.code_ttl_seconds == 300
+    assert cfg.sms.max_attempts == 5
+    assert cfg.sms.allowed_prefixes == ("+79",)
+    assert cfg.lockout.max_consecutive_failures <= 100
+    for name, value in (
+        ("VHOD__SMS__CODE_TTL_SECONDS", "601"),
+        ("VHOD__LOCKOUT__MAX_CONSECUTIVE_FAILURES", "101"),
+        ("VHOD__SMS__ALLOWED_PREFIXES", '["79"]'),
+        ("VHOD__SMS__HTTP__SURPRISE", "1"),
+    ):
+        with pytest.raises(ConfigError):
+            load_config(None, env={name: value})
 
 
 def test_dev_secrets_are_generated_once_and_marked(tmp_path: Path) -> None:
