@@ -29,6 +29,7 @@ from flask import url_for
 from gateway.core.errors import JourneyRejected
 from gateway.core.logs import log_event
 from gateway.core.types import AuthorizationRequest
+from gateway.core.types import JourneyKind
 from gateway.http.authz_response import authorization_error
 from gateway.http.authz_response import authorization_success
 from gateway.http.deps import services
@@ -45,7 +46,6 @@ from gateway.journey.service import JourneyService
 from gateway.journey.service import Step
 from gateway.journey.service import StepKind
 from gateway.journey.sessions import EphemeralSsoSessions
-from policies.checks import JourneyKind
 from providers.upstream.fake import FakeUpstream
 
 log = logging.getLogger(__name__)
