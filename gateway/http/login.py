@@ -57,17 +57,11 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 
 
 def journeys() -> JourneyService:
-    service = services().journeys
-    if service is None:
-        raise RuntimeError("the journey service is not wired (gateway.app.build_services)")
-    return service
+    return services().journeys
 
 
 def sso_sessions() -> EphemeralSsoSessions:
-    sessions = services().sso_sessions
-    if sessions is None:
-        raise RuntimeError("SSO sessions are not wired (gateway.app.build_services)")
-    return sessions
+    return services().sso_sessions
 
 
 def start_journey(req: AuthorizationRequest) -> Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -73,11 +75,12 @@ def test_fake_upstream_refused_in_production(services: Any) -> None:
         build_upstreams(deps)
 
 
-def test_fake_page_absent_when_fake_not_enabled(actions: JourneyActions, services: Any) -> None:
-    services.upstreams.pop("fake")
+def test_fake_page_absent_when_fake_not_enabled(
+    app: Any, actions: JourneyActions, services: Any
+) -> None:
+    others = {name: u for name, u in services.upstreams.items() if name != "fake"}
+    app.extensions["vhod"] = dataclasses.replace(services, upstreams=MappingProxyType(others))
     try:
         assert actions.client.get("/login/fake?state=x").status_code == 404
     finally:
-        services.upstreams["fake"] = FakeUpstream(
-            services.ephemeral, services.clock, services.pepper, services.config.server.issuer
-        )
+        app.extensions["vhod"] = services
