@@ -29,6 +29,7 @@ from gateway.http import consent
 from gateway.http import login
 from gateway.http import ops
 from gateway.http.deps import Services
+from gateway.http.errors import error_page
 from gateway.http.errors import register_error_handlers
 from gateway.http.i18n import current_language
 from gateway.http.i18n import register_messages
@@ -36,6 +37,10 @@ from gateway.http.i18n import t
 from gateway.http.oauth import init_oauth
 from gateway.http.security import init_security
 from providers.upstream.esia.errors import messages as esia_messages
+from providers.upstream.fake import NAME as FAKE_NAME
+from providers.upstream.fake import FakeUpstream
+from providers.upstream.fake_page import fake_page
+from providers.upstream.fake_page import messages as fake_page_messages
 
 __all__ = ["build_services", "create_app"]
 
@@ -83,6 +88,7 @@ def create_app(
     app.register_blueprint(ops.bp)
     init_oauth(app)
     app.register_blueprint(login.bp)
+    _register_fake_page(app, services)
     app.register_blueprint(consent.bp)
     app.register_blueprint(account.bp)
     admin.init_admin(app)
@@ -96,3 +102,18 @@ def create_app(
         log_event(log, "config.warning", logging.WARNING, warning=warning)
     log_event(log, "app.started", version=__version__, mode=str(config.mode))
     return app
+
+
+def _register_fake_page(app: Flask, services: Services) -> None:
+    """The fake upstream's persona page (``/login/fake``), only when it is enabled."""
+    upstream = services.upstreams.get(FAKE_NAME)
+    if not isinstance(upstream, FakeUpstream):
+        return
+    register_messages(fake_page_messages())
+    app.register_blueprint(
+        fake_page(
+            upstream,
+            callback_endpoint="login.callback",
+            bad_request=lambda: error_page(400, "error_title", "error_bad_request"),
+        )
+    )

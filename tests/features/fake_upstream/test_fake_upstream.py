@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from gateway.app import create_app
 from gateway.config.schema import GatewayConfig
 from gateway.core.errors import ConfigError
 from gateway.core.errors import UpstreamProtocolError
@@ -75,12 +76,9 @@ def test_fake_upstream_refused_in_production(services: Any) -> None:
         build_upstreams(deps)
 
 
-def test_fake_page_absent_when_fake_not_enabled(
-    app: Any, actions: JourneyActions, services: Any
-) -> None:
+def test_fake_page_absent_when_fake_not_enabled(services: Any) -> None:
+    """The app registers the page only for an enabled fake upstream (``[upstream] provider =
+    "esia"`` builds no fake one)."""
     others = {name: u for name, u in services.upstreams.items() if name != "fake"}
-    app.extensions["vhod"] = dataclasses.replace(services, upstreams=MappingProxyType(others))
-    try:
-        assert actions.client.get("/login/fake?state=x").status_code == 404
-    finally:
-        app.extensions["vhod"] = services
+    app = create_app(services=dataclasses.replace(services, upstreams=MappingProxyType(others)))
+    assert app.test_client().get("/login/fake?state=x").status_code == 404
