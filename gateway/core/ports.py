@@ -104,14 +104,18 @@ class DataKeyRing(Protocol):
         ...
 
 
-class SigningKeyMaterial(Protocol):
-    """The active key of one algorithm (its ``repr`` never shows private material)."""
+class KeyIdentity(Protocol):
+    """A signing key's ``kid`` (RFC 7638 thumbprint) and algorithm."""
 
     @property
     def kid(self) -> str: ...
 
     @property
     def alg(self) -> str: ...
+
+
+class SigningKeyMaterial(KeyIdentity, Protocol):
+    """The active key of one algorithm (its ``repr`` never shows private material)."""
 
     @property
     def private_key(self) -> Any:
@@ -119,14 +123,8 @@ class SigningKeyMaterial(Protocol):
         ...
 
 
-class PublishedKey(Protocol):
+class PublishedKey(KeyIdentity, Protocol):
     """A key in the JWKS, to verify a signature with (``algorithms=[key.alg]`` only)."""
-
-    @property
-    def kid(self) -> str: ...
-
-    @property
-    def alg(self) -> str: ...
 
     @property
     def public_key(self) -> Any:
