@@ -201,7 +201,7 @@ def _prepare(config_path: Path) -> dict[str, str]:
         _, secret = register_client(svc.uow, svc.clock, svc.pepper, svc.config.scopes, client, None)
         raw = f"bench-{name}:{secret}".encode()
         headers[name] = "Basic " + base64.b64encode(raw).decode()
-    svc.extras["engine"].dispose()
+    svc.engine.dispose()
     return headers
 
 

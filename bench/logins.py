@@ -372,7 +372,7 @@ def _prepare(config_path: Path) -> None:
         Client(client_id=CLIENT_ID, redirect_uris=(REDIRECT_URI,), scopes=tuple(SCOPE.split())),
         CLIENT_SECRET,
     )
-    svc.extras["engine"].dispose()
+    svc.engine.dispose()
 
 
 def main() -> None:

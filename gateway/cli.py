@@ -141,7 +141,7 @@ def keys_rotate(alg: str | None) -> None:
 def keys_rotate_data_key() -> None:
     """Add a new data-encryption key; new values are sealed under it."""
     svc = _services()
-    key_id = svc.sealer.rotate_data_key()
+    key_id = svc.data_keys.rotate_data_key()
     with svc.uow() as tx:
         audit(tx, svc.clock.now(), "keys.data_key_rotated", actor="cli")
         tx.commit()
@@ -153,7 +153,7 @@ def keys_rotate_data_key() -> None:
 def keys_reseal() -> None:
     """Re-encrypt every sealed value under the newest data key."""
     svc = _services()
-    count = svc.sealer.reseal()
+    count = svc.data_keys.reseal()
     with svc.uow() as tx:
         audit(tx, svc.clock.now(), "keys.resealed", count=count, actor="cli")
         tx.commit()
@@ -358,7 +358,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run vhod under gunicorn (migrations and first keys are prepared before forking)."""
     svc = _services(prepare_stores=True)
     cfg = svc.config
-    svc.extras["engine"].dispose()
+    svc.engine.dispose()
     bind = f"{host or cfg.server.host}:{port or cfg.server.port}"
     argv = [
         sys.executable,

@@ -56,6 +56,9 @@ from gateway.core.ports import Clock
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWork
 from gateway.core.ports import UnitOfWorkFactory
+from gateway.core.types import KeyChange
+from gateway.core.types import KeyChanges
+from gateway.core.types import KeyInfo
 from gateway.core.types import KeyState
 from gateway.core.types import SigningKey
 from keys.generate import SUPPORTED_ALGS
@@ -141,50 +144,6 @@ class VerificationKey:
 
     def __repr__(self) -> str:
         return f"VerificationKey(kid={self.kid!r}, alg={self.alg!r}, state={self.state.value!r})"
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    """What ``vhod keys list`` shows about a key: never private parts.
-
-    :param published: in the JWKS now (``next``, ``active``, or ``retired`` within the
-        keep window).
-    :param published_until: for a retired key, when it leaves the JWKS.
-    """
-
-    kid: str
-    alg: str
-    state: KeyState
-    created_at: float
-    activated_at: float | None
-    retired_at: float | None
-    published: bool
-    published_until: float | None
-
-
-@dataclass(frozen=True)
-class KeyChange:
-    """One state change: ``before`` is ``None`` for a key created now."""
-
-    kid: str
-    alg: str
-    before: KeyState | None
-    after: KeyState
-
-
-@dataclass(frozen=True)
-class KeyChanges:
-    """What :meth:`KeyManager.ensure_keys` or :meth:`KeyManager.rotate` changed."""
-
-    at: float
-    changes: tuple[KeyChange, ...]
-
-    def describe(self) -> list[str]:
-        """One line per change, for the CLI: ``RS256 <kid>: next -> active``."""
-        return [
-            f"{c.alg} {c.kid}: {c.before.value if c.before else 'created'} -> {c.after.value}"
-            for c in self.changes
-        ]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 from gateway.config.schema import ScopeSettings
 from gateway.core.types import AuthContext
 from gateway.core.types import Client
+from gateway.core.types import JourneyKind
 
 
 class Action(enum.StrEnum):
@@ -33,14 +34,6 @@ class Action(enum.StrEnum):
     REQUIRE_FACTOR = "require_factor"
     REQUIRE_CONSENT = "require_consent"
     CHOOSE_CHILD = "choose_child"
-
-
-class JourneyKind(enum.StrEnum):
-    """``authorize``: a client asked for a code; ``account``: vhod's own pages (no client,
-    no code, no consent)."""
-
-    AUTHORIZE = "authorize"
-    ACCOUNT = "account"
 
 
 @dataclass(frozen=True)
@@ -134,6 +127,11 @@ class Check:
         if not self.predicate(ctx):
             return None
         return Decision(self.action, self.reason, self.details(ctx), self.error)
+
+    @property
+    def version(self) -> str | None:
+        """Built-in checks are not versioned (only the admin rule documents are)."""
+        return None
 
 
 @dataclass(frozen=True)

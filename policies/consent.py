@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.core.types import JourneyKind
 from policies.checks import Action
 from policies.checks import Check
-from policies.checks import JourneyKind
 from policies.checks import PolicyContext
 
 

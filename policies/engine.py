@@ -18,8 +18,8 @@ Default order (:data:`DEFAULT_ORDER`, see ``build.py``):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
+from gateway.core.ports import PolicyStep as Step
 from policies.checks import Action
 from policies.checks import Decision
 from policies.checks import PolicyContext
@@ -28,15 +28,8 @@ from policies.checks import TrailEntry
 ALLOWED = "allowed"
 
 
-class PolicyStep(Protocol):
-    """A step of the engine: a :class:`policies.checks.Check`, or the rule documents."""
-
-    @property
-    def reason(self) -> str: ...
-
-    def evaluate(self, ctx: PolicyContext) -> Decision | None:
-        """The decision when the step fires, else ``None``. Example: see ``Check``."""
-        ...
+PolicyStep = Step[PolicyContext, Decision]
+"""A step of this engine: a :class:`policies.checks.Check`, or the rule documents."""
 
 
 class PolicyEngine:
@@ -53,9 +46,8 @@ class PolicyEngine:
         """The version of the admin rule documents in force (recorded with consents), from
         the step that has one (``RuleDocumentsCheck``); ``None`` without such a step."""
         for step in self._steps:
-            version = getattr(step, "version", None)
-            if isinstance(version, str):
-                return version
+            if step.version is not None:
+                return step.version
         return None
 
     @property

@@ -136,7 +136,7 @@ def explain(ctx: PolicyContext, document: LoadedDocument) -> Explanation:
         lines.append(
             StepLine(
                 step=step.reason,
-                description=str(getattr(step, "description", "")),
+                description=step.description,
                 fired=fired,
                 action=str(decision.action) if fired and decision else None,
                 reason=decision.reason if fired and decision else None,

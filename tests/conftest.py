@@ -42,7 +42,7 @@ def services(config: GatewayConfig, clock: FixedClock) -> Iterator[Any]:
 
     svc = build_services(config, clock, prepare_stores=True)
     yield svc
-    svc.extras["engine"].dispose()
+    svc.engine.dispose()
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ from typing import Any
 
 from gateway.core.audit import audit
 from gateway.core.ports import Clock
+from gateway.core.ports import KeyManagement
 from gateway.core.ports import UnitOfWorkFactory
-from keys.manager import KeyManager
 
 
-def list_signing_keys(manager: KeyManager) -> list[dict[str, Any]]:
+def list_signing_keys(manager: KeyManagement) -> list[dict[str, Any]]:
     """Each key's id, algorithm, state and times (JSON-ready)."""
     return [
         {
@@ -28,9 +28,9 @@ def list_signing_keys(manager: KeyManager) -> list[dict[str, Any]]:
 
 
 def rotate_signing_keys(
-    manager: KeyManager, uow: UnitOfWorkFactory, clock: Clock, alg: str | None, actor: str
+    manager: KeyManagement, uow: UnitOfWorkFactory, clock: Clock, alg: str | None, actor: str
 ) -> list[str]:
-    """``next → active → retired`` and a new ``next`` (``KeyManager.rotate``), audited.
+    """``next → active → retired`` and a new ``next`` (``KeyManagement.rotate``), audited.
 
     :raises ValueError: an unsupported ``alg``.
     """

@@ -42,8 +42,8 @@ from gateway.core.ports import UnitOfWork
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import AuthContext
 from gateway.core.types import Grant
+from gateway.core.types import JourneyKind
 from gateway.core.types import Subject
-from policies.checks import JourneyKind
 from policies.checks import PolicyContext
 from policies.documents.parse import DocumentInvalid
 from policies.documents.parse import Problem

@@ -1,5 +1,5 @@
 """Ports: the interfaces the use cases depend on. Implementations live in sibling packages
-(``gateway.store``, ``keys``, ``providers``, ``policies``) and are wired by ``gateway.app``.
+(``gateway.store``, ``keys``, ``providers``, ``policies``) and are wired by ``gateway.compose``.
 
 Each port is small (2–6 methods) and named after what it holds.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from typing import Protocol
+from typing import TypeVar
 
 from gateway.core.factors import CredentialRepository
 from gateway.core.types import AdminInvite
@@ -20,6 +21,8 @@ from gateway.core.types import Client
 from gateway.core.types import Consent
 from gateway.core.types import DataKey
 from gateway.core.types import Grant
+from gateway.core.types import KeyChanges
+from gateway.core.types import KeyInfo
 from gateway.core.types import KeyState
 from gateway.core.types import LogoutDelivery
 from gateway.core.types import RefreshToken
@@ -87,6 +90,111 @@ class Sealer(Protocol):
 
     def blind_index(self, purpose: str, value: str) -> str:
         """Keyed HMAC of a normalised identifier, for equality lookups (SNILS...)."""
+        ...
+
+
+class DataKeyRing(Protocol):
+    """Operating the sealer's key ring (``vhod keys rotate-data-key`` / ``reseal``)."""
+
+    def rotate_data_key(self) -> str:
+        """Add a new data key that seals from now on; returns its id."""
+        ...
+
+    def reseal(self) -> int:
+        """Re-seal every stored value under the newest data key; returns how many changed."""
+        ...
+
+
+class KeyIdentity(Protocol):
+    """A signing key's ``kid`` (RFC 7638 thumbprint) and algorithm."""
+
+    @property
+    def kid(self) -> str: ...
+
+    @property
+    def alg(self) -> str: ...
+
+
+class SigningKeyMaterial(KeyIdentity, Protocol):
+    """The active key of one algorithm (its ``repr`` never shows private material)."""
+
+    @property
+    def private_key(self) -> Any:
+        """The ``cryptography`` private key object."""
+        ...
+
+
+class PublishedKey(KeyIdentity, Protocol):
+    """A key in the JWKS, to verify a signature with (``algorithms=[key.alg]`` only)."""
+
+    @property
+    def public_key(self) -> Any:
+        """The ``cryptography`` public key object."""
+        ...
+
+
+class KeySource(Protocol):
+    """Signing keys as the OAuth layer uses them (``keys.manager.KeyManager``)."""
+
+    def signing_key(self, alg: str) -> SigningKeyMaterial:
+        """The active key of ``alg``; raises when there is none."""
+        ...
+
+    def verification_key(self, kid: str) -> PublishedKey | None:
+        """A published key by ``kid`` (``next``, ``active`` or kept ``retired``)."""
+        ...
+
+    def public_jwks(self) -> dict[str, list[dict[str, Any]]]:
+        """The JWKS document: every published key, public parts only."""
+        ...
+
+
+class KeyManagement(KeySource, Protocol):
+    """Signing keys for the admin side and the CLI as well: list and rotate."""
+
+    def list_keys(self) -> list[KeyInfo]:
+        """Every stored key, never its private parts."""
+        ...
+
+    def rotate(self, alg: str | None = None) -> KeyChanges:
+        """``next → active → retired`` and a new ``next`` (one algorithm, or all)."""
+        ...
+
+
+ContextT = TypeVar("ContextT", contravariant=True)
+DecisionT = TypeVar("DecisionT", covariant=True)
+
+
+class PolicyStep(Protocol[ContextT, DecisionT]):
+    """One step of a policy engine (``policies.engine``: ``PolicyStep[PolicyContext,
+    Decision]``): a built-in named check, or the step applying the admin rule documents."""
+
+    @property
+    def reason(self) -> str:
+        """The stable reason code (distinct among an engine's steps)."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """What the step is for (English, for admins and ``explain``)."""
+        ...
+
+    @property
+    def version(self) -> str | None:
+        """The version of the rules the step applies (recorded with consents), ``None``
+        for a built-in check."""
+        ...
+
+    def evaluate(self, ctx: ContextT) -> DecisionT | None:
+        """The decision when the step fires, else ``None``."""
+        ...
+
+
+class Disposable(Protocol):
+    """A process-wide resource the composition root owns (the SQL engine's pool)."""
+
+    def dispose(self) -> None:
+        """Close it (at process exit, or before ``vhod serve`` forks its workers)."""
         ...
 
 

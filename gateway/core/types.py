@@ -21,6 +21,59 @@ class KeyState(enum.StrEnum):
     RETIRED = "retired"
 
 
+class JourneyKind(enum.StrEnum):
+    """``authorize``: a client asked for a code; ``account``: vhod's own pages (no client,
+    no code, no consent)."""
+
+    AUTHORIZE = "authorize"
+    ACCOUNT = "account"
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What ``vhod keys list`` and the admin pages show about a signing key: never
+    private parts.
+
+    :param published: in the JWKS now (``next``, ``active``, or ``retired`` within the
+        keep window).
+    :param published_until: for a retired key, when it leaves the JWKS.
+    """
+
+    kid: str
+    alg: str
+    state: KeyState
+    created_at: float
+    activated_at: float | None
+    retired_at: float | None
+    published: bool
+    published_until: float | None
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """One state change: ``before`` is ``None`` for a key created now."""
+
+    kid: str
+    alg: str
+    before: KeyState | None
+    after: KeyState
+
+
+@dataclass(frozen=True)
+class KeyChanges:
+    """What a key rotation (or the first keys) changed."""
+
+    at: float
+    changes: tuple[KeyChange, ...]
+
+    def describe(self) -> list[str]:
+        """One line per change, for the CLI: ``RS256 <kid>: next -> active``."""
+        return [
+            f"{c.alg} {c.kid}: {c.before.value if c.before else 'created'} -> {c.after.value}"
+            for c in self.changes
+        ]
+
+
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 

@@ -214,7 +214,6 @@ class DevStack:
             app = create_app(services=services)
             outbox = build_outbox(cfg, services.ephemeral, services.clock)
             install_outbox(app, outbox, cfg.is_production)
-            services.extras["dev_outbox"] = outbox
             gateway.serve(app)
             schools = _schools(services, school.url)
             school.serve(_school_wsgi(schools))
@@ -229,9 +228,8 @@ class DevStack:
         """Stop the servers, the back-channel worker and the database pool."""
         for server in (self.school, self.gateway, self.sandbox):
             server.stop()
-        if self.services.oauth is not None:
-            self.services.oauth.backchannel.stop()
-        self.services.extras["engine"].dispose()
+        self.services.oauth.backchannel.stop()
+        self.services.engine.dispose()
 
     def describe(self) -> list[str]:
         """What ``vhod dev`` prints: URLs, demo clients, personas (made-up data only)."""

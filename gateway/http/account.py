@@ -48,10 +48,7 @@ def safe_return_path(value: str | None) -> str:
 
 
 def accounts() -> AccountService:
-    service = services().accounts
-    if service is None:
-        raise RuntimeError("the account service is not wired (gateway.app.build_services)")
-    return service
+    return services().accounts
 
 
 @bp.errorhandler(JourneyRejected)
@@ -90,8 +87,7 @@ def revoke() -> Response:
         return see_other(url_for("account.login"), code=303)
     client_id = request.form.get("client_id", "")
     if client_id and len(client_id) <= 255:
-        svc = services()
-        revoker = svc.grant_revoker if svc.grant_revoker is not None else svc.oauth
+        revoker = services().grant_revoker
         revoked = accounts().revoke_consent(session.subject_id, client_id, revoker)
         log_event(log, "consent.revoke_requested", client_id=client_id, revoked=revoked)
     return see_other(url_for("account.home"), code=303)

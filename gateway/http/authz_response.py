@@ -43,11 +43,8 @@ def see_other(location: str) -> Response:
 
 
 def oauth_provider() -> OAuthProvider:
-    """The app's OAuth provider (built by ``gateway.http.oauth.init_oauth``)."""
-    provider = services().oauth
-    if provider is None:
-        raise RuntimeError("the OAuth provider is not wired (gateway.http.oauth.init_oauth)")
-    return provider
+    """The app's OAuth provider (built by ``gateway.compose``)."""
+    return services().oauth
 
 
 def authorization_success(
@@ -63,9 +60,8 @@ def authorization_success(
         location = provider.authorization_success(req, outcome)
     except AuthorizationFailure as failure:
         return failure_response(failure)
-    sessions = services().sso_sessions
-    if sessions is not None and (session is None or req.client_id not in session.clients):
-        sessions.add_client(outcome.sid, req.client_id)
+    if session is None or req.client_id not in session.clients:
+        services().sso_sessions.add_client(outcome.sid, req.client_id)
     return see_other(location)
 
 

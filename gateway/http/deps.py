@@ -1,16 +1,17 @@
 """What the HTTP layer needs from the composition root, and per-request helpers.
 
-``Services`` is the bag the app factory builds once and stores at
+``Services`` is the frozen container ``gateway.compose.build_services`` builds once per
+process (every field set at construction) and ``gateway.app.create_app`` stores at
 ``app.extensions["vhod"]``; views reach it through :func:`services`. Use cases receive
-explicit dependencies from it, never the bag itself.
+explicit dependencies from it, never the container itself. Keys and sealing are typed as
+ports (``gateway.core.ports``): the HTTP layer never sees ``keys.*`` or ``gateway.store.*``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from dataclasses import field
-from typing import Any
 
 from flask import current_app
 from flask import request
@@ -18,49 +19,55 @@ from flask import request
 from gateway.config.schema import GatewayConfig
 from gateway.core.ports import ClaimsSource
 from gateway.core.ports import Clock
+from gateway.core.ports import DataKeyRing
+from gateway.core.ports import Disposable
 from gateway.core.ports import EphemeralStore
 from gateway.core.ports import GrantRevoker
+from gateway.core.ports import KeyManagement
+from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.ports import UpstreamProvider
 from gateway.journey.account import AccountService
 from gateway.journey.service import JourneyService
 from gateway.journey.sessions import EphemeralSsoSessions
 from gateway.oauth.provider import OAuthProvider
-from keys.manager import KeyManager
-from keys.sealing import AesGcmSealer
 from policies.documents.source import ActiveRuleDocuments
+from policies.engine import PolicyEngine
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
-    """Everything built once per process by ``gateway.app.build_services``."""
+    """Everything built once per process by ``gateway.compose.build_services``."""
 
     config: GatewayConfig
     clock: Clock
+    engine: Disposable
+    """The durable store's connection pool; dispose it at exit (or before forking)."""
     uow: UnitOfWorkFactory
     ephemeral: EphemeralStore
-    sealer: AesGcmSealer
-    keys: KeyManager
+    sealer: Sealer
+    data_keys: DataKeyRing
+    """The sealer's key ring, for ``vhod keys rotate-data-key`` / ``reseal``."""
+    keys: KeyManagement
     pepper: bytes
     session_secret: bytes
-    upstreams: dict[str, UpstreamProvider] = field(default_factory=dict)
+    readiness_checks: Mapping[str, Callable[[], None]]
+    """What ``/readyz`` pings, by name (``ephemeral``, ``database``)."""
+    upstreams: Mapping[str, UpstreamProvider]
     """Enabled upstream identity providers by name (``providers.registry``)."""
-    sso_sessions: EphemeralSsoSessions | None = None
-    journeys: JourneyService | None = None
-    accounts: AccountService | None = None
-    claims: ClaimsSource | None = None
-    """Userinfo / ID-token claims of a subject (``gateway.journey.claims``)."""
-    grant_revoker: GrantRevoker | None = None
-    """Makes revoked grants' access tokens fail at once (consent withdrawal, T97); when
-    unset, the account pages use ``oauth`` (``OAuthProvider`` implements the port)."""
-    oauth: OAuthProvider | None = None
-    """The OAuth / OpenID Connect provider (``gateway.http.oauth.init_oauth`` builds it)."""
-    policy_documents: ActiveRuleDocuments | None = None
+    policy_documents: ActiveRuleDocuments
     """The admin rule document in force (``policies.documents``), shared by the engine and
     the admin pages (which invalidate it after an apply)."""
-    readiness_checks: dict[str, Callable[[], None]] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)
-    """Use-case objects added by later layers (oauth server, journey service...)."""
+    policy: PolicyEngine
+    sso_sessions: EphemeralSsoSessions
+    journeys: JourneyService
+    accounts: AccountService
+    claims: ClaimsSource
+    """Userinfo / ID-token claims of a subject (``gateway.journey.claims``)."""
+    grant_revoker: GrantRevoker
+    """Makes revoked grants' access tokens fail at once (consent withdrawal, T97)."""
+    oauth: OAuthProvider
+    """The OAuth / OpenID Connect provider."""
 
 
 def services() -> Services:

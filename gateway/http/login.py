@@ -7,7 +7,6 @@
   through the upstream ``state`` and checked against this browser's binding cookie.
 * ``GET /login/<jid>/denied`` + ``POST /login/<jid>/abort`` — a denial explained to the
   person (e.g. an unconfirmed account), then ``access_denied`` for the client.
-* ``GET|POST /login/fake`` — the fake upstream's persona page (dev and tests only).
 
 Every journey step ends in :func:`respond`, which turns a :class:`Step` into a redirect,
 a page, or — through ``gateway.http.authz_response`` — the answer to the client. After a
@@ -17,18 +16,16 @@ POST every redirect is a 303 (SECURITY.md T12).
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
 from flask import Blueprint
 from flask import Response
-from flask import abort
 from flask import render_template
 from flask import request
 from flask import url_for
 
 from gateway.core.errors import JourneyRejected
-from gateway.core.logs import log_event
 from gateway.core.types import AuthorizationRequest
+from gateway.core.types import JourneyKind
 from gateway.http.authz_response import authorization_error
 from gateway.http.authz_response import authorization_success
 from gateway.http.deps import services
@@ -45,8 +42,6 @@ from gateway.journey.service import JourneyService
 from gateway.journey.service import Step
 from gateway.journey.service import StepKind
 from gateway.journey.sessions import EphemeralSsoSessions
-from policies.checks import JourneyKind
-from providers.upstream.fake import FakeUpstream
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +52,11 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 
 
 def journeys() -> JourneyService:
-    service = services().journeys
-    if service is None:
-        raise RuntimeError("the journey service is not wired (gateway.app.build_services)")
-    return service
+    return services().journeys
 
 
 def sso_sessions() -> EphemeralSsoSessions:
-    sessions = services().sso_sessions
-    if sessions is None:
-        raise RuntimeError("SSO sessions are not wired (gateway.app.build_services)")
-    return sessions
+    return services().sso_sessions
 
 
 def start_journey(req: AuthorizationRequest) -> Response:
@@ -160,33 +149,3 @@ def denied(jid: str) -> Response:
 def abort_journey(jid: str) -> Response:
     step = journeys().abort(jid, read_binding(), request.form.get("step", ""))
     return respond(step)
-
-
-def _fake_upstream() -> FakeUpstream:
-    upstream = services().upstreams.get("fake")
-    if not isinstance(upstream, FakeUpstream):
-        abort(404)
-    return upstream
-
-
-@bp.route("/login/fake", methods=["GET", "POST"])
-def fake() -> Response:
-    """The fake upstream's page: pick a persona (or cancel) and go to the callback."""
-    upstream = _fake_upstream()
-    state = (request.form if request.method == "POST" else request.args).get("state", "")
-    if not state or len(state) > 128:
-        return error_page(400, "error_title", "error_bad_request")
-    if request.method == "GET":
-        body = render_template("fake_personas.html", personas=upstream.personas, state=state)
-        return Response(body, mimetype="text/html")
-    callback_url = url_for("login.callback", provider=upstream.name)
-    if "cancel" in request.form:
-        params = {"error": "access_denied", "state": state}
-    else:
-        try:
-            code = upstream.issue_code(request.form.get("persona", ""), state)
-        except KeyError:
-            return error_page(400, "error_title", "error_bad_request")
-        params = {"code": code, "state": state}
-    log_event(log, "fake_upstream.answered", cancelled="cancel" in request.form)
-    return see_other(f"{callback_url}?{urlencode(params)}", code=303)

@@ -35,10 +35,8 @@ from gateway.core.errors import TemporarilyUnavailableError
 from gateway.core.logs import log_event
 from gateway.http import discovery
 from gateway.http import logout
-from gateway.http import ops
 from gateway.http.authz_response import failure_response
 from gateway.http.authz_response import oauth_provider
-from gateway.http.deps import Services
 from gateway.http.deps import client_ip
 from gateway.http.deps import services
 from gateway.http.discovery import apply_cors
@@ -47,7 +45,6 @@ from gateway.http.login import start_journey
 from gateway.http.security import csrf_exempt
 from gateway.oauth.authorize import AuthorizationFailure
 from gateway.oauth.context import IncomingRequest
-from gateway.oauth.provider import build_oauth_provider
 
 log = logging.getLogger(__name__)
 
@@ -177,21 +174,8 @@ def _cors(response: Response) -> Response:
 
 
 def init_oauth(app: Flask) -> None:
-    """Build the OAuth provider into the app's services and register the blueprints
-    (``oauth``, ``discovery``, ``logout``). Call once from ``gateway.app.create_app``."""
-    svc: Services = app.extensions["vhod"]
-    if svc.oauth is None:
-        svc.oauth = build_oauth_provider(
-            config=svc.config,
-            clock=svc.clock,
-            uow=svc.uow,
-            ephemeral=svc.ephemeral,
-            keys=svc.keys,
-            pepper=svc.pepper,
-            sessions=svc.sso_sessions,
-            claims=svc.claims,
-            on_event=lambda event: ops.EVENTS.labels(event).inc(),
-        )
+    """Register the blueprints ``oauth``, ``discovery`` and ``logout`` (the provider itself
+    is built by ``gateway.compose``). Call once from ``gateway.app.create_app``."""
     app.register_blueprint(discovery.bp)
     app.register_blueprint(bp)
     app.register_blueprint(logout.bp)

@@ -20,10 +20,10 @@ from gateway.core.factors import FactorChallenge
 from gateway.core.ports import Sealer
 from gateway.core.types import AuthContext
 from gateway.core.types import AuthorizationRequest
+from gateway.core.types import JourneyKind
 from gateway.core.types import UpstreamIdentity
 from gateway.journey.state import Journey
 from gateway.journey.state import JourneyState
-from policies.checks import JourneyKind
 
 CONTEXT = "journey"
 VERSION = 1

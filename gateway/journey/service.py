@@ -44,6 +44,7 @@ import logging
 from gateway.core.errors import LoginRequiredError
 from gateway.core.logs import log_event
 from gateway.core.types import AuthorizationRequest
+from gateway.core.types import JourneyKind
 from gateway.core.types import SsoSession
 from gateway.journey.steps import JourneySteps
 from gateway.journey.steps.base import Answered
@@ -58,7 +59,6 @@ from gateway.journey.steps.finish import Completion
 from gateway.journey.steps.records import LOGGER
 from gateway.journey.steps.records import reject
 from gateway.journey.steps.sso import session_problem
-from policies.checks import JourneyKind
 
 __all__ = [
     "CONSENT_TEXT_VERSION",

@@ -47,8 +47,8 @@ from dataclasses import replace
 from gateway.core.factors import FactorChallenge
 from gateway.core.types import AuthContext
 from gateway.core.types import AuthorizationRequest
+from gateway.core.types import JourneyKind
 from gateway.core.types import UpstreamIdentity
-from policies.checks import JourneyKind
 
 
 class JourneyState(enum.StrEnum):

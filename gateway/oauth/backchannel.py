@@ -26,7 +26,6 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from typing import Protocol
 
 import requests
@@ -34,6 +33,7 @@ import requests
 from gateway.config.schema import GatewayConfig
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
+from gateway.core.ports import KeySource
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import LogoutDelivery
 from gateway.oauth.context import OAuthContext
@@ -201,12 +201,23 @@ def run_loop(
 class WorkerServices(Protocol):
     """What :func:`run_worker` needs (``gateway.http.deps.Services`` has it all)."""
 
-    config: GatewayConfig
-    clock: Clock
-    uow: UnitOfWorkFactory
-    ephemeral: EphemeralStore
-    keys: Any
-    pepper: bytes
+    @property
+    def config(self) -> GatewayConfig: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def uow(self) -> UnitOfWorkFactory: ...
+
+    @property
+    def ephemeral(self) -> EphemeralStore: ...
+
+    @property
+    def keys(self) -> KeySource: ...
+
+    @property
+    def pepper(self) -> bytes: ...
 
 
 def run_worker(services: WorkerServices, stop_event: threading.Event) -> None:

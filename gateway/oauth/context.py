@@ -18,9 +18,9 @@ from gateway.core.logs import log_event
 from gateway.core.ports import ClaimsSource
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
+from gateway.core.ports import KeySource
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.oauth.jose import Jose
-from gateway.oauth.jose import KeySource
 from gateway.oauth.tokens import TokenService
 
 log = logging.getLogger("gateway.oauth")

@@ -1,9 +1,10 @@
 """Signing and verifying vhod's own JWTs (id tokens, access tokens, logout tokens).
 
-Keys come from :class:`keys.manager.KeyManager`: the active key of an algorithm signs,
-any published key verifies (a token signed before a rotation keeps verifying until its
-key leaves the JWKS; SECURITY.md R8). joserfc key objects are cached per ``kid``:
-importing an RSA JWK costs tens of milliseconds, a signature one.
+Keys come from a :class:`gateway.core.ports.KeySource` (``keys.manager.KeyManager``): the
+active key of an algorithm signs, any published key verifies (a token signed before a
+rotation keeps verifying until its key leaves the JWKS; SECURITY.md R8). joserfc key
+objects are cached per ``kid``: importing an RSA JWK costs tens of milliseconds, a signature
+one.
 
 Verification is strict by construction (RFC 8725 §3.1, §3.11):
 
@@ -23,12 +24,13 @@ import json
 import threading
 from collections.abc import Collection
 from typing import Any
-from typing import Protocol
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 from joserfc.jwk import RSAKey
+
+from gateway.core.ports import KeySource
 
 SIGNING_ALGS = ("RS256", "ES256")
 
@@ -37,16 +39,6 @@ TYP_ACCESS_TOKEN = "at+jwt"
 TYP_LOGOUT_TOKEN = "logout+jwt"
 
 _JoseKey = RSAKey | ECKey
-
-
-class KeySource(Protocol):
-    """What :class:`keys.manager.KeyManager` offers (typed here to keep imports small)."""
-
-    def signing_key(self, alg: str) -> Any: ...
-
-    def verification_key(self, kid: str) -> Any: ...
-
-    def public_jwks(self) -> dict[str, list[dict[str, Any]]]: ...
 
 
 class InvalidJwt(Exception):

@@ -28,6 +28,7 @@ from gateway.core.errors import StoreUnavailable
 from gateway.core.ports import ClaimsSource
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
+from gateway.core.ports import KeySource
 from gateway.core.ports import SsoSessions
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import AuthorizationRequest
@@ -43,7 +44,6 @@ from gateway.oauth.context import IncomingRequest
 from gateway.oauth.context import OAuthContext
 from gateway.oauth.context import build_oauth_context
 from gateway.oauth.discovery import metadata
-from gateway.oauth.jose import KeySource
 from gateway.oauth.logout import LogoutService
 from gateway.oauth.records import NS_CODE
 from gateway.oauth.server import AuthlibResponse

@@ -1,6 +1,6 @@
 """Build the stores from URLs: the one place that picks a backend.
 
-The composition root (``gateway.app`` / ``gateway.cli``) calls, typically::
+The composition root (``gateway.compose``) calls, typically::
 
     engine, uow = build_durable(database_url(config), config.store)
     ephemeral = ephemeral_store_from_url(

@@ -1,11 +1,12 @@
 """``FakeUpstream``: a stand-in for ESIA in dev and in unit/feature tests.
 
-Its :meth:`~FakeUpstream.authorization_url` leads to a small page of the gateway itself
-(``/login/fake``, in ``gateway.http.login``) listing a few personas; picking one makes a
-one-time code (:meth:`~FakeUpstream.issue_code`) and sends the browser to the fixed
-callback ``/login/callback/fake?code=…&state=…``; "cancel" sends
-``error=access_denied``. :meth:`~FakeUpstream.complete` turns the code into an
-:class:`UpstreamIdentity`. Codes are stored as keyed digests and consumed once.
+Its :meth:`~FakeUpstream.authorization_url` leads to a small page served by the gateway
+(``/login/fake``, :mod:`providers.upstream.fake_page`, registered only while this upstream
+is enabled) listing a few personas; picking one makes a one-time code
+(:meth:`~FakeUpstream.issue_code`) and sends the browser to the fixed callback
+``/login/callback/fake?code=…&state=…``; "cancel" sends ``error=access_denied``.
+:meth:`~FakeUpstream.complete` turns the code into an :class:`UpstreamIdentity`. Codes
+are stored as keyed digests and consumed once.
 
 Production mode refuses it twice: the config (``[upstream] provider = "fake"``) and the
 factory in ``providers.registry``. Integration tests of the real ESIA path use the ESIA

@@ -316,7 +316,7 @@ def oauth_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return _TEMPLATE[0]
     base = tmp_path_factory.mktemp("oauth-template")
     svc = build_services(make_config(base), FixedClock(), prepare_stores=True)
-    svc.extras["engine"].dispose()
+    svc.engine.dispose()
     _TEMPLATE.append(base / "var")
     return base / "var"
 
@@ -330,7 +330,7 @@ def services(config: Any, clock: FixedClock, oauth_template: Path) -> Iterator[A
     shutil.copytree(oauth_template, data_dir(config), dirs_exist_ok=True)
     svc = build_services(config, clock, prepare_stores=True)
     yield svc
-    svc.extras["engine"].dispose()
+    svc.engine.dispose()
 
 
 # ---------------------------------------------------------------- real backends
@@ -374,7 +374,7 @@ def real_backend_services(tmp_path: Path, clock: FixedClock) -> Iterator[Any]:
     try:
         yield svc
     finally:
-        svc.extras["engine"].dispose()
+        svc.engine.dispose()
         with admin.begin() as conn:
             conn.execute(sqlalchemy.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()

@@ -26,6 +26,7 @@ from gateway.core.logs import log_event
 from gateway.core.ports import Clock
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import AuthorizationRequest
+from gateway.core.types import JourneyKind
 from gateway.core.types import Subject
 from gateway.journey.state import Journey
 from gateway.journey.state import JourneyState
@@ -33,7 +34,6 @@ from gateway.journey.steps.records import LOGGER
 from gateway.journey.steps.records import JourneyRecords
 from gateway.journey.subjects import subject_digest
 from policies.checks import Decision
-from policies.checks import JourneyKind
 
 log = logging.getLogger(LOGGER)
 

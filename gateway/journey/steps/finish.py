@@ -16,6 +16,7 @@ from gateway.core.errors import ProtocolError
 from gateway.core.ports import Clock
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import AuthorizationRequest
+from gateway.core.types import JourneyKind
 from gateway.core.types import JourneyOutcome
 from gateway.core.types import SsoSession
 from gateway.journey.state import FINAL_STATES
@@ -27,7 +28,6 @@ from gateway.journey.steps.records import JourneyRecords
 from gateway.journey.steps.records import reject
 from gateway.journey.steps.sso import SsoStep
 from gateway.journey.subjects import subject_digest
-from policies.checks import JourneyKind
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
 from gateway.core.ports import Sealer
 from gateway.core.types import AuthorizationRequest
+from gateway.core.types import JourneyKind
 from gateway.journey import codec
 from gateway.journey.state import Journey
 from gateway.journey.state import JourneyState
-from policies.checks import JourneyKind
 
 LOGGER = "gateway.journey.service"
 """One logger for every journey event, whichever step logs it (operators filter on it)."""

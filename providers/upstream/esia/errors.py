@@ -41,7 +41,6 @@ echo request data.
 from __future__ import annotations
 
 import re
-import tomllib
 from functools import cache
 from pathlib import Path
 
@@ -49,6 +48,7 @@ from gateway.core.errors import UpstreamDenied
 from gateway.core.errors import UpstreamError
 from gateway.core.errors import UpstreamProtocolError
 from gateway.core.errors import UpstreamUnavailable
+from providers.messages import load_messages
 
 __all__ = [
     "REASONS",
@@ -163,6 +163,4 @@ def messages() -> dict[str, dict[str, str]]:
     Keys are ``<reason>`` (the explanation) and ``<reason>_title``; the HTTP layer merges
     them into its catalogue (``gateway.http.i18n.register_messages``).
     """
-    with (Path(__file__).parent / "messages.toml").open("rb") as f:
-        data = tomllib.load(f)
-    return {lang: {str(k): str(v) for k, v in data[lang].items()} for lang in ("ru", "en")}
+    return load_messages(Path(__file__).parent / "messages.toml")

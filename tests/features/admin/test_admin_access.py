@@ -141,7 +141,8 @@ def test_second_factor_setting_blocks_admins_without_one(
     strict = services.config.model_copy(
         update={"admin": services.config.admin.model_copy(update={"require_second_factor": True})}
     )
-    services.config = strict
+    # The container is frozen: the app gets a copy with the strict config.
+    app.extensions["vhod"] = dataclasses.replace(services, config=strict)
     try:
         assert admin.get("/admin/api/clients").status_code == 403
         refused = admin.get("/admin/login")
@@ -151,9 +152,7 @@ def test_second_factor_setting_blocks_admins_without_one(
         accepted = other.sign_in_through_invite(other.invite(), "parent")
         assert accepted.status_code == 403
     finally:
-        services.config = strict.model_copy(
-            update={"admin": strict.admin.model_copy(update={"require_second_factor": False})}
-        )
+        app.extensions["vhod"] = services
 
 
 def test_csrf_is_required_for_every_admin_state_change(admin: AdminActions, services: Any) -> None:

@@ -114,7 +114,7 @@ class JourneyStack:
         self.sandbox_server.stop()
         services = getattr(self, "services", None)
         if services is not None:
-            services.extras["engine"].dispose()
+            services.engine.dispose()
 
     # ------------------------------------------------------------------ sandbox admin
 

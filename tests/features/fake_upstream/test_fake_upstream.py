@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 
+from gateway.app import create_app
 from gateway.config.schema import GatewayConfig
 from gateway.core.errors import ConfigError
 from gateway.core.errors import UpstreamProtocolError
@@ -73,11 +76,9 @@ def test_fake_upstream_refused_in_production(services: Any) -> None:
         build_upstreams(deps)
 
 
-def test_fake_page_absent_when_fake_not_enabled(actions: JourneyActions, services: Any) -> None:
-    services.upstreams.pop("fake")
-    try:
-        assert actions.client.get("/login/fake?state=x").status_code == 404
-    finally:
-        services.upstreams["fake"] = FakeUpstream(
-            services.ephemeral, services.clock, services.pepper, services.config.server.issuer
-        )
+def test_fake_page_absent_when_fake_not_enabled(services: Any) -> None:
+    """The app registers the page only for an enabled fake upstream (``[upstream] provider =
+    "esia"`` builds no fake one)."""
+    others = {name: u for name, u in services.upstreams.items() if name != "fake"}
+    app = create_app(services=dataclasses.replace(services, upstreams=MappingProxyType(others)))
+    assert app.test_client().get("/login/fake?state=x").status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from flask import request
 
 from gateway.app import build_services
 from gateway.app import create_app
+from gateway.compose import readiness_checks
 from gateway.core.clock import FixedClock
 from gateway.http.deps import services as current_services
 from gateway.http.errors import json_errors
@@ -218,7 +220,7 @@ def test_redis_outage_mid_request_is_503_with_retry_after(tmp_path: Path) -> Non
         redis_server.start()
         assert client.get("/readyz").status_code == 200
         assert svc.ephemeral.get("t", "second") is None
-        svc.extras["engine"].dispose()
+        svc.engine.dispose()
 
 
 def test_database_outage_is_503(tmp_path: Path) -> None:
@@ -234,9 +236,12 @@ def test_database_outage_is_503(tmp_path: Path) -> None:
     dead = build_engine(
         f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x", pool_size=1, timeout_seconds=0.5
     )
-    svc.uow = SqlUnitOfWorkFactory(dead)
+    dead_uow = SqlUnitOfWorkFactory(dead)
+    app.extensions["vhod"] = dataclasses.replace(
+        svc, uow=dead_uow, readiness_checks=readiness_checks(dead_uow, svc.ephemeral)
+    )
     r = client.get("/readyz")
     assert r.status_code == 503
     assert r.get_json()["checks"]["database"] == "unavailable"
     dead.dispose()
-    svc.extras["engine"].dispose()
+    svc.engine.dispose()

@@ -96,7 +96,7 @@ def test_no_personal_data_or_credentials_in_logs_audit_or_at_rest(
     for value in secrets_and_credentials + personal:
         assert value not in audit_text
 
-    services.extras["engine"].dispose()
+    services.engine.dispose()
     raw = b"".join(p.read_bytes() for p in Path(data_dir(services.config)).glob("vhod.db*"))
     assert raw, "the SQLite database should exist"
     for value in secrets_and_credentials + personal:

@@ -58,7 +58,7 @@ def server(tmp_path: Path, oauth_template: Path) -> Iterator[tuple[str, Any]]:
     finally:
         httpd.shutdown()
         thread.join(10)
-        services.extras["engine"].dispose()
+        services.engine.dispose()
 
 
 def _fields(html: str) -> dict[str, str]:

@@ -10,11 +10,11 @@ from gateway.config.schema import ACR_ESIA_MFA
 from gateway.config.schema import DEFAULT_SCOPES
 from gateway.core.types import AuthContext
 from gateway.core.types import Client
+from gateway.core.types import JourneyKind
 from policies.build import build_policy_engine
 from policies.checks import Action
 from policies.checks import Check
 from policies.checks import Decision
-from policies.checks import JourneyKind
 from policies.checks import PolicyContext
 from policies.engine import PolicyEngine
 from policies.rules import RuleDocuments

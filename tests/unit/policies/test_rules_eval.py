@@ -11,9 +11,9 @@ from gateway.config.schema import ACR_ESIA_MFA
 from gateway.config.schema import DEFAULT_SCOPES
 from gateway.core.types import AuthContext
 from gateway.core.types import Client
+from gateway.core.types import JourneyKind
 from policies.build import build_policy_engine
 from policies.checks import Action
-from policies.checks import JourneyKind
 from policies.checks import PolicyContext
 from policies.documents.evaluate import evaluate_document
 from policies.documents.parse import parse_document

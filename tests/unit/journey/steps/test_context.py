@@ -9,11 +9,11 @@ from dataclasses import replace
 import pytest
 
 from gateway.core.errors import JourneyRejected
+from gateway.core.types import JourneyKind
 from gateway.core.types import Subject
 from gateway.journey.service import JourneyService
 from gateway.journey.state import Journey
 from gateway.journey.steps.base import Answered
-from policies.checks import JourneyKind
 from providers.upstream.fake import FakeUpstream
 from tests.unit.journey.conftest import CLIENT_ID
 from tests.unit.journey.conftest import Browser

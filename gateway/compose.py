@@ -1,0 +1,168 @@
+"""The composition root: every service of a process, built once, into one frozen container.
+
+Only the entry points reach this module (``gateway.app`` — which re-exports
+:func:`build_services` —, ``gateway.cli``, ``gateway.dev``, ``bench/``, tests). Nothing
+below it builds another layer's services: the use cases receive their dependencies from
+here, typed as the ports of ``gateway.core.ports`` where one exists.
+
+Order: config (dev secrets filled in) → durable store (migrated first where the caller
+asks) → ephemeral store → sealer → signing keys → policy (rule documents, engine) →
+upstreams → SSO sessions → journey, account pages, claims → OAuth provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from gateway.config.devsecrets import secret_bytes
+from gateway.config.devsecrets import with_dev_secrets
+from gateway.config.loader import data_dir
+from gateway.config.loader import database_url
+from gateway.config.schema import GatewayConfig
+from gateway.core.clock import SystemClock
+from gateway.core.errors import ConfigError
+from gateway.core.ports import Clock
+from gateway.core.ports import EphemeralStore
+from gateway.core.ports import UnitOfWorkFactory
+from gateway.http import ops
+from gateway.http.deps import Services
+from gateway.journey.account import AccountService
+from gateway.journey.claims import SubjectClaims
+from gateway.journey.service import JourneyService
+from gateway.journey.sessions import EphemeralSsoSessions
+from gateway.journey.steps import build_journey_steps
+from gateway.oauth.provider import build_oauth_provider
+from gateway.oauth.tokens import GrantRevocationMarks
+from gateway.store.factory import build_engine
+from gateway.store.factory import ephemeral_store_from_url
+from gateway.store.sql.migrate import is_up_to_date
+from gateway.store.sql.migrate import upgrade
+from gateway.store.sql.uow import SqlUnitOfWorkFactory
+from keys.manager import KeyManager
+from keys.sealing import AesGcmSealer
+from policies.build import build_policy_engine
+from policies.documents.source import ActiveRuleDocuments
+from providers.registry import UpstreamDeps
+from providers.registry import build_upstreams
+
+
+def build_services(
+    config: GatewayConfig, clock: Clock | None = None, *, prepare_stores: bool = False
+) -> Services:
+    """Build every service of the gateway from a validated config (no HTTP).
+
+    :param prepare_stores: bring the schema up to date and create the first signing keys.
+        Run once per deployment step (``vhod db upgrade``, ``vhod serve`` before forking
+        workers, ``vhod dev``, tests), not in every worker; without it an outdated schema is
+        a clear error.
+    :raises ConfigError: an outdated schema, an upstream the registry lacks or the mode
+        refuses.
+    """
+    config = with_dev_secrets(config)
+    clock = clock or SystemClock()
+    data_dir(config).mkdir(parents=True, exist_ok=True)
+    engine = build_engine(
+        database_url(config),
+        pool_size=config.store.pool_size,
+        timeout_seconds=config.store.operation_timeout_seconds,
+    )
+    if prepare_stores:
+        upgrade(engine)
+    elif not is_up_to_date(engine):
+        raise ConfigError(
+            ["[store] database_url: the schema is not current; run `vhod db upgrade`"]
+        )
+    uow = SqlUnitOfWorkFactory(engine)
+    ephemeral = ephemeral_store_from_url(
+        config.store.ephemeral_url,
+        engine=engine,
+        prefix=config.store.redis_prefix,
+        timeout_seconds=config.store.operation_timeout_seconds,
+        clock=clock,
+    )
+    sealer = AesGcmSealer.load(
+        uow,
+        secret_bytes(config.secrets.key_encryption_key, "key_encryption_key"),
+        secret_bytes(config.secrets.blind_index_key, "blind_index_key"),
+        clock,
+    )
+    key_manager = KeyManager(uow, sealer, clock, config.keys)
+    pepper = secret_bytes(config.secrets.pepper, "pepper")
+
+    policy_documents = ActiveRuleDocuments(
+        uow, config.scopes, clock, config.admin.policy_reload_seconds
+    )
+    policy = build_policy_engine(policy_documents)
+    upstreams = build_upstreams(UpstreamDeps(config, ephemeral, clock, pepper))
+    sso_sessions = EphemeralSsoSessions(ephemeral, clock, config.session, pepper)
+    journeys = JourneyService(
+        build_journey_steps(
+            store=ephemeral,
+            uow=uow,
+            sealer=sealer,
+            clock=clock,
+            pepper=pepper,
+            config=config,
+            upstreams=upstreams,
+            policy=policy,
+            sessions=sso_sessions,
+        )
+    )
+    accounts = AccountService(
+        uow=uow, sealer=sealer, clock=clock, pepper=pepper, catalogue=config.scopes
+    )
+    claims = SubjectClaims(uow, sealer, config.scopes)
+    oauth = build_oauth_provider(
+        config=config,
+        clock=clock,
+        uow=uow,
+        ephemeral=ephemeral,
+        keys=key_manager,
+        pepper=pepper,
+        sessions=sso_sessions,
+        claims=claims,
+        on_event=_count_event,
+    )
+    if prepare_stores:
+        key_manager.ensure_keys()
+    return Services(
+        config=config,
+        clock=clock,
+        engine=engine,
+        uow=uow,
+        ephemeral=ephemeral,
+        sealer=sealer,
+        data_keys=sealer,
+        keys=key_manager,
+        pepper=pepper,
+        session_secret=secret_bytes(config.secrets.session_secret, "session_secret"),
+        readiness_checks=readiness_checks(uow, ephemeral),
+        upstreams=MappingProxyType(upstreams),
+        policy_documents=policy_documents,
+        policy=policy,
+        sso_sessions=sso_sessions,
+        journeys=journeys,
+        accounts=accounts,
+        claims=claims,
+        grant_revoker=GrantRevocationMarks(ephemeral, config.oauth),
+        oauth=oauth,
+    )
+
+
+def readiness_checks(
+    uow: UnitOfWorkFactory, ephemeral: EphemeralStore
+) -> Mapping[str, Callable[[], None]]:
+    """What ``/readyz`` pings: each raises ``StoreUnavailable`` when its store is down."""
+
+    def database() -> None:
+        with uow() as tx:
+            tx.clients.get("\x00readiness")
+
+    return MappingProxyType({"ephemeral": ephemeral.ping, "database": database})
+
+
+def _count_event(event: str) -> None:
+    """The OAuth provider's named events, counted for ``/metrics``."""
+    ops.EVENTS.labels(event).inc()
