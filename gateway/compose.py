@@ -7,7 +7,7 @@ here, typed as the ports of ``gateway.core.ports`` where one exists.
 
 Order: config (dev secrets filled in) → durable store (migrated first where the caller
 asks) → ephemeral store → sealer → signing keys → policy (rule documents, engine) →
-upstreams → SSO sessions → journey, account pages, claims → OAuth provider.
+upstreams → SSO sessions → second factors → journey, account pages, claims → OAuth provider.
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ from keys.manager import KeyManager
 from keys.sealing import AesGcmSealer
 from policies.build import build_policy_engine
 from policies.documents.source import ActiveRuleDocuments
+from providers.registry import FactorDeps
 from providers.registry import UpstreamDeps
+from providers.registry import build_factors
 from providers.registry import build_upstreams
 
 
@@ -97,6 +99,7 @@ def build_services(
     policy = build_policy_engine(policy_documents)
     upstreams = build_upstreams(UpstreamDeps(config, ephemeral, clock, pepper))
     sso_sessions = EphemeralSsoSessions(ephemeral, clock, config.session, pepper)
+    factors = build_factors(FactorDeps(config, uow, ephemeral, sealer, clock, pepper))
     journeys = JourneyService(
         build_journey_steps(
             store=ephemeral,
@@ -108,6 +111,7 @@ def build_services(
             upstreams=upstreams,
             policy=policy,
             sessions=sso_sessions,
+            factors=factors,
         )
     )
     accounts = AccountService(

@@ -2,7 +2,9 @@
 
 Config selects names (``[upstream] provider = "esia"``), never import paths (STYLE.md habit
 14; the counter-example is SATOSA's ``pydoc.locate`` on module strings). A new upstream is
-added here, in code, with a factory that builds it from :class:`UpstreamDeps`.
+added here, in code, with a factory that builds it from :class:`UpstreamDeps`; the second
+factors and their senders (:func:`build_factors`, :func:`build_senders`) likewise, from
+:class:`FactorDeps`.
 """
 
 from __future__ import annotations
@@ -10,12 +12,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
+from pydantic import SecretStr
+
+from gateway.config.schema import EmailSettings
 from gateway.config.schema import GatewayConfig
+from gateway.config.schema import SmsSettings
 from gateway.core.errors import ConfigError
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
+from gateway.core.ports import Sealer
+from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.ports import UpstreamProvider
+from providers.factors.base import Lockout
+from providers.factors.codes import OneTimeCodes
+from providers.factors.login import LoginFactors
+from providers.factors.login import Notices
+from providers.factors.push import HttpPushRelay
+from providers.factors.push import PushFactor
+from providers.factors.recovery import RecoveryCodes
+from providers.factors.senders.base import EmailSender
+from providers.factors.senders.base import SmsSender
+from providers.factors.senders.http_sms import HttpSmsSender
+from providers.factors.senders.outbox import DevOutbox
+from providers.factors.senders.outbox import OutboxEmailSender
+from providers.factors.senders.outbox import OutboxSmsSender
+from providers.factors.senders.smtp import SmtpEmailSender
+from providers.factors.sms_limits import SmsLimits
+from providers.factors.totp import TotpFactor
 from providers.upstream.esia.provider import build_esia_provider
 from providers.upstream.fake import FakeUpstream
 
@@ -63,3 +88,78 @@ def build_upstreams(deps: UpstreamDeps) -> dict[str, UpstreamProvider]:
     if factory is None:
         raise ConfigError([f"[upstream] provider: no upstream named {name!r} is registered"])
     return {name: factory(deps)}
+
+
+# --------------------------------------------------------------------------- second factors
+
+
+@dataclass(frozen=True)
+class FactorDeps:
+    """What the second factors use."""
+
+    config: GatewayConfig
+    uow: UnitOfWorkFactory
+    ephemeral: EphemeralStore
+    sealer: Sealer
+    clock: Clock
+    pepper: bytes
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
+
+
+def build_senders(deps: FactorDeps) -> tuple[SmsSender, EmailSender]:
+    """The SMS and e-mail senders ``[sms] sender`` / ``[email] sender`` name: the dev
+    outbox (refused in production by the config) or the real gateways."""
+    config = deps.config
+    outbox = DevOutbox(deps.ephemeral, deps.clock)
+    sms: SmsSender = (
+        HttpSmsSender(config.sms.http, _secret(config.secrets.sms_auth))
+        if config.sms.sender == "http"
+        else OutboxSmsSender(outbox)
+    )
+    email: EmailSender = (
+        SmtpEmailSender(config.email, _secret(config.secrets.smtp_password))
+        if config.email.sender == "smtp"
+        else OutboxEmailSender(outbox)
+    )
+    return sms, email
+
+
+def build_factors(deps: FactorDeps) -> LoginFactors:
+    """vhod's second factors for the login journey, from ``[sms]``, ``[email]``,
+    ``[totp]``, ``[push]`` and ``[lockout]``."""
+    config, store, clock, pepper = deps.config, deps.ephemeral, deps.clock, deps.pepper
+    sms, email = build_senders(deps)
+
+    def codes(
+        channel: Literal["sms", "email"], settings: SmsSettings | EmailSettings
+    ) -> OneTimeCodes:
+        return OneTimeCodes(
+            store,
+            clock,
+            pepper,
+            channel=channel,
+            ttl_seconds=settings.code_ttl_seconds,
+            max_attempts=settings.max_attempts,
+            resend_cooldown_seconds=settings.resend_cooldown_seconds,
+        )
+
+    relay = HttpPushRelay(config.push.relay_url) if config.push.relay_url else None
+    return LoginFactors(
+        uow=deps.uow,
+        sealer=deps.sealer,
+        clock=clock,
+        lockout=Lockout(store, clock, config.lockout, pepper),
+        sms_codes=codes("sms", config.sms),
+        email_codes=codes("email", config.email),
+        sms_limits=SmsLimits(store, clock, pepper, config.sms.limits, config.sms.allowed_prefixes),
+        sms=sms,
+        email=email,
+        totp=TotpFactor(config.totp, store, deps.sealer, clock),
+        push=PushFactor(config.push, store, deps.sealer, clock, pepper, relay=relay),
+        recovery=RecoveryCodes(deps.sealer, pepper, clock),
+        notices=Notices(sms, email, config.sms.service_name),
+        service=config.sms.service_name,
+    )

@@ -260,8 +260,12 @@ class EsiaSettings(_Section):
     seen working [ESIA.md §2.1]."""
     clock_offset_seconds: Annotated[int, Field(ge=-600, le=600)] = 0
     """Added to our clock for ``timestamp`` when ESIA answers ESIA-007015 (clock skew)."""
-    request_mobile: bool = False
-    """Ask for the verified mobile number (scope ``mobile``): set when SMS factors are on."""
+    request_mobile: bool = True
+    """Ask for the verified mobile number (scope ``mobile``): where SMS codes go (the SMS
+    second factor is offered only to a number ESIA verified)."""
+    request_email: bool = False
+    """Ask for the verified e-mail address (scope ``email``): set to offer e-mail codes as a
+    second factor (off by default: data minimisation)."""
     roster_matching: bool = True
     """Ask for the SNILS (scope ``snils``) to match pupils against school rosters."""
 

@@ -232,6 +232,9 @@ class FakeUpstream:
                 "birthdate": birthdate_for_age(today, persona.age).isoformat(),
                 "email": f"{persona.persona_id}@example.invalid",
                 "email_verified": True,
+                # A made-up mobile in the +7 900 range the SMS limits allow.
+                "phone_number": "+7900" + persona.upstream_subject.rsplit("-", 1)[-1],
+                "phone_number_verified": True,
             },
             children=children,
         )

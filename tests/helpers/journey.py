@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from gateway.admin.clients import client_secret_digest
 from gateway.core.types import Client
+from providers.factors.senders.outbox import DevOutbox
 
 DEFAULT_SCOPE = "openid profile"
 _HIDDEN = re.compile(r'<input type="hidden" name="(?P<name>[a-z_]+)" value="(?P<value>[^"]*)">')
@@ -148,6 +149,41 @@ class JourneyActions:
                 "decision": "approve" if approve else "deny",
             },
         )
+
+    # ---------------------------------------------------------------- second factors
+
+    def pick_factor(self, page: Any, kind: str) -> Any:
+        """On the factor page ``page``, pick ``kind`` (sends the code / the push)."""
+        assert page.request.path.endswith("/factor"), page.request.path
+        fields = hidden_fields(page.get_data(as_text=True))
+        return self.client.post(
+            page.request.path + "/send",
+            data={"csrf_token": fields["csrf_token"], "step": fields["step"], "kind": kind},
+        )
+
+    def answer_factor(self, page: Any, code: str = "") -> Any:
+        """Answer the factor started on ``page`` (the page after :meth:`pick_factor`)."""
+        path = page.request.path.removesuffix("/send")
+        fields = hidden_fields(page.get_data(as_text=True))
+        return self.client.post(
+            path, data={"csrf_token": fields["csrf_token"], "step": fields["step"], "code": code}
+        )
+
+    def outbox_code(self, kind: str = "sms") -> str:
+        """The code in the newest dev-outbox message of ``kind`` (``sms`` / ``email``)."""
+        outbox = DevOutbox(self.services.ephemeral, self.services.clock)
+        messages = outbox.messages(kind)
+        assert messages, f"no {kind} message in the dev outbox"
+        found = re.search(r"\b(\d{6})\b", messages[0].text)
+        assert found is not None, "no code in the message"
+        return found.group(1)
+
+    def pass_factor(self, page: Any, kind: str = "sms") -> Any:
+        """Pick ``kind`` on the factor page, read the code from the dev outbox, answer it;
+        the followed answer (consent page, or the redirect to the client)."""
+        sent = self.pick_factor(page, kind)
+        assert sent.status_code == 200, sent.status_code
+        return self.follow(self.answer_factor(sent, self.outbox_code(kind)))
 
     def login_and_consent(self, persona: str = "parent", **authorize: Any) -> Any:
         """The whole login; consent is given when the consent page shows up."""

@@ -16,6 +16,7 @@ attribute             ESIA source (scope)      form
 ``birthdate``         ``birthDate``            ISO ``YYYY-MM-DD`` (ESIA: ``DD.MM.YYYY``)
 ``snils``             ``snils`` (snils)        ``XXX-XXX-XXX YY``, checksum valid (§8.1)
 ``phone_number``      ``ctts`` MBT (mobile)    E.164 ``+7XXXXXXXXXX``, **VERIFIED only**
+``email``             ``ctts`` EML (email)     the address, **VERIFIED only**
 ====================  =======================  ==========================================
 
 Children (``UpstreamIdentity.children``; scopes ``kid_*``, ESIA.md §5.5) carry
@@ -180,6 +181,21 @@ def _amr(id_claims: Mapping[str, Any] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _verified_email(contacts: Sequence[Mapping[str, Any]]) -> str | None:
+    for contact in contacts:
+        value = contact.get("value")
+        if (
+            contact.get("type") == "EML"
+            and contact.get("vrfStu") == "VERIFIED"
+            and isinstance(value, str)
+            and 3 <= len(value) <= 254
+            and value.count("@") == 1
+            and not any(c.isspace() for c in value)
+        ):
+            return value
+    return None
+
+
 def _verified_mobile(contacts: Sequence[Mapping[str, Any]]) -> str | None:
     for contact in contacts:
         if contact.get("type") == "MBT" and contact.get("vrfStu") == "VERIFIED":
@@ -256,7 +272,7 @@ def map_identity(
     :param person: ``/rs/prns/{oid}``.
     :param granted: bare scope names granted in the access token.
     :param id_claims: the verified id_token claims (level, ``amr``), if any.
-    :param contacts: ``/ctts`` elements (only read when ``mobile`` was granted).
+    :param contacts: ``/ctts`` elements (only read when ``mobile`` or ``email`` was granted).
     :param documents: ``/docs`` elements, or ``None`` when they were not read.
     :param kids: ``/kids`` elements with their documents.
     """
@@ -270,6 +286,9 @@ def map_identity(
     if "mobile" in granted and (phone := _verified_mobile(contacts)):
         attributes["phone_number"] = phone
         attributes["phone_number_verified"] = True
+    if "email" in granted and (email := _verified_email(contacts)):
+        attributes["email"] = email
+        attributes["email_verified"] = True
     children = tuple(c for r in kids if (c := _child(r, granted)) is not None)
     return UpstreamIdentity(
         provider=PROVIDER,

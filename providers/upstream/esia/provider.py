@@ -12,7 +12,7 @@ The journey calls three methods (``gateway.core.ports.UpstreamProvider``):
    c. code → tokens at v3/te (or v1/te) with a fresh UUID ``state`` checked in the answer;
    d. access token and id_token verified (``tokens.py``; T91); the two must name the same
       oid;
-   e. ``/rs/prns/{oid}``; ``/ctts`` when ``mobile`` was granted; ``/kids`` and each
+   e. ``/rs/prns/{oid}``; ``/ctts`` when ``mobile`` or ``email`` was granted; ``/kids`` and each
       kid's ``/docs`` when the ``kid_*`` scopes were granted;
    f. the allow-list of ``mapping.py`` builds the identity; everything else is dropped.
 
@@ -97,6 +97,7 @@ class EsiaProvider:
         return esia_scopes(
             downstream,
             sms_factors_enabled=self._settings.request_mobile,
+            email_factors_enabled=self._settings.request_email,
             roster_matching=self._settings.roster_matching,
         )
 
@@ -174,7 +175,7 @@ class EsiaProvider:
         id_claims: dict[str, Any] | None,
     ) -> UpstreamIdentity:
         person = self.client.person(oid, access_token)
-        contacts = self.client.contacts(oid, access_token) if "mobile" in granted else []
+        contacts = self.client.contacts(oid, access_token) if granted & {"mobile", "email"} else []
         documents = self.client.documents(oid, access_token) if "id_doc" in granted else None
         kids: list[KidRecord] = []
         if granted.intersection(KID_SCOPES):

@@ -32,7 +32,7 @@ def _age(birthdate: str) -> int:
 def test_confirmed_parent_with_three_children(
     sandbox: EsiaSandbox, protocol: str, client_id: str
 ) -> None:
-    provider = sandbox.provider(client_id, protocol=protocol)
+    provider = sandbox.provider(client_id, protocol=protocol, request_mobile=False)
     identity = sandbox.login(provider, "parent", CHILDREN)
     assert identity.provider == "esia"
     assert identity.subject == "1000100001"
@@ -41,7 +41,7 @@ def test_confirmed_parent_with_three_children(
     assert identity.attributes["family_name"] == "Тестова"
     assert identity.attributes["snils"] == "100-200-301 31"
     assert _age(identity.attributes["birthdate"]) == 38
-    assert "phone_number" not in identity.attributes  # mobile not requested by default
+    assert "phone_number" not in identity.attributes  # mobile not requested
     assert [_age(c["birthdate"]) for c in identity.children] == [7, 12, 15]
     first = identity.children[0]
     assert first["upstream_id"] == "7000001"
@@ -141,6 +141,23 @@ def test_verified_mobile_only_when_sms_factors_enabled(sandbox: EsiaSandbox) -> 
     single = sandbox.login(provider, "single")  # its mobile is NOT_VERIFIED
     assert "phone_number" not in single.attributes
     assert "email" not in single.attributes
+
+
+def test_verified_email_only_when_email_codes_enabled(sandbox: EsiaSandbox) -> None:
+    assert "email" not in sandbox.login(sandbox.provider(), "parent").attributes
+    provider = sandbox.provider(request_email=True)
+    assert provider.esia_scopes(("openid",)) == (
+        "openid",
+        "fullname",
+        "birthdate",
+        "mobile",
+        "email",
+        "snils",
+    )
+    parent = sandbox.login(provider, "parent")
+    assert parent.attributes["email"] == "anna.testova@example.test"
+    assert parent.attributes["email_verified"] is True
+    assert parent.attributes["phone_number"] == "+79000000101"
 
 
 def test_roster_matching_off_means_no_snils(sandbox: EsiaSandbox) -> None:

@@ -50,7 +50,7 @@ def test_personas_json_lists_every_class(sandbox: EsiaSandbox) -> None:
 
 
 def _token(sandbox: EsiaSandbox, scopes: tuple[str, ...], persona: str = "parent") -> str:
-    provider = sandbox.provider()
+    provider = sandbox.provider(request_mobile=False)
     esia = provider.esia_scopes(scopes)
     _, result = sandbox.authorize(provider, persona, scopes)
     return provider.client.exchange_code(result.query["code"], esia, CALLBACK).access_token

@@ -57,11 +57,15 @@ def test_acr_esia_is_met(actions: JourneyActions) -> None:
     assert "code" in actions.redirect_params(response)
 
 
-def test_mfa_cannot_be_met_yet_never_a_silent_downgrade(actions: JourneyActions) -> None:
-    response = actions.login_via_fake(acr_values=ACR_ESIA_MFA)
-    params = actions.redirect_params(response)
-    assert params["error"] == "access_denied"
-    assert "code" not in params
+def test_mfa_asks_for_a_factor_never_a_silent_downgrade(actions: JourneyActions) -> None:
+    """T60, T83: acr_values=esia-mfa leads to the factor page, not to a code."""
+    page = actions.login_via_fake(acr_values=ACR_ESIA_MFA)
+    assert page.status_code == 200
+    assert page.request.path.endswith("/factor")
+    response = actions.pass_factor(page, "sms")
+    if response.status_code == 200 and response.request.path.endswith("/consent"):
+        response = actions.give_consent(response)
+    assert "code" in actions.redirect_params(response)
 
 
 def test_mfa_under_prompt_none(actions: JourneyActions) -> None:
@@ -70,9 +74,10 @@ def test_mfa_under_prompt_none(actions: JourneyActions) -> None:
     assert actions.redirect_params(response)["error"] == "interaction_required"
 
 
-def test_scope_needing_mfa_is_refused(actions: JourneyActions) -> None:
-    response = actions.login_via_fake(scope="openid payments")
-    assert actions.redirect_params(response)["error"] == "access_denied"
+def test_scope_needing_mfa_asks_for_a_factor(actions: JourneyActions) -> None:
+    page = actions.login_via_fake(scope="openid payments")
+    assert page.status_code == 200
+    assert page.request.path.endswith("/factor")
 
 
 def test_id_token_hint_of_another_person_under_prompt_none(actions: JourneyActions) -> None:

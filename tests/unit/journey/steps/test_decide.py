@@ -29,11 +29,22 @@ from tests.unit.journey.conftest import request_for
 from tests.unit.journey.conftest import session_of
 
 
-def test_mfa_cannot_be_met_yet(
+def test_mfa_asks_for_a_second_factor(
     journeys: JourneyService, fake: FakeUpstream, browser: Browser
 ) -> None:
     step = journeys.begin(request_for(acr_values=(ACR_ESIA_MFA,)), None, browser.binding)
     result = login(journeys, fake, browser, step)
+    assert result.kind is StepKind.FACTOR
+    assert result.reason == "acr_not_met"
+    assert result.error is None
+
+
+def test_without_factors_the_slot_refuses_mfa(
+    journeys: JourneyService, services: Any, fake: FakeUpstream, browser: Browser
+) -> None:
+    """A gateway built without second factors never silently downgrades (T60, T83)."""
+    journey = _signed_in(journeys, fake, browser, acr_values=(ACR_ESIA_MFA,))
+    result = _decisions(journeys, services).next(Answered(journey))
     assert result.kind is StepKind.ERROR
     assert result.reason == "acr_not_met"
     assert result.error is not None
