@@ -46,6 +46,7 @@ from policies.build import build_policy_engine
 from policies.documents.source import ActiveRuleDocuments
 from providers.registry import FactorDeps
 from providers.registry import UpstreamDeps
+from providers.registry import build_factor_management
 from providers.registry import build_factors
 from providers.registry import build_upstreams
 
@@ -99,7 +100,8 @@ def build_services(
     policy = build_policy_engine(policy_documents)
     upstreams = build_upstreams(UpstreamDeps(config, ephemeral, clock, pepper))
     sso_sessions = EphemeralSsoSessions(ephemeral, clock, config.session, pepper)
-    factors = build_factors(FactorDeps(config, uow, ephemeral, sealer, clock, pepper))
+    factor_deps = FactorDeps(config, uow, ephemeral, sealer, clock, pepper)
+    factors = build_factors(factor_deps)
     journeys = JourneyService(
         build_journey_steps(
             store=ephemeral,
@@ -152,6 +154,7 @@ def build_services(
         claims=claims,
         grant_revoker=GrantRevocationMarks(ephemeral, config.oauth),
         oauth=oauth,
+        factors=build_factor_management(factor_deps),
     )
 
 

@@ -29,6 +29,7 @@ from providers.factors.base import Lockout
 from providers.factors.codes import OneTimeCodes
 from providers.factors.login import LoginFactors
 from providers.factors.login import Notices
+from providers.factors.manage import ManagedFactors
 from providers.factors.push import HttpPushRelay
 from providers.factors.push import PushFactor
 from providers.factors.recovery import RecoveryCodes
@@ -163,3 +164,8 @@ def build_factors(deps: FactorDeps) -> LoginFactors:
         notices=Notices(sms, email, config.sms.service_name),
         service=config.sms.service_name,
     )
+
+
+def build_factor_management(deps: FactorDeps) -> ManagedFactors:
+    """The enrolled factors' management (``/account``, admin reset)."""
+    return ManagedFactors(uow=deps.uow, clock=deps.clock, pepper=deps.pepper)

@@ -196,3 +196,36 @@ class SecondFactors(Protocol):
         :raises RateLimited: locked out for a while.
         """
         ...
+
+
+# --------------------------------------------------------------------------- management
+
+
+@dataclass(frozen=True)
+class EnrolledFactor:
+    """One enrolled factor as ``/account`` and the admin side list it (no secret, no
+    phone number: ``hint`` identifies nobody)."""
+
+    credential_id: str
+    kind: FactorKind
+    label: str
+    created_at: float
+    last_used_at: float | None = None
+    hint: str = ""
+
+
+class FactorManagement(Protocol):
+    """Enrolled factors of a person, for ``/account`` and the admin side
+    (``providers.factors.manage``). Every change is audited by the implementation and
+    announced to the person through another channel."""
+
+    def enrolled(self, subject_id: str) -> list[EnrolledFactor]:
+        """The person's active factors (recovery codes as one entry with the count)."""
+        ...
+
+    def reset(self, subject_id: str, actor: str) -> int:
+        """Remove every enrolled factor of ``subject_id`` (admin reset); how many.
+
+        :param actor: who did it, as the audit records it (an admin's subject digest).
+        """
+        ...

@@ -44,3 +44,8 @@ def constant_time_equals(a: str | bytes, b: str | bytes) -> bool:
     aa = a.encode() if isinstance(a, str) else a
     bb = b.encode() if isinstance(b, str) else b
     return hmac.compare_digest(aa, bb)
+
+
+def subject_digest(pepper: bytes, subject_id: str) -> str:
+    """How a subject appears in audit events and logs (never the internal id itself)."""
+    return keyed_digest(pepper, "audit_subject", subject_id)[:32]

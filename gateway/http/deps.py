@@ -17,6 +17,7 @@ from flask import current_app
 from flask import request
 
 from gateway.config.schema import GatewayConfig
+from gateway.core.factors import FactorManagement
 from gateway.core.ports import ClaimsSource
 from gateway.core.ports import Clock
 from gateway.core.ports import DataKeyRing
@@ -68,6 +69,8 @@ class Services:
     """Makes revoked grants' access tokens fail at once (consent withdrawal, T97)."""
     oauth: OAuthProvider
     """The OAuth / OpenID Connect provider."""
+    factors: FactorManagement
+    """The person's enrolled second factors (``/account``, admin reset)."""
 
 
 def services() -> Services:

@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.config.schema import ScopeSettings
+from gateway.core.ids import subject_digest
 from gateway.core.ports import Clock
 from gateway.core.ports import GrantRevoker
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import Client
 from gateway.journey.subjects import open_profile
-from gateway.journey.subjects import subject_digest
 
 REVOKED_BY_USER = "user"
 

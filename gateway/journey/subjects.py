@@ -20,6 +20,7 @@ from typing import Any
 from gateway.core.errors import Conflict
 from gateway.core.ids import keyed_digest
 from gateway.core.ids import new_id
+from gateway.core.ids import subject_digest
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWork
 from gateway.core.ports import UnitOfWorkFactory
@@ -39,11 +40,6 @@ PROFILE_FIELDS = (
 """The upstream attributes vhod keeps (OIDC claim names; ESIA's mapping produces them)."""
 
 ROLE_PARENT = "parent"
-
-
-def subject_digest(pepper: bytes, subject_id: str) -> str:
-    """How a subject appears in audit events and logs."""
-    return keyed_digest(pepper, "audit_subject", subject_id)[:32]
 
 
 def profile_context(subject_id: str) -> str:

@@ -22,6 +22,7 @@ from typing import NamedTuple
 from typing import Protocol
 
 from gateway.core.errors import ProtocolError
+from gateway.core.ids import subject_digest
 from gateway.core.logs import log_event
 from gateway.core.ports import Clock
 from gateway.core.ports import UnitOfWorkFactory
@@ -32,7 +33,6 @@ from gateway.journey.state import Journey
 from gateway.journey.state import JourneyState
 from gateway.journey.steps.records import LOGGER
 from gateway.journey.steps.records import JourneyRecords
-from gateway.journey.subjects import subject_digest
 from policies.checks import Decision
 
 log = logging.getLogger(LOGGER)

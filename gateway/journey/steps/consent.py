@@ -16,6 +16,7 @@ from dataclasses import replace
 from gateway.core.errors import AccessDeniedError
 from gateway.core.errors import ConsentRequiredError
 from gateway.core.ids import new_id
+from gateway.core.ids import subject_digest
 from gateway.core.ports import Clock
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import Consent
@@ -29,7 +30,6 @@ from gateway.journey.steps.base import step_of
 from gateway.journey.steps.records import JourneyRecords
 from gateway.journey.steps.records import reject
 from gateway.journey.steps.tokens import StepTokens
-from gateway.journey.subjects import subject_digest
 from policies.checks import Decision
 from policies.engine import PolicyEngine
 

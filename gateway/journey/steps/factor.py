@@ -31,6 +31,7 @@ from gateway.core.factors import FactorOption
 from gateway.core.factors import FactorSubject
 from gateway.core.factors import SecondFactors
 from gateway.core.factors import combine_amr
+from gateway.core.ids import subject_digest
 from gateway.core.logs import log_event
 from gateway.core.ports import Clock
 from gateway.core.ports import Sealer
@@ -48,7 +49,6 @@ from gateway.journey.steps.records import JourneyRecords
 from gateway.journey.steps.records import reject
 from gateway.journey.steps.tokens import StepTokens
 from gateway.journey.subjects import open_profile
-from gateway.journey.subjects import subject_digest
 from policies.checks import Decision
 
 log = logging.getLogger(LOGGER)

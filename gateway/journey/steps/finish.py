@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from gateway.core.errors import LoginRequiredError
 from gateway.core.errors import ProtocolError
+from gateway.core.ids import subject_digest
 from gateway.core.ports import Clock
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import AuthorizationRequest
@@ -27,7 +28,6 @@ from gateway.journey.steps.base import StepKind
 from gateway.journey.steps.records import JourneyRecords
 from gateway.journey.steps.records import reject
 from gateway.journey.steps.sso import SsoStep
-from gateway.journey.subjects import subject_digest
 
 
 @dataclass(frozen=True)
