@@ -55,6 +55,7 @@ from providers.factors.senders.base import SmsSender
 from providers.factors.senders.outbox import mask_email
 from providers.factors.sms_limits import SmsLimits
 from providers.factors.sms_limits import mask_phone
+from providers.factors.staged import StagedCredentials
 from providers.factors.totp import TotpFactor
 
 __all__ = ["LoginFactors", "Notices"]
@@ -187,22 +188,36 @@ class LoginFactors:
         if factor is FactorKind.PUSH:
             self._push.finish(challenge.challenge_id or "", who.subject_id)
             return
+        if factor is FactorKind.TOTP:
+            self._check_totp(who, answer)
+            return
         with self._uow() as uow:
-            if factor is FactorKind.TOTP:
-                self._totp.verify(uow.credentials, who.subject_id, answer)
-                remaining = None
-            else:
-                remaining = self._recovery.use(uow.credentials, who.subject_id, answer)
-                uow.audit.append(
-                    self._clock.now(),
-                    "factor.recovery_code_used",
-                    {"journey": who.transaction, "remaining": remaining},
-                )
-            uow.commit()
-        if remaining is not None:
-            self._notices.tell(
-                who, f"для входа использован резервный код; осталось кодов: {remaining}."
+            remaining = self._recovery.use(uow.credentials, who.subject_id, answer)
+            uow.audit.append(
+                self._clock.now(),
+                "factor.recovery_code_used",
+                {"journey": who.transaction, "remaining": remaining},
             )
+            uow.commit()
+        self._notices.tell(
+            who, f"для входа использован резервный код; осталось кодов: {remaining}."
+        )
+
+    def _check_totp(self, who: FactorSubject, answer: str) -> None:
+        """TOTP's replay guard writes to the ephemeral store, which on the embedded default
+        shares SQLite with the durable store: it runs in a read-only unit of work, and the
+        credential's use is written after it."""
+        with self._uow(read_only=True) as uow:
+            staged = StagedCredentials(uow.credentials)
+            try:
+                self._totp.verify(staged, who.subject_id, answer)
+            except FactorFailed as failed:
+                if failed.reason == "totp_replayed":
+                    self._notices.tell(who, "код из приложения был введён повторно и отклонён.")
+                raise
+        with self._uow() as uow:
+            staged.apply(uow.credentials)
+            uow.commit()
 
     def _push_answered(self, who: FactorSubject, challenge: FactorChallenge) -> None:
         """A push challenge still waiting is not a failure (the page asks again later);

@@ -154,10 +154,11 @@ class JourneyActions:
 
     def pick_factor(self, page: Any, kind: str) -> Any:
         """On the factor page ``page``, pick ``kind`` (sends the code / the push)."""
-        assert page.request.path.endswith("/factor"), page.request.path
+        path = page.request.path.removesuffix("/send")
+        assert path.endswith("/factor"), path
         fields = hidden_fields(page.get_data(as_text=True))
         return self.client.post(
-            page.request.path + "/send",
+            path + "/send",
             data={"csrf_token": fields["csrf_token"], "step": fields["step"], "kind": kind},
         )
 

@@ -171,13 +171,21 @@ class OAuthKit:
         return self.client.get("/authorize?" + urlencode(self.authorize_params(rc, **overrides)))
 
     def login(
-        self, rc: RegisteredClient, persona: str = "parent", **overrides: str | None
+        self,
+        rc: RegisteredClient,
+        persona: str = "parent",
+        *,
+        factor: str = "sms",
+        **overrides: str | None,
     ) -> Authorized:
-        """Run the whole login (fake upstream, consent) and return the code."""
+        """Run the whole login (fake upstream, the second factor ``factor`` when the
+        factor page shows up — codes from the dev outbox —, consent) and return the code."""
         params = self.authorize_params(rc, **overrides)
         verifier = self.verifier
         first = self.client.get("/authorize?" + urlencode(params))
         response = self.journey.login_via_fake(persona, response=first)
+        if response.status_code == 200 and response.request.path.endswith("/factor"):
+            response = self.journey.pass_factor(response, factor)
         if response.status_code == 200 and response.request.path.endswith("/consent"):
             response = self.journey.give_consent(response)
         assert response.status_code == 303, response.status_code
