@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from gateway.admin.policies import ExplainQuery
+from gateway.admin.policies import age_reader
 from gateway.admin.policies import apply_document
 from gateway.admin.policies import dry_run_text
 from gateway.admin.policies import explain_query
@@ -39,8 +40,6 @@ from gateway.config.schema import ACR_ESIA
 from gateway.config.schema import ACR_VALUES
 from gateway.core.errors import ValidationFailed
 from gateway.core.logs import configure_logging
-from gateway.http.admin import age_reader
-from gateway.http.admin import rule_documents
 from gateway.http.deps import Services
 
 __all__ = ["policy"]
@@ -98,9 +97,9 @@ def policy_dry_run(file: str, days: int, limit: int, as_json: bool) -> None:
         svc.clock,
         svc.pepper,
         svc.config.scopes,
-        rule_documents(svc),
+        svc.policy_documents,
         _read(file),
-        age_reader(svc),
+        age_reader(svc.sealer, svc.clock),
         days=days,
         limit=limit,
     )
@@ -119,7 +118,7 @@ def policy_apply(file: str, comment: str) -> None:
     """Validate FILE and make it the active version (one transaction, audited)."""
     svc = _services()
     record = apply_document(
-        svc.uow, svc.clock, svc.config.scopes, _read(file), AUTHOR, comment, rule_documents(svc)
+        svc.uow, svc.clock, svc.config.scopes, _read(file), AUTHOR, comment, svc.policy_documents
     )
     click.echo(f"applied version {record.version} (sha256 {record.sha256[:16]})")
 
@@ -157,7 +156,7 @@ def policy_rollback(version: int, comment: str) -> None:
     """Apply VERSION's text again, as a new version (history keeps everything)."""
     svc = _services()
     record = rollback_document(
-        svc.uow, svc.clock, svc.config.scopes, version, AUTHOR, comment, rule_documents(svc)
+        svc.uow, svc.clock, svc.config.scopes, version, AUTHOR, comment, svc.policy_documents
     )
     click.echo(f"applied version {record.version} (the text of version {version})")
 
@@ -193,9 +192,9 @@ def policy_explain(
         svc.clock,
         svc.pepper,
         svc.config.scopes,
-        rule_documents(svc),
+        svc.policy_documents,
         query,
-        age_reader(svc),
+        age_reader(svc.sealer, svc.clock),
     )
     if as_json:
         _echo_json(explanation.to_dict())

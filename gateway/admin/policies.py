@@ -38,8 +38,10 @@ from gateway.core.errors import ValidationFailed
 from gateway.core.logs import log_event
 from gateway.core.ports import Clock
 from gateway.core.ports import PolicyDocumentRecord
+from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWork
 from gateway.core.ports import UnitOfWorkFactory
+from gateway.core.profiles import profile_age
 from gateway.core.types import AuthContext
 from gateway.core.types import Grant
 from gateway.core.types import JourneyKind
@@ -65,6 +67,16 @@ log = logging.getLogger(__name__)
 
 AgeOf = Callable[[Subject], int | None]
 """The age in whole years of a subject (from the sealed profile), or ``None``."""
+
+
+def age_reader(sealer: Sealer, clock: Clock) -> AgeOf:
+    """Ages for the policy use cases (explain, dry runs), read from the sealed profile."""
+
+    def age(subject: Subject) -> int | None:
+        return profile_age(sealer, subject, clock.now())
+
+    return age
+
 
 CANDIDATE_VERSION = "candidate"
 MAX_COMMENT = 500

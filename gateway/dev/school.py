@@ -247,66 +247,87 @@ def create_school_app(settings: SchoolSettings, sessions: SchoolSessions | None 
             "timeout": HTTP_TIMEOUT_SECONDS,
         },
     )
+    _SchoolViews(settings, store, vhod).register(app)
+    return app
 
-    def csrf_token() -> str:
+
+class _SchoolViews:
+    """The pages of one demo school: its settings, its sessions and its OAuth client."""
+
+    def __init__(self, settings: SchoolSettings, store: SchoolSessions, vhod: Any) -> None:
+        self._settings = settings
+        self._store = store
+        self._vhod = vhod
+
+    def register(self, app: Flask) -> None:
+        app.add_url_rule("/", "home", self.home, methods=["GET"])
+        app.add_url_rule("/login", "login", self.login, methods=["GET"])
+        app.add_url_rule("/callback", "callback", self.callback, methods=["GET"])
+        app.add_url_rule("/refresh", "refresh", self.refresh, methods=["POST"])
+        app.add_url_rule("/logout", "logout", self.logout, methods=["POST"])
+        app.add_url_rule("/signed-out", "signed_out", self.signed_out, methods=["GET"])
+        app.add_url_rule(
+            "/backchannel-logout", "backchannel_logout", self.backchannel_logout, methods=["POST"]
+        )
+
+    def _csrf_token(self) -> str:
         token = session.get(CSRF_KEY)
         if not isinstance(token, str):
             token = secrets.token_urlsafe(24)
             session[CSRF_KEY] = token
         return token
 
-    def check_csrf() -> None:
+    def _check_csrf(self) -> None:
         sent = request.form.get("csrf_token", "")
         expected = session.get(CSRF_KEY)
         if not isinstance(expected, str) or not secrets.compare_digest(sent, expected):
             abort(400)
 
-    def current() -> tuple[str | None, SchoolLogin | None]:
+    def _current(self) -> tuple[str | None, SchoolLogin | None]:
         key = session.get(SESSION_KEY)
         key = key if isinstance(key, str) else None
-        return key, store.get(key)
+        return key, self._store.get(key)
 
-    def page(template: str, status: int = 200, **context: Any) -> Response:
-        body = render_template(template, school=settings, csrf_token=csrf_token(), **context)
+    def _page(self, template: str, status: int = 200, **context: Any) -> Response:
+        body = render_template(
+            template, school=self._settings, csrf_token=self._csrf_token(), **context
+        )
         response = Response(body, status=status, mimetype="text/html")
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    @app.get("/")
-    def home() -> Response:
-        _, login = current()
+    def home(self) -> Response:
+        _, login = self._current()
         if login is None:
             session.pop(SESSION_KEY, None)
         notice = request.args.get("notice")
-        return page("school_home.html", login=login, notice=notice)
+        return self._page("school_home.html", login=login, notice=notice)
 
-    @app.get("/login")
-    def login() -> Any:
-        return vhod.authorize_redirect(settings.redirect_uri)
+    def login(self) -> Any:
+        return self._vhod.authorize_redirect(self._settings.redirect_uri)
 
-    @app.get("/callback")
-    def callback() -> Response:
+    def callback(self) -> Response:
         error = request.args.get("error")
         if error is not None:
-            if request.args.get("iss") not in (None, settings.issuer):
-                return page("school_error.html", 400, error="invalid_iss", text=None)
-            return page(
+            if request.args.get("iss") not in (None, self._settings.issuer):
+                return self._page("school_error.html", 400, error="invalid_iss", text=None)
+            return self._page(
                 "school_error.html",
                 400,
                 error=error if error.isascii() and len(error) <= 64 else "error",
                 text=ERROR_TEXTS.get(error),
             )
-        if request.args.get("iss") != settings.issuer:  # RFC 9207 (vhod always sends iss)
-            return page("school_error.html", 400, error="invalid_iss", text=None)
+        if request.args.get("iss") != self._settings.issuer:  # RFC 9207 (vhod always sends iss)
+            return self._page("school_error.html", 400, error="invalid_iss", text=None)
         try:
-            token = vhod.authorize_access_token()
+            token = self._vhod.authorize_access_token()
         except (OAuthError, requests.RequestException, JoseError, ValueError, KeyError) as exc:
             log.warning("demo school: login failed (%s)", type(exc).__name__)
-            return page("school_error.html", 400, error="login_failed", text=None)
+            return self._page("school_error.html", 400, error="login_failed", text=None)
         claims = dict(token.get("userinfo") or {})
         userinfo: dict[str, Any] | None
         try:
-            userinfo = dict(vhod.userinfo(token=token))
+            userinfo = dict(self._vhod.userinfo(token=token))
         except (OAuthError, requests.RequestException, ValueError):
             userinfo = None
         expires_at = token.get("expires_at")
@@ -318,29 +339,28 @@ def create_school_app(settings: SchoolSettings, sessions: SchoolSessions | None 
             expires_at=float(expires_at) if isinstance(expires_at, int | float) else None,
             userinfo=userinfo,
         )
-        old_key, _ = current()
-        store.end(old_key)
-        session[SESSION_KEY] = store.create(login)
-        return _see_other(f"{settings.base_url}/")
+        old_key, _ = self._current()
+        self._store.end(old_key)
+        session[SESSION_KEY] = self._store.create(login)
+        return _see_other(f"{self._settings.base_url}/")
 
-    @app.post("/refresh")
-    def refresh() -> Response:
-        check_csrf()
-        key, login = current()
+    def refresh(self) -> Response:
+        self._check_csrf()
+        key, login = self._current()
         if key is None or login is None:
-            return _see_other(f"{settings.base_url}/")
+            return _see_other(f"{self._settings.base_url}/")
         if login.refresh_token is None:
-            return _see_other(f"{settings.base_url}/?notice=no_refresh")
+            return _see_other(f"{self._settings.base_url}/?notice=no_refresh")
         try:
-            token = vhod.fetch_access_token(
+            token = self._vhod.fetch_access_token(
                 grant_type="refresh_token", refresh_token=login.refresh_token
             )
         except (OAuthError, requests.RequestException, ValueError):
-            store.end(key)
+            self._store.end(key)
             session.pop(SESSION_KEY, None)
-            return _see_other(f"{settings.base_url}/?notice=refresh_failed")
+            return _see_other(f"{self._settings.base_url}/?notice=refresh_failed")
         expires_at = token.get("expires_at")
-        store.update(
+        self._store.update(
             key,
             replace(
                 login,
@@ -350,35 +370,36 @@ def create_school_app(settings: SchoolSettings, sessions: SchoolSessions | None 
                 refreshed=login.refreshed + 1,
             ),
         )
-        return _see_other(f"{settings.base_url}/?notice=refreshed")
+        return _see_other(f"{self._settings.base_url}/?notice=refreshed")
 
-    @app.post("/logout")
-    def logout() -> Any:
-        check_csrf()
-        key, login = current()
-        store.end(key)
+    def logout(self) -> Any:
+        self._check_csrf()
+        key, login = self._current()
+        self._store.end(key)
         session.pop(SESSION_KEY, None)
         if login is None:
-            return _see_other(f"{settings.base_url}/")
-        return vhod.logout_redirect(
-            post_logout_redirect_uri=settings.post_logout_redirect_uri,
+            return _see_other(f"{self._settings.base_url}/")
+        return self._vhod.logout_redirect(
+            post_logout_redirect_uri=self._settings.post_logout_redirect_uri,
             id_token_hint=login.id_token,
         )
 
-    @app.get("/signed-out")
-    def signed_out() -> Response:
+    def signed_out(self) -> Response:
         try:
-            vhod.validate_logout_response()
+            self._vhod.validate_logout_response()
         except OAuthError:
-            return _see_other(f"{settings.base_url}/?notice=logout_state")
-        return _see_other(f"{settings.base_url}/?notice=signed_out")
+            return _see_other(f"{self._settings.base_url}/?notice=logout_state")
+        return _see_other(f"{self._settings.base_url}/?notice=signed_out")
 
-    @app.post("/backchannel-logout")
-    def backchannel_logout() -> Response:
+    def backchannel_logout(self) -> Response:
         token = request.form.get("logout_token", "")
         try:
             claims = verify_logout_token(
-                token, vhod.fetch_jwk_set(), settings.issuer, settings.client_id, time.time()
+                token,
+                self._vhod.fetch_jwk_set(),
+                self._settings.issuer,
+                self._settings.client_id,
+                time.time(),
             )
         except LogoutTokenError as exc:
             log.warning("demo school: logout token refused (%s)", exc)
@@ -388,15 +409,13 @@ def create_school_app(settings: SchoolSettings, sessions: SchoolSessions | None 
             return response
         sid = claims.get("sid")
         sub = claims.get("sub")
-        ended = store.end_matching(
+        ended = self._store.end_matching(
             sid if isinstance(sid, str) else None, sub if isinstance(sub, str) else None
         )
         log.info("demo school: back-channel logout ended %d session(s)", ended)
         response = Response(status=200)
         response.headers["Cache-Control"] = "no-store"
         return response
-
-    return app
 
 
 def _see_other(location: str) -> Response:

@@ -82,95 +82,103 @@ def error_page(status: int, title_key: str, text_key: str) -> Response:
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ProtocolError)
-    def _protocol(err: ProtocolError) -> Response:
-        log_event(
-            log,
-            "request.rejected",
-            logging.INFO,
-            error=err.error,
-            endpoint=request.endpoint,
-            debug=err.debug,
+    """One handler per kind of error below; Flask picks the most specific class."""
+    app.register_error_handler(ProtocolError, _protocol)
+    app.register_error_handler(StoreUnavailable, _store)
+    app.register_error_handler(RateLimited, _rate)
+    app.register_error_handler(CsrfRejected, _csrf)
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _protocol(err: ProtocolError) -> Response:
+    log_event(
+        log,
+        "request.rejected",
+        logging.INFO,
+        error=err.error,
+        endpoint=request.endpoint,
+        debug=err.debug,
+    )
+    if wants_json():
+        return protocol_error_json(err)
+    text = "error_forbidden" if err.status == 403 else "error_bad_request"
+    return error_page(err.status if err.status < 500 else 400, "error_title", text)
+
+
+def _store(err: StoreUnavailable) -> Response:
+    log_event(
+        log,
+        "store.unavailable",
+        logging.ERROR,
+        store=err.store,
+        endpoint=request.endpoint,
+        debug=err.debug[:300],
+    )
+    retry_after = str(services().config.store.retry_after_seconds)
+    if wants_json():
+        response = jsonify(
+            {
+                "error": "temporarily_unavailable",
+                "error_description": "The service is temporarily unavailable. Try again later.",
+            }
         )
-        if wants_json():
-            return protocol_error_json(err)
-        text = "error_forbidden" if err.status == 403 else "error_bad_request"
-        return error_page(err.status if err.status < 500 else 400, "error_title", text)
+        response.status_code = 503
+    else:
+        response = error_page(503, "error_unavailable_title", "error_unavailable")
+    response.headers["Retry-After"] = retry_after
+    return response
 
-    @app.errorhandler(StoreUnavailable)
-    def _store(err: StoreUnavailable) -> Response:
-        log_event(
-            log,
-            "store.unavailable",
-            logging.ERROR,
-            store=err.store,
-            endpoint=request.endpoint,
-            debug=err.debug[:300],
+
+def _rate(err: RateLimited) -> Response:
+    log_event(log, "request.rate_limited", logging.WARNING, what=err.what)
+    if wants_json():
+        response = jsonify(
+            {"error": "slow_down", "error_description": "Too many requests. Slow down."}
         )
-        retry_after = str(services().config.store.retry_after_seconds)
-        if wants_json():
-            response = jsonify(
-                {
-                    "error": "temporarily_unavailable",
-                    "error_description": "The service is temporarily unavailable. Try again later.",
-                }
-            )
-            response.status_code = 503
-        else:
-            response = error_page(503, "error_unavailable_title", "error_unavailable")
-        response.headers["Retry-After"] = retry_after
-        return response
+        response.status_code = 429
+    else:
+        response = error_page(429, "error_title", "error_generic")
+    response.headers["Retry-After"] = str(err.retry_after)
+    return response
 
-    @app.errorhandler(RateLimited)
-    def _rate(err: RateLimited) -> Response:
-        log_event(log, "request.rate_limited", logging.WARNING, what=err.what)
-        if wants_json():
-            response = jsonify(
-                {"error": "slow_down", "error_description": "Too many requests. Slow down."}
-            )
-            response.status_code = 429
-        else:
-            response = error_page(429, "error_title", "error_generic")
-        response.headers["Retry-After"] = str(err.retry_after)
-        return response
 
-    @app.errorhandler(CsrfRejected)
-    def _csrf(err: CsrfRejected) -> Response:
-        return error_page(403, "error_title", "error_csrf")
+def _csrf(err: CsrfRejected) -> Response:
+    return error_page(403, "error_title", "error_csrf")
 
-    @app.errorhandler(HTTPException)
-    def _http(err: HTTPException) -> Response:
-        status = err.code or 500
-        if wants_json():
-            code = {404: "not_found", 405: "invalid_request", 413: "invalid_request"}.get(
-                status, "invalid_request"
-            )
-            response = jsonify({"error": code, "error_description": err.name})
-            response.status_code = status
-        else:
-            key = {404: "error_not_found", 405: "error_method"}.get(status, "error_bad_request")
-            response = error_page(status, "error_title", key)
-        if status == 405 and hasattr(err, "valid_methods") and err.valid_methods:
-            response.headers["Allow"] = ", ".join(err.valid_methods)
-        return response
 
-    @app.errorhandler(Exception)
-    def _unexpected(err: Exception) -> Response:
-        log_event(
-            log,
-            "server_error",
-            logging.ERROR,
-            error_type=type(err).__name__,
-            endpoint=request.endpoint,
+def _http(err: HTTPException) -> Response:
+    status = err.code or 500
+    if wants_json():
+        code = {404: "not_found", 405: "invalid_request", 413: "invalid_request"}.get(
+            status, "invalid_request"
         )
-        log.debug("server_error traceback", exc_info=err)
-        if wants_json():
-            response = jsonify(
-                {
-                    "error": "server_error",
-                    "error_description": "The server encountered an unexpected condition.",
-                }
-            )
-            response.status_code = 500
-            return response
-        return error_page(500, "error_title", "error_generic")
+        response = jsonify({"error": code, "error_description": err.name})
+        response.status_code = status
+    else:
+        key = {404: "error_not_found", 405: "error_method"}.get(status, "error_bad_request")
+        response = error_page(status, "error_title", key)
+    if status == 405 and hasattr(err, "valid_methods") and err.valid_methods:
+        response.headers["Allow"] = ", ".join(err.valid_methods)
+    return response
+
+
+def _unexpected(err: Exception) -> Response:
+    log_event(
+        log,
+        "server_error",
+        logging.ERROR,
+        error_type=type(err).__name__,
+        endpoint=request.endpoint,
+    )
+    log.debug("server_error traceback", exc_info=err)
+    if wants_json():
+        response = jsonify(
+            {
+                "error": "server_error",
+                "error_description": "The server encountered an unexpected condition.",
+            }
+        )
+        response.status_code = 500
+        return response
+    return error_page(500, "error_title", "error_generic")

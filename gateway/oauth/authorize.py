@@ -36,7 +36,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+from typing import NamedTuple
 
 from authlib.oauth2.rfc6749 import OAuth2Error
 
@@ -117,122 +120,39 @@ class Authorizer:
     def _validate(
         self, raw_params: tuple[tuple[str, str], ...], *, pushed: bool
     ) -> AuthorizationRequest:
-        params = tuple((k, v) for k, v in raw_params if v != "")
-        counts = Counter(k for k, _ in params)
-        first = _first(params)
-
-        if counts["client_id"] > 1:
-            raise AuthorizationFailure(InvalidRequestError("client_id sent more than once."))
-        client_id = first.get("client_id")
-        if not client_id:
-            raise AuthorizationFailure(InvalidRequestError("client_id is required."))
-        client = self._server.query_client(client_id)
-        if client is None:
-            raise AuthorizationFailure(InvalidRequestError("Unknown client."))
-
-        pending: ProtocolError | None = None
-        par_urn: str | None = None
-        if "request_uri" in counts and not pushed:
-            if counts["request_uri"] > 1:
-                raise AuthorizationFailure(InvalidRequestError("request_uri sent twice."))
-            request_uri = first["request_uri"]
-            if request_uri.startswith(PAR_PREFIX):
-                params = self._load_pushed(request_uri, client_id)
-                counts = Counter(k for k, _ in params)
-                first = _first(params)
-                par_urn = request_uri
-            else:
-                pending = RequestUriNotSupportedError()
-        elif "request_uri" in counts:
-            pending = InvalidRequestError("request_uri is not allowed in a pushed request.")
-        elif client.client.require_par and not pushed:
-            pending = InvalidRequestError("This client must use pushed authorization requests.")
-
-        if counts["redirect_uri"] > 1:
-            raise AuthorizationFailure(InvalidRequestError("redirect_uri sent more than once."))
-        redirect_uri = first.get("redirect_uri")
-        if not redirect_uri:
-            raise AuthorizationFailure(InvalidRequestError("redirect_uri is required."))
-        if not client.check_redirect_uri(redirect_uri):
-            self._ctx.event("authorize.bad_redirect_uri", logging.WARNING, client_id=client_id)
-            raise AuthorizationFailure(InvalidRequestError("redirect_uri is not registered."))
-
-        state: str | None = first.get("state")
-        if counts["state"] > 1:
-            raise AuthorizationFailure(
-                InvalidRequestError("state sent more than once."), redirect_uri, None
-            )
-        if state is not None and len(state) > self._ctx.settings.max_state_length:
-            raise AuthorizationFailure(InvalidRequestError("state is too long."))
+        """The checks of the module docstring, in its order (the first failure decides)."""
+        params = _Params.of(tuple((k, v) for k, v in raw_params if v != ""))
+        client_id, client = self._client(params)
+        params, par_urn, pending = self._request_source(params, client_id, client, pushed=pushed)
+        redirect_uri = self._redirect_uri(params, client_id, client)
+        state = _checked_state(params, redirect_uri, self._ctx.settings.max_state_length)
 
         def fail(error: ProtocolError) -> AuthorizationFailure:
             return AuthorizationFailure(error, redirect_uri, state)
 
-        if pending is not None:
-            raise fail(pending)
-        duplicated = sorted(k for k, c in counts.items() if c > 1)
-        if duplicated:
-            names = ", ".join(d for d in duplicated if d.isascii() and d.isprintable())[:200]
-            raise fail(InvalidRequestError(f"Parameters sent more than once: {names}."))
-        if "request" in counts:
-            raise fail(RequestNotSupportedError())
-
-        response_type = first.get("response_type")
-        if not response_type:
-            raise fail(InvalidRequestError("response_type is required."))
-        if response_type != "code":
-            raise fail(UnsupportedResponseTypeError("Only response_type=code is supported."))
-        if not client.check_response_type(response_type):
-            raise fail(UnauthorizedClientError("The client may not use the code flow."))
-        if first.get("response_mode", "query") != "query":
-            raise fail(InvalidRequestError("Only response_mode=query is supported."))
-
-        scopes = tuple(dict.fromkeys(first.get("scope", "").split()))
-        if "openid" not in scopes:
-            raise fail(InvalidScopeError("The openid scope is required."))
-        if not set(scopes) <= set(self._ctx.config.scopes):
-            raise fail(InvalidScopeError("Unknown scope."))
-        if not set(scopes) <= set(client.client.scopes):
-            raise fail(InvalidScopeError("Scope not registered for the client."))
-
-        nonce = first.get("nonce")
-        if nonce is not None and len(nonce) > self._ctx.settings.max_nonce_length:
-            raise fail(InvalidRequestError("nonce is too long."))
-
-        challenge = first.get("code_challenge")
-        if not challenge:
-            raise fail(InvalidRequestError("code_challenge is required (PKCE)."))
-        if first.get("code_challenge_method") != "S256":
-            raise fail(InvalidRequestError("code_challenge_method must be S256."))
-        if not S256_CHALLENGE.match(challenge):
-            raise fail(InvalidRequestError("code_challenge is malformed."))
-
-        prompt = tuple(dict.fromkeys(first.get("prompt", "").split()))
-        if not set(prompt) <= PROMPT_VALUES:
-            raise fail(InvalidRequestError("Unsupported prompt value."))
-        if "none" in prompt and len(prompt) > 1:
-            raise fail(InvalidRequestError("prompt=none cannot be combined."))
-        max_age = _max_age(first.get("max_age"))
-        if "max_age" in first and max_age is None:
-            raise fail(InvalidRequestError("max_age must be a non-negative integer."))
-        acr_values = tuple(a for a in first.get("acr_values", "").split() if a in ACR_VALUES)
-        resource = first.get("resource")
-        if resource is not None and resource != self._ctx.tokens.audience(client.client):
-            raise fail(InvalidTargetError("The resource is not registered for the client."))
-        for name in ("login_hint", "ui_locales"):
-            if len(first.get(name, "")) > MAX_HINT_LENGTH:
-                raise fail(InvalidRequestError(f"{name} is too long."))
+        first = params.first
+        try:
+            _check_request_shape(params, pending)
+            _check_response_type(first, client)
+            scopes = _checked_scopes(first, client, self._ctx.config.scopes)
+            nonce = first.get("nonce")
+            if nonce is not None and len(nonce) > self._ctx.settings.max_nonce_length:
+                raise InvalidRequestError("nonce is too long.")
+            challenge = _checked_challenge(first)
+            options = _checked_options(first, self._ctx.tokens.audience(client.client))
+        except ProtocolError as error:
+            raise fail(error) from None
 
         hint_subject: str | None = None
         hint = first.get("id_token_hint")
         if hint is not None:
             hint_subject = self._hint_subject(hint, client)
             if hint_subject is None:
-                if "none" in prompt:
+                if "none" in options.prompt:
                     raise fail(LoginRequiredError("The id_token_hint is not valid."))
                 raise fail(InvalidRequestError("The id_token_hint is not valid."))
 
-        request = VhodOAuth2Request("GET", self._ctx.url(PATH_AUTHORIZE), params)
+        request = VhodOAuth2Request("GET", self._ctx.url(PATH_AUTHORIZE), params.items)
         request.vhod_ctx = self._ctx
         try:
             self._server.get_consent_grant(request, end_user=None)
@@ -251,15 +171,60 @@ class Authorizer:
             code_challenge=challenge,
             state=state,
             nonce=nonce,
-            prompt=prompt,
-            max_age=max_age,
-            acr_values=acr_values,
+            prompt=options.prompt,
+            max_age=options.max_age,
+            acr_values=options.acr_values,
             ui_locales=first.get("ui_locales"),
             login_hint=first.get("login_hint"),
             id_token_hint_subject=hint_subject,
-            resource=(resource,) if resource else (),
+            resource=(options.resource,) if options.resource else (),
             params=kept,
         )
+
+    def _client(self, params: _Params) -> tuple[str, ClientModel]:
+        """Check 1: ``client_id`` once, registered and enabled (else vhod's error page)."""
+        if params.counts["client_id"] > 1:
+            raise AuthorizationFailure(InvalidRequestError("client_id sent more than once."))
+        client_id = params.first.get("client_id")
+        if not client_id:
+            raise AuthorizationFailure(InvalidRequestError("client_id is required."))
+        client = self._server.query_client(client_id)
+        if client is None:
+            raise AuthorizationFailure(InvalidRequestError("Unknown client."))
+        return client_id, client
+
+    def _request_source(
+        self, params: _Params, client_id: str, client: ClientModel, *, pushed: bool
+    ) -> tuple[_Params, str | None, ProtocolError | None]:
+        """Check 2: the parameters to go on with (a pushed request's, when ``request_uri``
+        names one), its ``request_uri``, and the error to redirect once the redirect URI is
+        known (``None`` when there is none)."""
+        if "request_uri" in params.counts and not pushed:
+            if params.counts["request_uri"] > 1:
+                raise AuthorizationFailure(InvalidRequestError("request_uri sent twice."))
+            request_uri = params.first["request_uri"]
+            if request_uri.startswith(PAR_PREFIX):
+                return _Params.of(self._load_pushed(request_uri, client_id)), request_uri, None
+            return params, None, RequestUriNotSupportedError()
+        if "request_uri" in params.counts:
+            pending = InvalidRequestError("request_uri is not allowed in a pushed request.")
+            return params, None, pending
+        if client.client.require_par and not pushed:
+            pending = InvalidRequestError("This client must use pushed authorization requests.")
+            return params, None, pending
+        return params, None, None
+
+    def _redirect_uri(self, params: _Params, client_id: str, client: ClientModel) -> str:
+        """Check 3: ``redirect_uri`` once, present, one of the registered strings."""
+        if params.counts["redirect_uri"] > 1:
+            raise AuthorizationFailure(InvalidRequestError("redirect_uri sent more than once."))
+        redirect_uri = params.first.get("redirect_uri")
+        if not redirect_uri:
+            raise AuthorizationFailure(InvalidRequestError("redirect_uri is required."))
+        if not client.check_redirect_uri(redirect_uri):
+            self._ctx.event("authorize.bad_redirect_uri", logging.WARNING, client_id=client_id)
+            raise AuthorizationFailure(InvalidRequestError("redirect_uri is not registered."))
+        return redirect_uri
 
     def _hint_subject(self, hint: str, client: ClientModel) -> str | None:
         """The internal subject an ``id_token_hint`` names, or ``None`` when the hint is
@@ -406,11 +371,117 @@ class Authorizer:
         return append_query(redirect_uri, params)
 
 
+@dataclass(frozen=True)
+class _Params:
+    """A request's parameters, how often each name was sent, and each name's first value."""
+
+    items: tuple[tuple[str, str], ...]
+    counts: Counter[str]
+    first: dict[str, str]
+
+    @classmethod
+    def of(cls, items: tuple[tuple[str, str], ...]) -> _Params:
+        return cls(items, Counter(k for k, _ in items), _first(items))
+
+
+class _Options(NamedTuple):
+    prompt: tuple[str, ...]
+    max_age: int | None
+    acr_values: tuple[str, ...]
+    resource: str | None
+
+
 def _first(params: tuple[tuple[str, str], ...]) -> dict[str, str]:
     first: dict[str, str] = {}
     for name, value in params:
         first.setdefault(name, value)
     return first
+
+
+def _checked_state(params: _Params, redirect_uri: str, max_length: int) -> str | None:
+    """Check 4: ``state`` once (else redirected, without a state) and not too long (else
+    vhod's error page: never truncated)."""
+    state: str | None = params.first.get("state")
+    if params.counts["state"] > 1:
+        raise AuthorizationFailure(
+            InvalidRequestError("state sent more than once."), redirect_uri, None
+        )
+    if state is not None and len(state) > max_length:
+        raise AuthorizationFailure(InvalidRequestError("state is too long."))
+    return state
+
+
+def _check_request_shape(params: _Params, pending: ProtocolError | None) -> None:
+    """The error check 2 left pending, then checks 5 (no parameter twice) and 6 (no
+    ``request``)."""
+    if pending is not None:
+        raise pending
+    duplicated = sorted(k for k, c in params.counts.items() if c > 1)
+    if duplicated:
+        names = ", ".join(d for d in duplicated if d.isascii() and d.isprintable())[:200]
+        raise InvalidRequestError(f"Parameters sent more than once: {names}.")
+    if "request" in params.counts:
+        raise RequestNotSupportedError()
+
+
+def _check_response_type(first: dict[str, str], client: ClientModel) -> None:
+    """Check 7: ``response_type=code`` (allowed for the client), ``response_mode=query``."""
+    response_type = first.get("response_type")
+    if not response_type:
+        raise InvalidRequestError("response_type is required.")
+    if response_type != "code":
+        raise UnsupportedResponseTypeError("Only response_type=code is supported.")
+    if not client.check_response_type(response_type):
+        raise UnauthorizedClientError("The client may not use the code flow.")
+    if first.get("response_mode", "query") != "query":
+        raise InvalidRequestError("Only response_mode=query is supported.")
+
+
+def _checked_scopes(
+    first: dict[str, str], client: ClientModel, catalogue: Mapping[str, object]
+) -> tuple[str, ...]:
+    """Check 8: ``openid``, every scope in the catalogue and registered for the client."""
+    scopes = tuple(dict.fromkeys(first.get("scope", "").split()))
+    if "openid" not in scopes:
+        raise InvalidScopeError("The openid scope is required.")
+    if not set(scopes) <= set(catalogue):
+        raise InvalidScopeError("Unknown scope.")
+    if not set(scopes) <= set(client.client.scopes):
+        raise InvalidScopeError("Scope not registered for the client.")
+    return scopes
+
+
+def _checked_challenge(first: dict[str, str]) -> str:
+    """Check 10: PKCE, ``code_challenge`` with ``code_challenge_method=S256``."""
+    challenge = first.get("code_challenge")
+    if not challenge:
+        raise InvalidRequestError("code_challenge is required (PKCE).")
+    if first.get("code_challenge_method") != "S256":
+        raise InvalidRequestError("code_challenge_method must be S256.")
+    if not S256_CHALLENGE.match(challenge):
+        raise InvalidRequestError("code_challenge is malformed.")
+    return challenge
+
+
+def _checked_options(first: dict[str, str], audience: str) -> _Options:
+    """Check 11: ``prompt``, ``max_age``, ``acr_values`` (the known ones kept), ``resource``
+    (only the client's ``audience``), and the length of ``login_hint`` / ``ui_locales``."""
+    prompt = tuple(dict.fromkeys(first.get("prompt", "").split()))
+    if not set(prompt) <= PROMPT_VALUES:
+        raise InvalidRequestError("Unsupported prompt value.")
+    if "none" in prompt and len(prompt) > 1:
+        raise InvalidRequestError("prompt=none cannot be combined.")
+    max_age = _max_age(first.get("max_age"))
+    if "max_age" in first and max_age is None:
+        raise InvalidRequestError("max_age must be a non-negative integer.")
+    acr_values = tuple(a for a in first.get("acr_values", "").split() if a in ACR_VALUES)
+    resource = first.get("resource")
+    if resource is not None and resource != audience:
+        raise InvalidTargetError("The resource is not registered for the client.")
+    for name in ("login_hint", "ui_locales"):
+        if len(first.get(name, "")) > MAX_HINT_LENGTH:
+            raise InvalidRequestError(f"{name} is too long.")
+    return _Options(prompt, max_age, acr_values, resource)
 
 
 def _max_age(value: str | None) -> int | None:

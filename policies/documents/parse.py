@@ -4,8 +4,8 @@
 be wrong (an unknown key, an unknown scope, an effect without its argument...), and for
 those ``tomllib`` gives no position. So the source is scanned once for the lines of the
 ``[policy]`` table, of each ``[[rule]]`` header and of the keys under them
-(:func:`locate`), and each problem names the line of the key at fault — or of its rule's
-header when the key is missing.
+(:func:`policies.documents.locate.locate`), and each problem names the line of the key at
+fault — or of its rule's header when the key is missing.
 
 Scopes are checked against the configured catalogue; client ids are not (a rule may name
 a client that is registered later): :func:`validate_document` returns them as warnings.
@@ -24,6 +24,8 @@ from typing import Any
 
 from gateway.config.schema import ACR_VALUES
 from gateway.config.schema import ScopeSettings
+from policies.documents.locate import Locations
+from policies.documents.locate import locate
 from policies.documents.model import ACCOUNT_LEVELS
 from policies.documents.model import AGE_BANDS
 from policies.documents.model import ANY
@@ -65,11 +67,6 @@ _EFFECT_ARGUMENT = {
     Effect.REQUIRE_CONSENT: "by",
 }
 
-_HEADER = re.compile(
-    r"^\s*\[\[\s*(?P<aot>[A-Za-z0-9_.\"' -]+?)\s*\]\]|^\s*\[\s*(?P<t>[^\[\]]+?)\s*\]"
-)
-_KEY = re.compile(r"^\s*(?P<key>[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*=")
-
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -88,73 +85,6 @@ class DocumentInvalid(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = sorted(problems)
-
-
-@dataclass
-class Locations:
-    """Where things are in the source (1-based lines)."""
-
-    policy: int = 0
-    policy_keys: dict[str, int] = field(default_factory=dict)
-    top_keys: dict[str, int] = field(default_factory=dict)
-    rules: list[int] = field(default_factory=list)
-    rule_keys: list[dict[str, int]] = field(default_factory=list)
-
-    def rule_line(self, index: int) -> int:
-        if index < len(self.rules):
-            return self.rules[index]
-        return self.top_keys.get("rule", 0)
-
-    def key_line(self, index: int, key: str) -> int:
-        if index < len(self.rule_keys) and key in self.rule_keys[index]:
-            return self.rule_keys[index][key]
-        return self.rule_line(index)
-
-
-def locate(source: str) -> Locations:
-    """Lines of ``[policy]``, each ``[[rule]]`` and the keys under them.
-
-    A line scanner, not a TOML parser: enough for documents written as tables (the
-    documented form). Keys inside multi-line strings are skipped.
-    """
-    where = Locations()
-    section: str | None = None
-    in_multiline: str | None = None
-    for number, line in enumerate(source.splitlines(), start=1):
-        if in_multiline is not None:
-            if line.count(in_multiline) % 2 == 1:
-                in_multiline = None
-            continue
-        header = _HEADER.match(line)
-        if header is not None:
-            name = (header.group("aot") or header.group("t") or "").strip().strip("\"'")
-            if header.group("aot") is not None and name == "rule":
-                where.rules.append(number)
-                where.rule_keys.append({})
-                section = "rule"
-            elif name == "policy":
-                where.policy = number
-                section = "policy"
-            else:
-                section = name
-            continue
-        key = _KEY.match(line)
-        if key is not None:
-            name = key.group("key").strip("\"'")
-            target: dict[str, int] | None = None
-            if section is None:
-                target = where.top_keys
-            elif section == "policy":
-                target = where.policy_keys
-            elif section == "rule" and where.rule_keys:
-                target = where.rule_keys[-1]
-            if target is not None:
-                target.setdefault(name, number)
-            rest = line[key.end() :]
-            for quote in ('"""', "'''"):
-                if rest.count(quote) % 2 == 1:
-                    in_multiline = quote
-    return where
 
 
 def _hint(name: str, known: Collection[str]) -> str:
@@ -225,6 +155,60 @@ class _Checker:
         if not isinstance(raw, dict):
             self.add(header, f"rule {index + 1}: must be a table")
             return None
+        rule_id, label = self._rule_id(raw, index, seen_ids)
+        for key in raw:
+            if key not in _RULE_KEYS:
+                self.add(
+                    self.where.key_line(index, key),
+                    f"{label}: unknown key '{key}'{_hint(key, _RULE_KEYS)}",
+                )
+        description = raw.get("description", "")
+        if not isinstance(description, str):
+            self.add(self.where.key_line(index, "description"), f"{label}: must be a string")
+            description = ""
+
+        scopes = self._scopes(raw, index, label)
+        clients = self.string_list(raw, "clients", index, label, allow_any=True)
+        roles = self.string_list(raw, "roles", index, label, ROLES)
+        levels = self.string_list(raw, "account_levels", index, label, ACCOUNT_LEVELS)
+        schools = self.string_list(raw, "schools", index, label)
+        regions = self.string_list(raw, "regions", index, label)
+        bands = self.string_list(raw, "age", index, label, AGE_BANDS)
+        min_age = self.age_limit(raw, "min_age", index, label)
+        max_age = self.age_limit(raw, "max_age", index, label)
+        delegation = self._delegation(raw, index, label)
+        effect = self._effect(raw, index, label)
+
+        self._contradictions(index, label, bands, min_age, max_age, levels, roles, delegation)
+        arguments = self._arguments(raw, index, label, effect)
+        self._undelegable_scopes(index, label, scopes, effect, delegation)
+        if scopes is None or effect is None:
+            return None
+        return Rule(
+            rule_id=rule_id,
+            line=header,
+            scopes=scopes,
+            effect=effect,
+            description=description,
+            clients=None if clients == (ANY,) else clients,
+            roles=roles,
+            age_bands=bands,
+            min_age=min_age,
+            max_age=max_age,
+            account_levels=levels,
+            schools=schools,
+            regions=regions,
+            delegation=delegation,
+            reason=arguments["reason"],
+            acr=arguments["acr"],
+            by=arguments["by"],
+        )
+
+    def _rule_id(
+        self, raw: Mapping[str, Any], index: int, seen_ids: dict[str, int]
+    ) -> tuple[str, str]:
+        """The rule's id (``rule-<n>`` when absent or invalid) and its label in messages;
+        ``seen_ids`` learns the id's header line, to report a repeat."""
         rule_id = raw.get("id", f"rule-{index + 1}")
         label = f"rule '{rule_id}'" if "id" in raw else f"rule {index + 1}"
         if not isinstance(rule_id, str) or not _RULE_ID.match(rule_id):
@@ -238,20 +222,16 @@ class _Checker:
                 self.where.key_line(index, "id"),
                 f"{label}: id repeats the rule on line {seen_ids[rule_id]}",
             )
-        seen_ids.setdefault(rule_id, header)
-        for key in raw:
-            if key not in _RULE_KEYS:
-                self.add(
-                    self.where.key_line(index, key),
-                    f"{label}: unknown key '{key}'{_hint(key, _RULE_KEYS)}",
-                )
-        description = raw.get("description", "")
-        if not isinstance(description, str):
-            self.add(self.where.key_line(index, "description"), f"{label}: must be a string")
-            description = ""
+        seen_ids.setdefault(rule_id, self.where.rule_line(index))
+        return rule_id, label
 
+    def _scopes(self, raw: Mapping[str, Any], index: int, label: str) -> tuple[str, ...] | None:
+        """``scopes``: required, ``['*']`` or scopes of the catalogue."""
         if "scopes" not in raw:
-            self.add(header, f"{label}: 'scopes' is required (a list of scopes, or ['*'])")
+            self.add(
+                self.where.rule_line(index),
+                f"{label}: 'scopes' is required (a list of scopes, or ['*'])",
+            )
         scopes = self.string_list(raw, "scopes", index, label, allow_any=True)
         if scopes is not None and scopes != (ANY,):
             for scope in scopes:
@@ -260,18 +240,20 @@ class _Checker:
                         self.where.key_line(index, "scopes"),
                         f"{label}: unknown scope '{scope}'{_hint(scope, self.catalogue)}",
                     )
-        clients = self.string_list(raw, "clients", index, label, allow_any=True)
-        roles = self.string_list(raw, "roles", index, label, ROLES)
-        levels = self.string_list(raw, "account_levels", index, label, ACCOUNT_LEVELS)
-        schools = self.string_list(raw, "schools", index, label)
-        regions = self.string_list(raw, "regions", index, label)
-        bands = self.string_list(raw, "age", index, label, AGE_BANDS)
-        min_age = self.age_limit(raw, "min_age", index, label)
-        max_age = self.age_limit(raw, "max_age", index, label)
-        delegation = self._delegation(raw, index, label)
-        effect = self._effect(raw, index, label)
+        return scopes
 
-        # Contradictions between fields.
+    def _contradictions(
+        self,
+        index: int,
+        label: str,
+        bands: tuple[str, ...] | None,
+        min_age: int | None,
+        max_age: int | None,
+        levels: tuple[str, ...] | None,
+        roles: tuple[str, ...] | None,
+        delegation: Delegation,
+    ) -> None:
+        """Conditions that contradict each other (the rule would match nobody)."""
         if bands is not None and (min_age is not None or max_age is not None):
             self.add(
                 self.where.key_line(index, "age"),
@@ -295,6 +277,12 @@ class _Checker:
                 self.where.key_line(index, "delegation"),
                 f"{label}: students do not act for children: matches nobody",
             )
+
+    def _arguments(
+        self, raw: Mapping[str, Any], index: int, label: str, effect: Effect | None
+    ) -> dict[str, str | None]:
+        """The effect's argument (``reason``, ``acr`` or ``by``): only the one that goes
+        with the effect, valid, and present when the effect needs it."""
         arguments: dict[str, str | None] = {"reason": None, "acr": None, "by": None}
         for key in arguments:
             if key not in raw:
@@ -325,6 +313,18 @@ class _Checker:
                     self.where.key_line(index, "effect"),
                     f"{label}: effect '{effect}' needs '{needed}'",
                 )
+        return arguments
+
+    def _undelegable_scopes(
+        self,
+        index: int,
+        label: str,
+        scopes: tuple[str, ...] | None,
+        effect: Effect | None,
+        delegation: Delegation,
+    ) -> None:
+        """A rule acting for a child may not grant a scope the catalogue marks not
+        delegable."""
         if (
             effect in (Effect.ALLOW, Effect.REQUIRE_CONSENT, Effect.NOTIFY_GUARDIAN)
             and delegation is Delegation.YES
@@ -338,27 +338,6 @@ class _Checker:
                         f"{label}: scope '{scope}' is not delegable in the catalogue; "
                         f"a rule cannot {effect} it when acting for a child",
                     )
-        if scopes is None or effect is None:
-            return None
-        return Rule(
-            rule_id=rule_id,
-            line=header,
-            scopes=scopes,
-            effect=effect,
-            description=description,
-            clients=None if clients == (ANY,) else clients,
-            roles=roles,
-            age_bands=bands,
-            min_age=min_age,
-            max_age=max_age,
-            account_levels=levels,
-            schools=schools,
-            regions=regions,
-            delegation=delegation,
-            reason=arguments["reason"],
-            acr=arguments["acr"],
-            by=arguments["by"],
-        )
 
     def _delegation(self, raw: Mapping[str, Any], index: int, label: str) -> Delegation:
         if "delegation" not in raw:

@@ -47,14 +47,12 @@ from gateway.http.admin import guard
 from gateway.http.admin import keys
 from gateway.http.admin import policies
 from gateway.http.admin import signin
-from gateway.http.admin.common import age_reader
 from gateway.http.admin.common import bp
-from gateway.http.admin.common import rule_documents
 from gateway.http.admin.guard import BROWSER_CSRF_ENDPOINTS
 from gateway.http.admin.guard import PUBLIC_ENDPOINTS
 from gateway.http.security import csrf_exempt
 
-__all__ = ["PUBLIC_ENDPOINTS", "age_reader", "init_admin", "rule_documents"]
+__all__ = ["PUBLIC_ENDPOINTS", "init_admin"]
 
 AREAS = (guard, signin, clients, policies, consents, audit, keys, api)
 """The modules whose views and hooks are on :data:`bp` (imported for that)."""

@@ -27,7 +27,6 @@ from gateway.http.admin.common import bp
 from gateway.http.admin.common import flash
 from gateway.http.admin.common import message
 from gateway.http.admin.common import page
-from gateway.http.admin.common import revoker
 from gateway.http.admin.common import to_json
 from gateway.http.admin.forms import form_scopes
 from gateway.http.admin.forms import json_body
@@ -136,7 +135,7 @@ def client_update(client_id: str) -> Response:
         changes["name"] = name
     try:
         _, revoked = change_client(
-            svc.uow, svc.clock, svc.config.scopes, client_id, changes, actor(), revoker(svc)
+            svc.uow, svc.clock, svc.config.scopes, client_id, changes, actor(), svc.grant_revoker
         )
     except NotFound:
         return message("error_title", "error_not_found", 404)
@@ -168,7 +167,7 @@ def client_rotate(client_id: str) -> Response:
 def client_disable(client_id: str) -> Response:
     svc = services()
     try:
-        _, revoked = disable_client(svc.uow, svc.clock, client_id, actor(), revoker(svc))
+        _, revoked = disable_client(svc.uow, svc.clock, client_id, actor(), svc.grant_revoker)
     except NotFound:
         return message("error_title", "error_not_found", 404)
     flash("admin_client_disabled", grants=revoked)
@@ -225,7 +224,7 @@ def api_client_update(client_id: str) -> Response:
     if "name" in data:
         changes["name"] = str_field(data, "name", required=True)
     client, revoked = change_client(
-        svc.uow, svc.clock, svc.config.scopes, client_id, changes, actor(), revoker(svc)
+        svc.uow, svc.clock, svc.config.scopes, client_id, changes, actor(), svc.grant_revoker
     )
     return to_json({"client": describe_client(client), "grants_revoked": revoked})
 
@@ -242,7 +241,7 @@ def api_client_rotate(client_id: str) -> Response:
 @api_view
 def api_client_disable(client_id: str) -> Response:
     svc = services()
-    client, revoked = disable_client(svc.uow, svc.clock, client_id, actor(), revoker(svc))
+    client, revoked = disable_client(svc.uow, svc.clock, client_id, actor(), svc.grant_revoker)
     return to_json({"client": describe_client(client), "grants_revoked": revoked})
 
 

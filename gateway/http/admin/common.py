@@ -17,22 +17,15 @@ from flask import g
 from flask import render_template
 from flask import request
 
-from gateway.admin.policies import AgeOf
 from gateway.admin.sessions import AdminSession
 from gateway.admin.sessions import AdminSessions
 from gateway.admin.subjects import subject_digest
 from gateway.core.errors import Conflict
 from gateway.core.errors import NotFound
 from gateway.core.errors import ValidationFailed
-from gateway.core.ports import GrantRevoker
-from gateway.core.types import Subject
 from gateway.http.deps import Services
 from gateway.http.deps import services
 from gateway.http.errors import json_errors
-from gateway.journey.subjects import age_on
-from gateway.journey.subjects import open_profile
-from gateway.journey.subjects import today
-from policies.documents.source import ActiveRuleDocuments
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -46,27 +39,6 @@ OPENAPI_PATH = "/admin/openapi.json"
 
 
 # --------------------------------------------------------------------------- wiring
-
-
-def rule_documents(svc: Services) -> ActiveRuleDocuments:
-    documents = svc.policy_documents
-    if documents is None:
-        raise RuntimeError("rule documents are not wired (gateway.app.build_services)")
-    return documents
-
-
-def age_reader(svc: Services) -> AgeOf:
-    """Ages for the policy use cases, read from the sealed profile (``gateway.journey``)."""
-
-    def age(subject: Subject) -> int | None:
-        birthdate = open_profile(svc.sealer, subject).get("birthdate")
-        return age_on(birthdate if isinstance(birthdate, str) else None, today(svc.clock.now()))
-
-    return age
-
-
-def revoker(svc: Services) -> GrantRevoker | None:
-    return svc.grant_revoker if svc.grant_revoker is not None else svc.oauth
 
 
 def admin_sessions(svc: Services) -> AdminSessions:

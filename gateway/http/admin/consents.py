@@ -21,7 +21,6 @@ from gateway.http.admin.common import bp
 from gateway.http.admin.common import flash
 from gateway.http.admin.common import message
 from gateway.http.admin.common import page
-from gateway.http.admin.common import revoker
 from gateway.http.admin.common import to_json
 from gateway.http.deps import services
 from gateway.http.session_cookie import see_other
@@ -59,7 +58,9 @@ def consents_page() -> Response:
 def consent_revoke(consent_id: str) -> Response:
     svc = services()
     try:
-        revoked = revoke_consent(svc.uow, svc.clock, svc.pepper, consent_id, actor(), revoker(svc))
+        revoked = revoke_consent(
+            svc.uow, svc.clock, svc.pepper, consent_id, actor(), svc.grant_revoker
+        )
     except NotFound:
         return message("error_title", "error_not_found", 404)
     flash("admin_consent_revoked", grants=revoked)
@@ -78,5 +79,5 @@ def api_consents() -> Response:
 @api_view
 def api_consent_revoke(consent_id: str) -> Response:
     svc = services()
-    revoked = revoke_consent(svc.uow, svc.clock, svc.pepper, consent_id, actor(), revoker(svc))
+    revoked = revoke_consent(svc.uow, svc.clock, svc.pepper, consent_id, actor(), svc.grant_revoker)
     return to_json({"consent_id": consent_id, "grants_revoked": revoked})

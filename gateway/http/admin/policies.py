@@ -15,6 +15,7 @@ from flask import request
 from flask import url_for
 
 from gateway.admin.policies import ExplainQuery
+from gateway.admin.policies import age_reader
 from gateway.admin.policies import apply_document
 from gateway.admin.policies import dry_run_text
 from gateway.admin.policies import explain_query
@@ -31,13 +32,11 @@ from gateway.core.audit import audit
 from gateway.core.errors import NotFound
 from gateway.core.errors import ValidationFailed
 from gateway.http.admin.common import actor
-from gateway.http.admin.common import age_reader
 from gateway.http.admin.common import api_view
 from gateway.http.admin.common import bp
 from gateway.http.admin.common import flash
 from gateway.http.admin.common import message
 from gateway.http.admin.common import page
-from gateway.http.admin.common import rule_documents
 from gateway.http.admin.common import to_json
 from gateway.http.admin.forms import json_body
 from gateway.http.admin.forms import str_field
@@ -59,9 +58,9 @@ def _explain(query: ExplainQuery) -> dict[str, Any]:
         svc.clock,
         svc.pepper,
         svc.config.scopes,
-        rule_documents(svc),
+        svc.policy_documents,
         dataclasses.replace(query, subject=subject_id),
-        age_reader(svc),
+        age_reader(svc.sealer, svc.clock),
     )
     with svc.uow() as tx:
         audit(
@@ -84,9 +83,9 @@ def _dry_run(text: str) -> DryRunReport:
         svc.clock,
         svc.pepper,
         svc.config.scopes,
-        rule_documents(svc),
+        svc.policy_documents,
         text,
-        age_reader(svc),
+        age_reader(svc.sealer, svc.clock),
     )
     with svc.uow() as tx:
         audit(
@@ -156,7 +155,7 @@ def policies_apply() -> Response:
             text,
             actor(),
             request.form.get("comment", ""),
-            rule_documents(svc),
+            svc.policy_documents,
         )
     except ValidationFailed as exc:
         return _policies_page(400, text=text, problems=exc.problems)
@@ -184,7 +183,7 @@ def policy_rollback(version: int) -> Response:
             version,
             actor(),
             request.form.get("comment", ""),
-            rule_documents(svc),
+            svc.policy_documents,
         )
     except NotFound:
         return message("error_title", "error_not_found", 404)
@@ -257,7 +256,7 @@ def api_policies_apply() -> Response:
         str_field(data, "text", required=True, limit=_TEXT_LIMIT),
         actor(),
         str_field(data, "comment", limit=500),
-        rule_documents(svc),
+        svc.policy_documents,
     )
     return to_json(record_dict(record), 201)
 
@@ -281,7 +280,7 @@ def api_policy_rollback(version: int) -> Response:
     data = request.get_json(silent=True) or {}
     comment = str_field(data, "comment", limit=500) if isinstance(data, dict) else ""
     record = rollback_document(
-        svc.uow, svc.clock, svc.config.scopes, version, actor(), comment, rule_documents(svc)
+        svc.uow, svc.clock, svc.config.scopes, version, actor(), comment, svc.policy_documents
     )
     return to_json(record_dict(record), 201)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from gateway.config.schema import DEFAULT_SCOPES
+from policies.documents.locate import locate
 from policies.documents.model import Delegation
 from policies.documents.model import Effect
 from policies.documents.parse import DocumentInvalid
-from policies.documents.parse import locate
 from policies.documents.parse import parse_document
 from policies.documents.parse import unknown_clients
 from policies.documents.source import default_text

@@ -1,8 +1,4 @@
-"""Ports: the interfaces the use cases depend on. Implementations live in sibling packages
-(``gateway.store``, ``keys``, ``providers``, ``policies``) and are wired by ``gateway.compose``.
-
-Each port is small (2–6 methods) and named after what it holds.
-"""
+"""Store ports: the ephemeral store, the unit of work and the repositories on it."""
 
 from __future__ import annotations
 
@@ -12,7 +8,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from typing import Protocol
-from typing import TypeVar
 
 from gateway.core.factors import CredentialRepository
 from gateway.core.types import AdminInvite
@@ -21,21 +16,11 @@ from gateway.core.types import Client
 from gateway.core.types import Consent
 from gateway.core.types import DataKey
 from gateway.core.types import Grant
-from gateway.core.types import KeyChanges
-from gateway.core.types import KeyInfo
 from gateway.core.types import KeyState
 from gateway.core.types import LogoutDelivery
 from gateway.core.types import RefreshToken
 from gateway.core.types import SigningKey
-from gateway.core.types import SsoSession
 from gateway.core.types import Subject
-from gateway.core.types import UpstreamIdentity
-
-
-class Clock(Protocol):
-    def now(self) -> float:
-        """Seconds since the epoch. Example: ``return time.time()``."""
-        ...
 
 
 class EphemeralStore(Protocol):
@@ -74,127 +59,6 @@ class EphemeralStore(Protocol):
 
     def ping(self) -> None:
         """Raise :class:`StoreUnavailable` when the backend cannot be reached."""
-        ...
-
-
-class Sealer(Protocol):
-    """Authenticated encryption of personal data and secrets at rest (AES-GCM key ring)."""
-
-    def seal(self, plaintext: bytes, context: str) -> bytes:
-        """Encrypt under the newest data key; ``context`` is bound as associated data."""
-        ...
-
-    def open(self, sealed: bytes, context: str) -> bytes:
-        """Decrypt with whichever key of the ring sealed it; raises on tampering."""
-        ...
-
-    def blind_index(self, purpose: str, value: str) -> str:
-        """Keyed HMAC of a normalised identifier, for equality lookups (SNILS...)."""
-        ...
-
-
-class DataKeyRing(Protocol):
-    """Operating the sealer's key ring (``vhod keys rotate-data-key`` / ``reseal``)."""
-
-    def rotate_data_key(self) -> str:
-        """Add a new data key that seals from now on; returns its id."""
-        ...
-
-    def reseal(self) -> int:
-        """Re-seal every stored value under the newest data key; returns how many changed."""
-        ...
-
-
-class KeyIdentity(Protocol):
-    """A signing key's ``kid`` (RFC 7638 thumbprint) and algorithm."""
-
-    @property
-    def kid(self) -> str: ...
-
-    @property
-    def alg(self) -> str: ...
-
-
-class SigningKeyMaterial(KeyIdentity, Protocol):
-    """The active key of one algorithm (its ``repr`` never shows private material)."""
-
-    @property
-    def private_key(self) -> Any:
-        """The ``cryptography`` private key object."""
-        ...
-
-
-class PublishedKey(KeyIdentity, Protocol):
-    """A key in the JWKS, to verify a signature with (``algorithms=[key.alg]`` only)."""
-
-    @property
-    def public_key(self) -> Any:
-        """The ``cryptography`` public key object."""
-        ...
-
-
-class KeySource(Protocol):
-    """Signing keys as the OAuth layer uses them (``keys.manager.KeyManager``)."""
-
-    def signing_key(self, alg: str) -> SigningKeyMaterial:
-        """The active key of ``alg``; raises when there is none."""
-        ...
-
-    def verification_key(self, kid: str) -> PublishedKey | None:
-        """A published key by ``kid`` (``next``, ``active`` or kept ``retired``)."""
-        ...
-
-    def public_jwks(self) -> dict[str, list[dict[str, Any]]]:
-        """The JWKS document: every published key, public parts only."""
-        ...
-
-
-class KeyManagement(KeySource, Protocol):
-    """Signing keys for the admin side and the CLI as well: list and rotate."""
-
-    def list_keys(self) -> list[KeyInfo]:
-        """Every stored key, never its private parts."""
-        ...
-
-    def rotate(self, alg: str | None = None) -> KeyChanges:
-        """``next → active → retired`` and a new ``next`` (one algorithm, or all)."""
-        ...
-
-
-ContextT = TypeVar("ContextT", contravariant=True)
-DecisionT = TypeVar("DecisionT", covariant=True)
-
-
-class PolicyStep(Protocol[ContextT, DecisionT]):
-    """One step of a policy engine (``policies.engine``: ``PolicyStep[PolicyContext,
-    Decision]``): a built-in named check, or the step applying the admin rule documents."""
-
-    @property
-    def reason(self) -> str:
-        """The stable reason code (distinct among an engine's steps)."""
-        ...
-
-    @property
-    def description(self) -> str:
-        """What the step is for (English, for admins and ``explain``)."""
-        ...
-
-    @property
-    def version(self) -> str | None:
-        """The version of the rules the step applies (recorded with consents), ``None``
-        for a built-in check."""
-        ...
-
-    def evaluate(self, ctx: ContextT) -> DecisionT | None:
-        """The decision when the step fires, else ``None``."""
-        ...
-
-
-class Disposable(Protocol):
-    """A process-wide resource the composition root owns (the SQL engine's pool)."""
-
-    def dispose(self) -> None:
-        """Close it (at process exit, or before ``vhod serve`` forks its workers)."""
         ...
 
 
@@ -297,20 +161,6 @@ class ConsentRepository(Protocol):
 
     def revoke(self, subject_id: str, client_id: str, at: float, reason: str) -> int:
         """Revoke every live consent of the subject for the client; how many were live."""
-        ...
-
-
-class GrantRevoker(Protocol):
-    """Makes the access tokens of a grant stop working at once (SECURITY.md T97).
-
-    The caller first revokes the grants durably (``uow.grants.revoke_where``) in the same
-    transaction as its own change (e.g. a withdrawn consent), so refresh tokens die with
-    it; then it calls this for each revoked grant id. ``gateway.oauth``'s
-    ``TokenService`` implements it.
-    """
-
-    def mark_grant_revoked(self, grant_id: str) -> None:
-        """Example: ``store.put("revoked_grant", grant_id, b"1", ttl)``."""
         ...
 
 
@@ -493,62 +343,4 @@ class UnitOfWorkFactory(Protocol):
         """A new unit of work. ``read_only=True`` for pure reads that may run while another
         unit of work is open in the same thread (caches reloading inside a use case): on
         SQLite it takes no write lock, so it never waits for the outer transaction."""
-        ...
-
-
-class UpstreamProvider(Protocol):
-    """An upstream identity provider (ESIA, or ``FakeUpstream`` in tests and dev).
-
-    The journey sends the browser to :meth:`authorization_url` and later hands the
-    callback's query parameters to :meth:`complete`. One fixed callback URI per provider
-    (``/login/callback/<name>``) so that it can be registered upstream; the journey is
-    found again through ``state``.
-    """
-
-    name: str
-
-    def authorization_url(self, state: str, scopes: tuple[str, ...], redirect_uri: str) -> str:
-        """Where to send the browser. Example: ``return f"{base}/ac?state={state}"``."""
-        ...
-
-    def complete(
-        self,
-        params: dict[str, str],
-        expected_state: str,
-        redirect_uri: str,
-        scopes: tuple[str, ...],
-    ) -> UpstreamIdentity:
-        """Exchange the callback for the person; raise ``UpstreamDenied`` /
-        ``UpstreamUnavailable`` / ``UpstreamProtocolError``. ``scopes``: the same client
-        scopes as given to :meth:`authorization_url` for this ``state`` (an upstream that
-        derives its own scopes from them derives the same again; nothing is kept between
-        the two calls)."""
-        ...
-
-    def logout_url(self, post_logout_redirect_uri: str) -> str | None:
-        """Where to end the upstream session too, or ``None``."""
-        ...
-
-
-class SsoSessions(Protocol):
-    """Server-side SSO sessions (idle and absolute timeouts; cookie handled by HTTP)."""
-
-    def current(self, cookie_value: str | None) -> SsoSession | None:
-        """The live session the cookie names, touching its idle timer; else ``None``."""
-        ...
-
-    def add_client(self, sid: str, client_id: str) -> None:
-        """Remember that ``client_id`` received tokens in session ``sid``."""
-        ...
-
-    def end(self, sid: str) -> SsoSession | None:
-        """End the session; return what it was (for back-channel logout), if it lived."""
-        ...
-
-
-class ClaimsSource(Protocol):
-    """Personal claims of a subject, limited to what ``scopes`` allow (userinfo, id_token)."""
-
-    def claims(self, subject_id: str, scopes: tuple[str, ...]) -> dict[str, Any]:
-        """Example: ``return {"given_name": "Иван"} if "profile" in scopes else {}``."""
         ...
