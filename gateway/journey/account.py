@@ -19,8 +19,8 @@ from gateway.core.ports import Clock
 from gateway.core.ports import GrantRevoker
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
+from gateway.core.profiles import open_profile
 from gateway.core.types import Client
-from gateway.journey.subjects import open_profile
 
 REVOKED_BY_USER = "user"
 

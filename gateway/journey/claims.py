@@ -15,7 +15,7 @@ from gateway.config.schema import ScopeSettings
 from gateway.core.ports import ClaimsSource
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
-from gateway.journey.subjects import open_profile
+from gateway.core.profiles import open_profile
 
 DERIVED_NAME = "name"
 

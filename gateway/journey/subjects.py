@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC
-from datetime import date
-from datetime import datetime
 from typing import Any
 
 from gateway.core.errors import Conflict
@@ -24,6 +21,8 @@ from gateway.core.ids import subject_digest
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWork
 from gateway.core.ports import UnitOfWorkFactory
+from gateway.core.profiles import open_profile
+from gateway.core.profiles import profile_context
 from gateway.core.types import Subject
 from gateway.core.types import UpstreamIdentity
 
@@ -42,39 +41,9 @@ PROFILE_FIELDS = (
 ROLE_PARENT = "parent"
 
 
-def profile_context(subject_id: str) -> str:
-    return f"subject:{subject_id}"
-
-
 def seal_profile(sealer: Sealer, subject_id: str, attributes: dict[str, Any]) -> bytes:
     raw = json.dumps(_profile(attributes), ensure_ascii=False, sort_keys=True).encode()
     return sealer.seal(raw, profile_context(subject_id))
-
-
-def open_profile(sealer: Sealer, subject: Subject) -> dict[str, Any]:
-    """The subject's profile (empty when none was stored)."""
-    if subject.sealed_profile is None:
-        return {}
-    data: dict[str, Any] = json.loads(
-        sealer.open(subject.sealed_profile, profile_context(subject.subject_id))
-    )
-    return data
-
-
-def age_on(birthdate: str | None, today: date) -> int | None:
-    """Whole years from an ISO birth date to ``today``; ``None`` when unknown or invalid."""
-    if not birthdate:
-        return None
-    try:
-        born = date.fromisoformat(birthdate)
-    except ValueError:
-        return None
-    years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    return years if years >= 0 else None
-
-
-def today(now: float) -> date:
-    return datetime.fromtimestamp(now, tz=UTC).date()
 
 
 class SubjectResolver:

@@ -25,7 +25,7 @@ Where wave 2 plugs in: a step that waits for the person implements
 policy's decision, and its own answer methods returning
 :class:`~gateway.journey.steps.base.Answered` or an ending ``Step``). The second factor
 (``factor_pending``, decision ``require_factor``) fills its slot when the composition root
-passes :class:`~gateway.core.ports.SecondFactors` (without them: ``NotOffered``); the child
+passes :class:`~gateway.core.factors.SecondFactors` (without them: ``NotOffered``); the child
 choice (``child_choice``, decision ``choose_child``) still holds a
 :class:`~gateway.journey.steps.decide.NotOffered` slot in :func:`build_journey_steps`.
 """

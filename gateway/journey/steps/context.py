@@ -16,12 +16,12 @@ from gateway.config.schema import ScopeSettings
 from gateway.core.ports import Clock
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
+from gateway.core.profiles import age_on
+from gateway.core.profiles import open_profile
+from gateway.core.profiles import today
 from gateway.core.types import Subject
 from gateway.journey.state import Journey
 from gateway.journey.steps.records import reject
-from gateway.journey.subjects import age_on
-from gateway.journey.subjects import open_profile
-from gateway.journey.subjects import today
 from policies.checks import PolicyContext
 
 

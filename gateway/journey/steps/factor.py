@@ -36,6 +36,7 @@ from gateway.core.logs import log_event
 from gateway.core.ports import Clock
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
+from gateway.core.profiles import open_profile
 from gateway.core.types import AuthContext
 from gateway.journey.state import Journey
 from gateway.journey.state import JourneyState
@@ -48,7 +49,6 @@ from gateway.journey.steps.records import LOGGER
 from gateway.journey.steps.records import JourneyRecords
 from gateway.journey.steps.records import reject
 from gateway.journey.steps.tokens import StepTokens
-from gateway.journey.subjects import open_profile
 from policies.checks import Decision
 
 log = logging.getLogger(LOGGER)

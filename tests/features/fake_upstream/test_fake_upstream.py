@@ -55,8 +55,8 @@ def test_code_is_single_use(services: Any) -> None:
 
 
 def test_personas_ages(services: Any) -> None:
-    from gateway.journey.subjects import age_on
-    from gateway.journey.subjects import today
+    from gateway.core.profiles import age_on
+    from gateway.core.profiles import today
 
     fake: FakeUpstream = services.upstreams["fake"]
     now = today(services.clock.now())

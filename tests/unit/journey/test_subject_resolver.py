@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.core.profiles import open_profile
 from gateway.core.types import UpstreamIdentity
 from gateway.journey.subjects import ROLE_PARENT
 from gateway.journey.subjects import SubjectResolver
-from gateway.journey.subjects import open_profile
 
 ATTRIBUTES = {"family_name": "Тестова", "given_name": "Анна", "birthdate": "1987-03-04"}
 
