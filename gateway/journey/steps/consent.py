@@ -86,9 +86,7 @@ class ConsentStep:
     def enter(self, journey: Journey, decision: Decision, prompt_none: bool) -> Step:
         if prompt_none:
             return self._endings.fail(journey, decision.reason, ConsentRequiredError())
-        if journey.state is not JourneyState.CONSENT_PENDING:
-            journey = journey.advance(JourneyState.CONSENT_PENDING)
-        self._records.save(journey)
+        journey = self._records.wait_in(journey, self.state)
         return step_of(StepKind.CONSENT, journey, reason=decision.reason)
 
     def prompt(self, jid: str, binding: str) -> ConsentPrompt:

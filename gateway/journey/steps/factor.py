@@ -105,9 +105,7 @@ class FactorStep:
             return self._endings.fail(journey, decision.reason, InteractionRequiredError())
         if not self._factors.options(self._who(journey)):
             return self._endings.fail(journey, NO_FACTOR, AccessDeniedError())
-        if journey.state is not JourneyState.FACTOR_PENDING:
-            journey = journey.advance(JourneyState.FACTOR_PENDING)
-        self._records.save(replace(journey, factor=None))
+        journey = self._records.wait_in(replace(journey, factor=None), self.state)
         return step_of(StepKind.FACTOR, journey, reason=decision.reason)
 
     def prompt(self, jid: str, binding: str) -> FactorPage:

@@ -95,6 +95,13 @@ class JourneyRecords:
             raise reject("journey_expired", journey.jid)
         return max(1, math.ceil(left))
 
+    def wait_in(self, journey: Journey, state: JourneyState) -> Journey:
+        """Store ``journey`` waiting in ``state`` (moved there unless it already is) —
+        the ``enter`` of every waiting step."""
+        if journey.state is not state:
+            journey = journey.advance(state)
+        return self.save(journey)
+
     def save(self, journey: Journey) -> Journey:
         """Store ``journey``; the same journey, marked as stored."""
         self._store.put(
