@@ -187,6 +187,11 @@ class SecondFactors(Protocol):
         """
         ...
 
+    def status(self, who: FactorSubject, challenge: FactorChallenge) -> str:
+        """Where a started factor stands for the waiting page's polling: ``pending`` (a
+        push not answered yet, or any code factor), ``approved``, ``denied``, ``expired``."""
+        ...
+
     def verify(self, who: FactorSubject, challenge: FactorChallenge, answer: str) -> str:
         """Check ``answer`` (a code; for push, nothing: the device's answer is read).
 

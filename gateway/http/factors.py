@@ -4,6 +4,8 @@
   one was started, its form: a code field (SMS, e-mail, TOTP, recovery code) or, for a
   push approval, the two digits to compare on the device and a «Проверить» button (the
   page works without JavaScript).
+* ``GET /login/<jid>/factor/status`` — JSON for the push page's script, which polls it and
+  submits the page's form once the device answered.
 * ``POST /login/<jid>/factor/send`` — start (or resend) the factor the person picked;
   codes go only to the channel ESIA verified (SECURITY.md T89). A send limit answers
   429 with ``Retry-After`` and the page says when to try again (T85–T88).
@@ -19,6 +21,7 @@ import math
 
 from flask import Blueprint
 from flask import Response
+from flask import jsonify
 from flask import render_template
 from flask import request
 
@@ -66,6 +69,14 @@ def _limited(jid: str, err: RateLimited) -> Response:
 @bp.get("/login/<jid>/factor")
 def factor(jid: str) -> Response:
     return _page(journeys().factor_prompt(jid, read_binding()))
+
+
+@bp.get("/login/<jid>/factor/status")
+def status(jid: str) -> Response:
+    """``{"state": "pending" | "approved" | "denied" | "expired" | "none"}`` for the push
+    page's script (``static/factor-wait.js``), which submits the page's form once the
+    device answered; without JavaScript the person presses the button."""
+    return jsonify({"state": journeys().factor_status(jid, read_binding())})
 
 
 @bp.post("/login/<jid>/factor/send")

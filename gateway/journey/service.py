@@ -137,6 +137,11 @@ class JourneyService:
         """What the second-factor page shows, with a fresh one-time step token."""
         return self._factor_step(jid).prompt(jid, binding)
 
+    def factor_status(self, jid: str, binding: str) -> str:
+        """Where the started factor stands: ``pending``, ``approved``, ``denied``,
+        ``expired`` (push), or ``none``."""
+        return self._factor_step(jid).status(jid, binding)
+
     def start_factor(
         self, jid: str, binding: str, step_token: str, kind: str, client_ip: str
     ) -> FactorPage:

@@ -157,6 +157,11 @@ class LoginFactors:
             )
         return FactorChallenge(factor.value)
 
+    def status(self, who: FactorSubject, challenge: FactorChallenge) -> str:
+        if challenge.kind != FactorKind.PUSH.value or challenge.challenge_id is None:
+            return PENDING
+        return self._push.status(challenge.challenge_id, who.subject_id).state
+
     def verify(self, who: FactorSubject, challenge: FactorChallenge, answer: str) -> str:
         factor = self._offered(who, challenge.kind)
         if factor is FactorKind.PUSH:

@@ -113,6 +113,14 @@ class FactorStep:
         journey = self._records.load_waiting(jid, binding, self.state)
         return self._page(journey)
 
+    def status(self, jid: str, binding: str) -> str:
+        """Where the started factor stands (the push page polls it); ``none`` when no
+        factor was started. Reads only: the page still submits its form to go on."""
+        journey = self._records.load_waiting(jid, binding, self.state)
+        if journey.factor is None:
+            return "none"
+        return self._factors.status(self._who(journey), journey.factor)
+
     def start(
         self, jid: str, binding: str, step_token: str, kind: str, client_ip: str
     ) -> FactorPage:

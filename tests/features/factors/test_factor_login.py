@@ -381,3 +381,13 @@ def _subject_of(kit: OAuthKit, rc: RegisteredClient) -> str:
         found = uow.grants.find_subject(rc.client_id, sub)
     assert found is not None
     return found
+
+
+def test_status_for_the_waiting_page(local: OAuthKit, local_school: RegisteredClient) -> None:
+    page = _factor_page(local, local_school, acr_values=ACR_ESIA_MFA)
+    status_url = page.request.path + "/status"
+    assert local.client.get(status_url).get_json() == {"state": "none"}
+    local.journey.pick_factor(page, "sms")
+    assert local.client.get(status_url).get_json() == {"state": "pending"}
+    stranger = local.client.application.test_client()
+    assert stranger.get(status_url).status_code == 400  # another browser learns nothing
