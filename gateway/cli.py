@@ -29,6 +29,7 @@ from gateway.cli_policy import policy
 from gateway.cli_sandbox import sandbox
 from gateway.cli_support import fail
 from gateway.cli_support import handle_errors
+from gateway.compose import startup_problems
 from gateway.config.loader import ENV_CONFIG
 from gateway.config.loader import load_config
 from gateway.config.schema import GatewayConfig
@@ -77,8 +78,9 @@ def config() -> None:
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @handle_errors
 def config_check(file: str | None) -> None:
-    """Validate FILE (or VHOD_CONFIG, or the defaults) and report every problem."""
-    cfg = _config(file)
+    """Validate FILE (or VHOD_CONFIG, or the defaults) and report every problem that
+    ``vhod serve`` would refuse, all at once (the start-up checks themselves)."""
+    cfg = load_config(file or os.environ.get(ENV_CONFIG), more_checks=startup_problems)
     click.echo(f"ok: mode={cfg.mode}, issuer={cfg.server.issuer}, {len(cfg.scopes)} scopes")
 
 

@@ -21,6 +21,7 @@ from gateway.config.devsecrets import with_dev_secrets
 from gateway.config.loader import data_dir
 from gateway.config.loader import database_url
 from gateway.config.schema import GatewayConfig
+from gateway.config.schema import production_problems
 from gateway.core.clock import SystemClock
 from gateway.core.errors import ConfigError
 from gateway.core.ports import Clock
@@ -49,6 +50,15 @@ from providers.registry import UpstreamDeps
 from providers.registry import build_factor_management
 from providers.registry import build_factors
 from providers.registry import build_upstreams
+from providers.registry import upstream_problems
+
+
+def startup_problems(config: GatewayConfig) -> list[str]:
+    """Everything start-up refuses in ``config``, all at once: the schema's production
+    rules and what building the upstream would refuse (files read). ``vhod config check``
+    runs this very function (through ``load_config(more_checks=...)``), and
+    :func:`build_services` refuses to start while it finds anything."""
+    return production_problems(config) + upstream_problems(config)
 
 
 def build_services(
@@ -64,6 +74,9 @@ def build_services(
         refuses.
     """
     config = with_dev_secrets(config)
+    problems = startup_problems(config)
+    if problems:
+        raise ConfigError(problems)
     clock = clock or SystemClock()
     data_dir(config).mkdir(parents=True, exist_ok=True)
     engine = build_engine(

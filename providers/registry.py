@@ -78,6 +78,22 @@ UPSTREAMS: Mapping[str, UpstreamFactory] = {
 """Every upstream the gateway can use, by the name config selects."""
 
 
+def upstream_problems(config: GatewayConfig) -> list[str]:
+    """What building the configured upstream would refuse (unreadable or missing ESIA key,
+    certificate or trusted certificates, dev defaults in production), without stores: the
+    same factory :func:`build_upstreams` calls, so ``vhod config check`` and start-up agree."""
+    name = config.upstream.provider
+    if name not in UPSTREAMS:
+        return [f"[upstream] provider: no upstream named {name!r} is registered"]
+    if name != "esia":
+        return []  # the fake upstream reads nothing; production refuses it in the schema
+    try:
+        build_esia_provider(config)
+    except ConfigError as err:
+        return list(err.problems)
+    return []
+
+
 def build_upstreams(deps: UpstreamDeps) -> dict[str, UpstreamProvider]:
     """The upstream providers the config enables, by name.
 

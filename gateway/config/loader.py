@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from collections.abc import Callable
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,17 @@ ENV_DATA_DIR = "VHOD_DATA_DIR"
 
 
 def load_config(
-    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    more_checks: Callable[[GatewayConfig], list[str]] | None = None,
 ) -> GatewayConfig:
-    """Read, overlay and validate; raise :class:`ConfigError` listing every problem."""
+    """Read, overlay and validate; raise :class:`ConfigError` listing every problem.
+
+    :param more_checks: problems found beyond the schema and the production rules, listed
+        with them (``vhod config check`` passes the start-up checks that read files:
+        ``gateway.compose.startup_problems``).
+    """
     env = os.environ if env is None else env
     problems: list[str] = []
     data: dict[str, Any] = {}
@@ -48,6 +57,8 @@ def load_config(
         problems.extend(_describe(exc))
     if config is not None:
         problems.extend(production_problems(config))
+        if more_checks is not None:
+            problems.extend(more_checks(config))
     if problems or config is None:
         raise ConfigError(problems or ["configuration is invalid"])
     return config

@@ -371,6 +371,7 @@ def production_problems(config: GatewayConfig) -> list[str]:
     if config.dev.enabled:
         problems.append("[dev] enabled: dev apps are refused in production mode")
     problems += _sender_problems(config)
+    problems += _secret_problems(config)
     for name in ("pepper", "key_encryption_key", "session_secret", "blind_index_key"):
         value = getattr(config.secrets, name)
         if value is None:
@@ -380,6 +381,20 @@ def production_problems(config: GatewayConfig) -> list[str]:
             )
         elif value.get_secret_value().startswith(DEV_SECRET_PREFIX):
             problems.append(f"[secrets] {name}: a dev-only secret is refused in production")
+    return problems
+
+
+def _secret_problems(config: GatewayConfig) -> list[str]:
+    """Each secret has its own job: one value reused for two of them is refused."""
+    seen: dict[str, str] = {}
+    problems: list[str] = []
+    for name in ("pepper", "key_encryption_key", "session_secret", "blind_index_key"):
+        value = getattr(config.secrets, name)
+        if value is None:
+            continue
+        other = seen.setdefault(value.get_secret_value(), name)
+        if other != name:
+            problems.append(f"[secrets] {name}: must differ from {other}")
     return problems
 
 

@@ -65,7 +65,9 @@ def protocol_error_json(err: ProtocolError, extra: dict[str, str] | None = None)
     response = jsonify(body)
     response.status_code = err.status
     if err.status == 401 and err.error == "invalid_client":
-        response.headers["WWW-Authenticate"] = 'Basic realm="vhod"'
+        # RFC 6749 §5.2 / RFC 6750 §3: the challenge names the error, as certified
+        # relying-party libraries (openid-client) read it before the body.
+        response.headers["WWW-Authenticate"] = 'Basic realm="vhod", error="invalid_client"'
     elif err.status in (401, 403) and err.error in ("invalid_token", "insufficient_scope"):
         response.headers["WWW-Authenticate"] = f'Bearer realm="vhod", error="{err.error}"'
     return response

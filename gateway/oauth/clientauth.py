@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -78,25 +80,41 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-def authenticate_client_secret_basic(query_client: Any, request: VhodOAuth2Request) -> Any:
-    credentials = parse_basic(request.headers.get("Authorization"))
-    if credentials is None or not credentials[0] or not credentials[1]:
-        return None
-    client = query_client(credentials[0])
-    if client is not None and client.check_client_secret(credentials[1]):
-        return client
-    return None
+_DECOY_DIGEST = "0" * 64
+"""Compared against when the client is unknown or has no secret, so that both cases do
+the same work as a wrong secret (SECURITY.md E: one code path)."""
 
 
-def authenticate_client_secret_post(query_client: Any, request: VhodOAuth2Request) -> Any:
-    client_id = request.form.get("client_id")
-    secret = request.form.get("client_secret")
-    if not client_id or not secret:
-        return None
-    client = query_client(client_id)
-    if client is not None and client.check_client_secret(secret):
-        return client
-    return None
+class SecretAuthentication:
+    """``client_secret_basic`` and ``client_secret_post`` over one check: the presented
+    secret's keyed digest is always computed and compared in constant time, whether the
+    client exists, has a secret, or not.
+
+    :param secret_digest: the keyed digest of a presented secret (the server's).
+    """
+
+    def __init__(self, secret_digest: Callable[[str], str]) -> None:
+        self._digest = secret_digest
+
+    def basic(self, query_client: Any, request: VhodOAuth2Request) -> Any:
+        credentials = parse_basic(request.headers.get("Authorization"))
+        if credentials is None or not credentials[0] or not credentials[1]:
+            return None
+        return self._check(query_client, *credentials)
+
+    def post(self, query_client: Any, request: VhodOAuth2Request) -> Any:
+        client_id = request.form.get("client_id")
+        secret = request.form.get("client_secret")
+        if not client_id or not secret:
+            return None
+        return self._check(query_client, client_id, secret)
+
+    def _check(self, query_client: Any, client_id: str, secret: str) -> Any:
+        client = query_client(client_id)
+        presented = self._digest(secret)
+        stored = None if client is None else client.client.secret_digest
+        matches = hmac.compare_digest(presented, stored or _DECOY_DIGEST)
+        return client if matches and stored is not None else None
 
 
 def claimed_client_id(request: VhodOAuth2Request) -> str | None:

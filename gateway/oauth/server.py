@@ -30,8 +30,7 @@ from gateway.oauth.adapters import ClientModel
 from gateway.oauth.adapters import VhodOAuth2Request
 from gateway.oauth.clientauth import ClientThrottle
 from gateway.oauth.clientauth import PrivateKeyJwt
-from gateway.oauth.clientauth import authenticate_client_secret_basic
-from gateway.oauth.clientauth import authenticate_client_secret_post
+from gateway.oauth.clientauth import SecretAuthentication
 from gateway.oauth.clientauth import check_single_method
 from gateway.oauth.clientauth import claimed_client_id
 from gateway.oauth.context import OAuthContext
@@ -205,8 +204,9 @@ def build_authorization_server(ctx: OAuthContext) -> VhodAuthorizationServer:
     """The configured Authlib server (see the module docstring)."""
     server = VhodAuthorizationServer(ctx)
     server.register_token_generator("default", server.generate_bearer)
-    server.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
-    server.register_client_auth_method("client_secret_post", authenticate_client_secret_post)
+    secrets = SecretAuthentication(server.client_secret_digest)
+    server.register_client_auth_method("client_secret_basic", secrets.basic)
+    server.register_client_auth_method("client_secret_post", secrets.post)
     server.register_client_auth_method("private_key_jwt", PrivateKeyJwt(ctx))
     server.register_grant(CodeGrant, [S256CodeChallenge(required=True), IdTokenExtension()])
     server.register_grant(RefreshGrant, [IdTokenExtension()])

@@ -36,6 +36,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from flask import Response
 
 from providers.upstream.esia_sandbox import authorize
 from providers.upstream.esia_sandbox import devtools
@@ -65,4 +66,14 @@ def create_sandbox_app(data_dir: str | Path, config: SandboxConfig | None = None
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # ESIA sends UTF-8 (§5)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(bp)
+    app.after_request(_framing_protection)
     return app
+
+
+def _framing_protection(response: Response) -> Response:
+    """The sandbox's login page takes "passwords" and consent clicks: like vhod's own
+    pages and like ESIA, it refuses to be framed (clickjacking)."""
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response

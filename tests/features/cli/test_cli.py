@@ -40,6 +40,64 @@ def test_config_check_example_and_broken(run, tmp_path: Path) -> None:  # type: 
     assert "[oauth] code_ttl_seconds" in res.output
 
 
+PRODUCTION_FILE = """
+mode = "production"
+[server]
+issuer = "https://vhod.example.ru"
+[store]
+ephemeral_url = "redis://127.0.0.1:6379/0"
+[upstream]
+provider = "esia"
+[esia]
+base_url = "http://esia.example.ru"
+[sms]
+sender = "http"
+[sms.http]
+url = "https://sms.example.ru/send"
+[email]
+sender = "smtp"
+smtp_host = "smtp.example.ru"
+[secrets]
+pepper = "pepper-0123456789abcdefghijklmnopqrstuvwxyz"
+key_encryption_key = "the-same-value-0123456789abcdefghijklmnopq"
+session_secret = "session-0123456789abcdefghijklmnopqrstuv"
+blind_index_key = "the-same-value-0123456789abcdefghijklmnopq"
+"""
+
+
+def test_config_check_reports_what_serve_refuses_all_at_once(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The check and the start-up are one validation (issue 14): an http ESIA URL, missing
+    ESIA key, certificate and trusted certificates, and one value for two secrets."""
+    from gateway.compose import build_services
+    from gateway.config.loader import config_from_dict
+    from gateway.core.errors import ConfigError
+
+    path = tmp_path / "prod.toml"
+    path.write_text(PRODUCTION_FILE)
+    res = run("config", "check", str(path))
+    assert res.exit_code == 2
+    expected = (
+        "[esia] base_url: must be https in production mode",
+        "[esia] certificate_path: required in production mode",
+        "[esia] key_path: required in production mode",
+        "[esia] trusted_certificates: required in production mode",
+        "[secrets] blind_index_key: must differ from key_encryption_key",
+    )
+    for line in expected:
+        assert line in res.output, res.output
+    # vhod serve refuses exactly the same (the configuration without the last rule's
+    # duplicate loads, and the start-up check reports the ESIA problems).
+    import tomllib
+
+    data = tomllib.loads(PRODUCTION_FILE)
+    data["secrets"]["blind_index_key"] = "blind-0123456789abcdefghijklmnopqrstuvwxyz"
+    data["server"]["data_dir"] = str(tmp_path / "var")
+    config = config_from_dict(data)
+    with pytest.raises(ConfigError) as refused:
+        build_services(config)
+    assert set(expected[:4]) <= set(refused.value.problems)
+
+
 def test_clients_lifecycle(run) -> None:  # type: ignore[no-untyped-def]
     res = run(
         "clients",

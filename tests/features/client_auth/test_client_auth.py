@@ -16,6 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 from joserfc.jwk import RSAKey
 
+from gateway.oauth import clientauth
 from tests.helpers.oauth import ISSUER
 from tests.helpers.oauth import OAuthKit
 from tests.helpers.oauth import RegisteredClient
@@ -32,18 +33,38 @@ def test_basic_with_the_right_secret(kit: OAuthKit, school: RegisteredClient) ->
 def test_wrong_secret_via_basic_is_401_with_a_challenge(
     kit: OAuthKit, school: RegisteredClient
 ) -> None:
-    response = kit.client.post("/token", data=CC, headers=basic("school", "wrong-" + "x" * 40))
-    kit.assert_json_error(response, "invalid_client", 401)
-    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    """RFC 6749 §5.2: the challenge names the error (openid-client reads it first), at
+    every client-authenticated endpoint."""
+    wrong = basic("school", "wrong-" + "x" * 40)
+    for path, data in (
+        ("/token", CC),
+        ("/introspect", {"token": "x" * 43}),
+        ("/revoke", {"token": "x" * 43}),
+    ):
+        response = kit.client.post(path, data=data, headers=wrong)
+        kit.assert_json_error(response, "invalid_client", 401)
+        assert response.headers["WWW-Authenticate"] == 'Basic realm="vhod", error="invalid_client"'
 
 
 def test_unknown_client_and_wrong_secret_look_the_same(
-    kit: OAuthKit, school: RegisteredClient
+    kit: OAuthKit, school: RegisteredClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    compared: list[tuple[str, str]] = []
+    original = clientauth.hmac.compare_digest
+
+    def spy(a: Any, b: Any) -> bool:
+        compared.append((a, b))
+        return original(a, b)
+
+    monkeypatch.setattr(clientauth.hmac, "compare_digest", spy)
     wrong = kit.client.post("/token", data=CC, headers=basic("school", "x" * 43))
-    unknown = kit.client.post("/token", data=CC, headers=basic("nobody", "x" * 43))
+    unknown = kit.client.post("/token", data=CC, headers=basic("nobody", "y" * 43))
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.get_json() == unknown.get_json()
+    assert wrong.headers["WWW-Authenticate"] == unknown.headers["WWW-Authenticate"]
+    # One code path: the unknown client's presented secret is digested and compared too.
+    assert len(compared) == 2
+    assert all(len(presented) == 64 for presented, _ in compared)
 
 
 def test_no_credentials(kit: OAuthKit, school: RegisteredClient) -> None:

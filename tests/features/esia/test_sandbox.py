@@ -174,3 +174,10 @@ def test_index_and_logout_checks(sandbox: EsiaSandbox) -> None:
         timeout=5,
     )
     assert bad.status_code == 400
+
+
+def test_sandbox_pages_refuse_to_be_framed(sandbox: EsiaSandbox) -> None:
+    for path in ("/sandbox/personas", "/"):
+        response = requests.get(f"{sandbox.url}{path}", timeout=5)
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
