@@ -56,6 +56,7 @@ def test_admin_sign_in_needs_the_factor(app: Any, services: Any) -> None:
     assert factor_page.status_code == 200
     assert factor_page.request.path.endswith("/factor")
     assert 'value="sms"' in factor_page.get_data(as_text=True)
+    assert "администрирование" in factor_page.get_data(as_text=True)  # not «школьной системе»
     # Not passed: no SSO session, no admin session, no invite accepted.
     assert actions.client.get("/admin/api/session").status_code == 403
     page = actions.client.get("/admin/invite").get_data(as_text=True)
