@@ -22,6 +22,7 @@ from gateway.admin.client_changes import disable_client
 from gateway.admin.clients import describe_client
 from gateway.admin.clients import register_client
 from gateway.admin.clients import set_client_disabled
+from gateway.admin.factors import reset_factors
 from gateway.admin.invites import create_invite
 from gateway.app import build_services
 from gateway.cli_esia import esia
@@ -322,6 +323,21 @@ def admins_invite(note: str, ttl_hours: int) -> None:
     token = create_invite(svc.uow, svc.clock, svc.pepper, ttl_hours * 3600, note)
     click.echo(f"{svc.config.server.issuer}/admin/invite?token={token}")
     click.echo(f"(one-time link, valid {ttl_hours} h)")
+
+
+@admins.command("reset-factors")
+@click.argument("subject_id")
+@handle_errors
+def admins_reset_factors(subject_id: str) -> None:
+    """Remove every second factor of a person (lost phone or app; audited, actor "cli").
+
+    SUBJECT_ID is the internal subject id or the subject digest (as the audit log and the
+    admin pages show it). Exit 2 for an unknown subject. The next login that needs a
+    second factor sends an SMS code to the ESIA-verified mobile, which enrols it again.
+    """
+    svc = _services()
+    digest, removed = reset_factors(svc.uow, svc.pepper, svc.factors, subject_id, "cli")
+    click.echo(f"reset second factors of subject {digest}: {removed} credential(s) removed")
 
 
 # --------------------------------------------------------------------------- audit

@@ -244,6 +244,10 @@ def _query(name: str, description: str, schema: dict[str, Any] | None = None) ->
 _CLIENT_ID = _path_param("client_id", {"type": "string", "maxLength": 255})
 _VERSION = _path_param("version", {"type": "integer", "minimum": 1})
 _CONSENT_ID = _path_param("consent_id", {"type": "string", "maxLength": 64})
+_SUBJECT = {
+    **_path_param("subject", {"type": "string", "pattern": "^[0-9a-f]{32}$"}),
+    "description": "Subject digest (as the consent list and the audit log show it).",
+}
 
 _TEXT_BODY = {
     "type": "object",
@@ -524,6 +528,26 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                 not_found=True,
             )
         },
+        "/admin/api/subjects/{subject}/reset-factors": {
+            "post": _op(
+                "resetSubjectFactors",
+                "Remove every enrolled second factor of a person (lost phone or app); the "
+                "next login that needs one sends an SMS code to the ESIA-verified mobile. "
+                "Audited as factor.reset with the acting admin.",
+                "subjects",
+                {
+                    "type": "object",
+                    "required": ["subject", "removed"],
+                    "properties": {
+                        "subject": {"type": "string", "description": "Subject digest."},
+                        "removed": {"type": "integer", "description": "Credentials removed."},
+                    },
+                },
+                params=[_SUBJECT],
+                changes_state=True,
+                not_found=True,
+            )
+        },
         "/admin/api/audit": {
             "get": _op(
                 "listAuditEvents",
@@ -593,7 +617,8 @@ def openapi_document(issuer: str) -> dict[str, Any]:
             "title": "vhod admin API",
             "version": "1",
             "description": (
-                "Clients, rule documents, consents, audit and signing keys. Authenticated by "
+                "Clients, rule documents, consents, people's second factors, audit and signing "
+                "keys. Authenticated by "
                 "an admin's browser session; state changes need the X-CSRF-Token header."
             ),
         },
@@ -601,7 +626,15 @@ def openapi_document(issuer: str) -> dict[str, Any]:
         "security": [{"adminSession": []}],
         "tags": [
             {"name": name}
-            for name in ("session", "clients", "policies", "consents", "audit", "keys")
+            for name in (
+                "session",
+                "clients",
+                "policies",
+                "consents",
+                "subjects",
+                "audit",
+                "keys",
+            )
         ],
         "paths": paths,
         "components": {

@@ -11,6 +11,12 @@ browser's live SSO session is the one it was made in, the subject still has the 
 — with ``[admin] require_second_factor`` — the SSO session's acr is
 ``urn:vhod:acr:esia-mfa``. A session that no longer holds is deleted.
 
+How the sign-in gets there (:meth:`AdminSessions.sign_in_needed`): without a fresh SSO
+session, a new sign-in at the upstream that asks for :attr:`AdminSessions.min_acr` (the
+journey's factor step follows ESIA); with a fresh one whose acr is too weak, a step-up in
+that session (only the second factor, no upstream again). A person with no enrolled
+factor passes the SMS code to the ESIA-verified mobile, which enrols that number.
+
 The HTTP layer (:mod:`gateway.http.admin`) reads the cookies and calls
 :class:`AdminSessions`; the cookie's attributes and the pages are its business.
 """
@@ -40,6 +46,10 @@ COOKIE_MIN_LENGTH, COOKIE_MAX_LENGTH = 32, 64
 
 Refusal = Literal["not_admin", "second_factor_required"]
 """Why a freshly signed-in person gets no admin session (a log reason and a page)."""
+
+SignIn = Literal["sign_in", "step_up"]
+"""What a browser must do before an admin session: a new sign-in (upstream, then the
+factor), or a step-up in its fresh SSO session (the factor only)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,21 @@ class AdminSessions:
     def acr_ok(self, acr: str) -> bool:
         """Whether a sign-in with ``acr`` is strong enough for the admin side."""
         return not self.require_second_factor or acr == ACR_ESIA_MFA
+
+    @property
+    def min_acr(self) -> str | None:
+        """The acr an admin sign-in journey asks for (``None``: whatever the upstream gives)."""
+        return ACR_ESIA_MFA if self.require_second_factor else None
+
+    def sign_in_needed(self, sso: SsoSession | None) -> SignIn | None:
+        """What the browser with ``sso`` must do before :meth:`refusal` and :meth:`start`:
+        ``sign_in`` (no SSO session, or not fresh), ``step_up`` (fresh, acr too weak), or
+        ``None`` (ready)."""
+        if sso is None or not self.fresh(sso.auth.auth_time):
+            return "sign_in"
+        if not self.acr_ok(sso.auth.acr):
+            return "step_up"
+        return None
 
     def fresh(self, auth_time: int) -> bool:
         """Whether a sign-in at ``auth_time`` is recent enough to act on as an admin."""

@@ -301,8 +301,7 @@ class AdminSettings(Section):
 
     require_second_factor: bool = True
     """Admins must have signed in with acr ``urn:vhod:acr:esia-mfa`` (ESIA plus a vhod
-    second factor). Until second factors exist nobody reaches that acr, so admins can sign
-    in only with this set to ``false`` (dev stack, tests)."""
+    second factor): the admin sign-in asks for it (a step-up in a fresh SSO session)."""
     policy_reload_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0
     """How often each process checks for a newly applied rule-document version."""
 

@@ -3,8 +3,8 @@
 Three werkzeug servers in threads (:class:`DevStack`), on loopback by default:
 
 * the gateway on ``[server] port`` (8080), with ``[upstream] provider = "esia"`` and
-  ``[esia]`` pointing at the sandbox, SQLite and the SQL ephemeral store in ``var/``, and
-  the dev outbox at ``/dev/outbox``;
+  ``[esia]`` pointing at the sandbox (``request_email = true``: e-mail codes work),
+  SQLite and the SQL ephemeral store in ``var/``, and the dev outbox at ``/dev/outbox``;
 * the ESIA sandbox on ``[dev] sandbox_port`` (8081), its data under
   ``var/esia-sandbox/``: on the first start it creates its signing keys and, for
   ``[esia] client_id``, the gateway's GOST key and certificate (where ``[esia]``'s empty
@@ -93,7 +93,8 @@ def _public_host(host: str) -> str:
 
 def dev_config(config: GatewayConfig, host: str, port: int, sandbox_url: str) -> GatewayConfig:
     """``config`` as the dev stack runs it: the issuer at ``host:port``, ESIA = the sandbox
-    at ``sandbox_url``, ``[dev] enabled``.
+    at ``sandbox_url`` (asked for the verified e-mail too, so e-mail codes are on offer),
+    ``[dev] enabled``.
 
     :raises ConfigError: in production mode.
     """
@@ -102,7 +103,9 @@ def dev_config(config: GatewayConfig, host: str, port: int, sandbox_url: str) ->
     server = config.server.model_copy(
         update={"issuer": f"http://{_public_host(host)}:{port}", "host": host, "port": port}
     )
-    esia = config.esia.model_copy(update={"base_url": sandbox_url, "issuer": f"{sandbox_url}/"})
+    esia = config.esia.model_copy(
+        update={"base_url": sandbox_url, "issuer": f"{sandbox_url}/", "request_email": True}
+    )
     upstream = config.upstream.model_copy(update={"provider": "esia"})
     dev = config.dev.model_copy(update={"enabled": True})
     return config.model_copy(
@@ -241,7 +244,7 @@ class DevStack:
             f"  gateway         {gw}/",
             f"  discovery       {gw}/.well-known/openid-configuration",
             f"  your account    {gw}/account",
-            f"  dev outbox      {gw}/dev/outbox   (SMS and push messages)",
+            f"  dev outbox      {gw}/dev/outbox   (SMS, e-mail and push messages, newest last)",
             f"  health          {gw}/healthz   ready {gw}/readyz   metrics {gw}/metrics",
             f"  ESIA sandbox    {self.sandbox.url}/   personas {self.sandbox.url}/sandbox/personas",
             f"  data            {self.config.server.data_dir}/ (sandbox: "

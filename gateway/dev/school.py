@@ -6,6 +6,9 @@ It is what a school information system does with a standard OpenID Connect clien
 * "Войти через Госуслуги" → ``/login``: the authorization code flow with PKCE (S256),
   ``state`` and ``nonce`` (Authlib keeps them in this app's own session cookie), the
   discovery document of the gateway, and ``iss`` of the answer checked (RFC 9207);
+  "Войти с подтверждением" → ``/login?mfa=1``: the same with ``acr_values`` =
+  :data:`ACR_MFA` (vhod asks for a second factor after ESIA, or only for it — a step-up —
+  in an existing session);
 * ``/callback``: code → tokens; the ID token is verified by Authlib against the gateway's
   JWKS (signature, ``iss``, ``aud``, ``exp``, ``nonce``); then ``/userinfo``; the page shows
   the ID token's claims, ``acr``/``amr``, userinfo and when the access token expires;
@@ -58,6 +61,8 @@ BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 SESSION_KEY = "school_sid"
 CSRF_KEY = "school_csrf"
 HTTP_TIMEOUT_SECONDS = 5.0
+ACR_MFA = "urn:vhod:acr:esia-mfa"
+"""What «Войти с подтверждением» asks for in ``acr_values``: ESIA plus vhod's factor."""
 LOGOUT_TOKEN_MAX_AGE_SECONDS = 300
 ID_TOKEN_ALGS = ("RS256", "ES256")
 ERROR_TEXTS = {
@@ -304,7 +309,8 @@ class _SchoolViews:
         return self._page("school_home.html", login=login, notice=notice)
 
     def login(self) -> Any:
-        return self._vhod.authorize_redirect(self._settings.redirect_uri)
+        extra = {"acr_values": ACR_MFA} if request.args.get("mfa") else {}
+        return self._vhod.authorize_redirect(self._settings.redirect_uri, **extra)
 
     def callback(self) -> Response:
         error = request.args.get("error")

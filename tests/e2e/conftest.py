@@ -1,6 +1,7 @@
-"""Browser tests: the dev stack (gateway + ESIA sandbox + demo school) on free ports in
-this process, and one headless Chromium for the session; each test gets fresh people
-(browser contexts with their own cookies and language)."""
+"""Browser tests: the dev stack (gateway + ESIA sandbox + demo school; default config, so
+admins need the second factor) on free ports in this process, and one headless Chromium
+for the session; each test gets fresh people (browser contexts with their own cookies and
+language)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         {
             "server": {"data_dir": str(data)},
             "logging": {"level": "WARNING"},
-            # no second factors exist yet: the admin walk needs the requirement off
-            "admin": {"require_second_factor": False},
         }
     )
     running = DevStack.start(config, "127.0.0.1", 0, 0, 0)

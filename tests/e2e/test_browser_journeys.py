@@ -136,14 +136,40 @@ def test_sandbox_cancel_returns_to_the_school(person: Person, stack: DevStack) -
     assert "access_denied" in person.text()
 
 
+def test_parent_signs_in_with_confirmation(person: Person, stack: DevStack) -> None:
+    """«Войти с подтверждением»: ESIA, «Код в SMS» with the code from /dev/outbox, consent;
+    the school shows acr esia-mfa and amr with sms (consent: when not given earlier)."""
+    issuer = stack.config.server.issuer
+    person.open(f"{stack.school.url}/")
+    person.follow("Войти с подтверждением")
+    assert person.at(stack.sandbox.url)
+    person.esia_login("parent")
+    assert person.at(f"{issuer}/login/"), person.page.url
+    assert person.heading() == "Подтвердите вход"
+    person.pass_code_factor(issuer)
+    if person.at(issuer):  # consent is asked once per person and school
+        assert person.heading() == "Разрешить доступ к данным"
+        person.click("Разрешить")
+    assert person.at(f"{stack.school.url}/"), person.page.url
+    assert claim_cell(person, "acr") == "urn:vhod:acr:esia-mfa"
+    assert claim_cell(person, "amr") == "pwd, sms, mfa"
+
+
 def test_admin_walk_and_policy_dry_run(person: Person, stack: DevStack) -> None:
+    """With the default require_second_factor = true: invite → ESIA → SMS code → admin."""
     svc = stack.services
+    issuer = stack.config.server.issuer
     token = create_invite(svc.uow, svc.clock, svc.pepper, 3600, "e2e")
-    person.open(f"{stack.config.server.issuer}/admin/invite?token={token}")
+    person.open(f"{issuer}/admin/invite?token={token}")
     person.follow("Войти через Госуслуги")
-    person.esia_login("single")
+    person.esia_login("parent_foreign")
+    assert person.heading() == "Подтвердите вход"
+    person.pass_code_factor(issuer)
+    assert person.at(f"{issuer}/admin/invite"), person.page.url
     person.click("Стать администратором")
-    assert person.at(f"{stack.config.server.issuer}/admin/"), person.page.url
+    assert person.at(f"{issuer}/admin/"), person.page.url
+    assert "Вход в администрирование выполнен" in person.text()
+    assert "urn:vhod:acr:esia-mfa" not in person.text()  # never the refusal page
     person.open(f"{stack.config.server.issuer}/admin/policies")
     person.click("Пробный прогон")
     assert "Пробный прогон: проверено выдач" in person.text()

@@ -6,7 +6,8 @@ One blueprint (``common.bp``); each area registers its pages and API routes on i
 * :mod:`.guard` — the admin session every request but sign-in needs, and CSRF;
 * :mod:`.signin` — the home page, ``/admin/login``, ``/admin/logout``, invites;
 * :mod:`.clients`, :mod:`.policies` (with explain and dry runs), :mod:`.consents`,
-  :mod:`.audit`, :mod:`.keys` — pages and API per area;
+  :mod:`.subjects` (a person's second factors, reset), :mod:`.audit`, :mod:`.keys` — pages
+  and API per area;
 * :mod:`.api` — ``/admin/openapi.json`` and ``/admin/api/session``;
 * :mod:`.common` and :mod:`.forms` — wiring, JSON, pages, flash; reading bodies and forms.
 
@@ -15,8 +16,8 @@ through ``vhod admins invite`` (:mod:`.signin`). **Admin sessions** are separate
 SSO session and short; their rules (freshness, the second factor, renewal, what ends them)
 are :mod:`gateway.admin.sessions`; this package reads the cookie and calls it.
 With ``[admin] require_second_factor`` (the default) the SSO session's acr must be
-``urn:vhod:acr:esia-mfa``. Until vhod has second factors nobody reaches that acr, so
-admins can sign in only with the setting off (dev stack, tests).
+``urn:vhod:acr:esia-mfa``: the sign-in asks for it (ESIA, then the factor page; or only
+the factor, a step-up in a fresh SSO session).
 
 **Refusals.** Without an admin session: API routes answer 403 JSON; pages redirect an
 anonymous browser (or an admin whose admin session lapsed) to ``/admin/login`` and show
@@ -47,6 +48,7 @@ from gateway.http.admin import guard
 from gateway.http.admin import keys
 from gateway.http.admin import policies
 from gateway.http.admin import signin
+from gateway.http.admin import subjects
 from gateway.http.admin.common import bp
 from gateway.http.admin.guard import BROWSER_CSRF_ENDPOINTS
 from gateway.http.admin.guard import PUBLIC_ENDPOINTS
@@ -54,7 +56,7 @@ from gateway.http.security import csrf_exempt
 
 __all__ = ["PUBLIC_ENDPOINTS", "init_admin"]
 
-AREAS = (guard, signin, clients, policies, consents, audit, keys, api)
+AREAS = (guard, signin, clients, policies, consents, subjects, audit, keys, api)
 """The modules whose views and hooks are on :data:`bp` (imported for that)."""
 
 

@@ -1,11 +1,17 @@
 """Signing in and out of the admin side, and accepting an invite.
 
-``/admin/login`` starts a fresh sign-in (a journey of kind ``account``) unless the SSO
-session is younger than ``session.admin_idle_seconds``, then starts an admin session
+``/admin/login`` starts a sign-in (a journey of kind ``account`` asking for
+:attr:`~gateway.admin.sessions.AdminSessions.min_acr`: ``urn:vhod:acr:esia-mfa`` with
+``[admin] require_second_factor``) unless the SSO session is younger than
+``session.admin_idle_seconds``; a fresh SSO session with too weak an acr steps up (the
+journey resumes it and asks only for the second factor). Then it starts an admin session
 (:mod:`gateway.admin.sessions`) named by the cookie ``vhod_admin`` (``__Host-`` outside dev;
-``HttpOnly``, ``SameSite=Strict``). The invite link ``/admin/invite?token=…`` is looked up
-once, the token is moved out of the URL into a short-lived record bound to this browser,
-and the person signs in and confirms with a form
+``HttpOnly``, ``SameSite=Strict``). The journey comes back to ``/admin/login?signed_in=1``:
+an acr still too weak there is refused (403), never a loop of sign-ins.
+
+The invite link ``/admin/invite?token=…`` is looked up once, the token is moved out of the
+URL into a short-lived record bound to this browser, and the person signs in (with the
+factor, the same way) and confirms with a form
 (:func:`gateway.admin.admins.accept_invite`: one use, expiring, audited).
 """
 
@@ -21,8 +27,10 @@ from flask import url_for
 from gateway.admin.admins import InviteRejected
 from gateway.admin.admins import accept_invite
 from gateway.admin.admins import invite_usable
+from gateway.admin.sessions import AdminSessions
 from gateway.core.ids import keyed_digest
 from gateway.core.logs import log_event
+from gateway.core.types import SsoSession
 from gateway.http.admin.common import ADMIN_COOKIE
 from gateway.http.admin.common import admin_sessions
 from gateway.http.admin.common import bp
@@ -41,6 +49,8 @@ from gateway.http.session_cookie import see_other
 log = logging.getLogger("gateway.http.admin")
 
 INVITE_NAMESPACE = "admin_invite"
+AFTER_SIGN_IN = "signed_in"
+"""The query flag of ``/admin/login`` when a sign-in journey comes back to it."""
 
 _REFUSAL_TEXTS = {
     "not_admin": "admin_forbidden_text",
@@ -53,14 +63,28 @@ def home() -> Response:
     return page("admin_home.html")
 
 
+def _sign_in(sessions: AdminSessions, sso: SsoSession | None, return_to: str) -> Response:
+    """The admin sign-in journey: a new sign-in, or a step-up in the fresh ``sso``; both
+    ask for the admin side's acr (the factor page follows ESIA, or comes alone)."""
+    reuse = sso if sessions.sign_in_needed(sso) != "sign_in" else None
+    step = journeys().begin_account(
+        journey_binding(), return_to, session=reuse, min_acr=sessions.min_acr
+    )
+    return respond(step)
+
+
 @bp.get("/login")
 def login() -> Response:
-    """Start an admin session: after a fresh sign-in (the ``/account`` journey)."""
+    """Start an admin session: after a fresh sign-in with the admin side's acr."""
     sessions = admin_sessions(services())
     sso = sso_sessions().current(read_session_cookie())
-    if sso is None or not sessions.fresh(sso.auth.auth_time):
-        return respond(journeys().begin_account(journey_binding(), url_for("admin.login")))
+    needed = sessions.sign_in_needed(sso)
+    back = f"{url_for('admin.login')}?{AFTER_SIGN_IN}=1"
+    if sso is None or needed == "sign_in":
+        return _sign_in(sessions, sso, back)
     refusal = sessions.refusal(sso)
+    if refusal == "second_factor_required" and AFTER_SIGN_IN not in request.args:
+        return _sign_in(sessions, sso, back)
     if refusal is not None:
         log_event(log, "admin.login_refused", reason=refusal)
         return message("admin_forbidden_title", _REFUSAL_TEXTS[refusal], 403)
@@ -118,14 +142,15 @@ def invite() -> Response:
     if token is None or not invite_usable(svc.uow, svc.clock, svc.pepper, token):
         return message("admin_invite_title", "admin_invite_invalid", 404)
     sso = sso_sessions().current(read_session_cookie())
-    signed_in = sso is not None and admin_sessions(svc).fresh(sso.auth.auth_time)
+    signed_in = admin_sessions(svc).sign_in_needed(sso) is None
     body = render_template("admin_invite.html", signed_in=signed_in)
     return Response(body, mimetype="text/html")
 
 
 @bp.get("/invite/sign-in")
 def invite_signin() -> Response:
-    return respond(journeys().begin_account(journey_binding(), url_for("admin.invite")))
+    sso = sso_sessions().current(read_session_cookie())
+    return _sign_in(admin_sessions(services()), sso, url_for("admin.invite"))
 
 
 @bp.post("/invite")

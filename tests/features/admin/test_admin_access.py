@@ -135,26 +135,6 @@ def test_removing_the_role_ends_admin_access(admin: AdminActions, services: Any)
     assert admin.get("/admin/api/clients").status_code == 403
 
 
-def test_second_factor_setting_blocks_admins_without_one(
-    app: Any, services: Any, admin: AdminActions
-) -> None:
-    strict = services.config.model_copy(
-        update={"admin": services.config.admin.model_copy(update={"require_second_factor": True})}
-    )
-    # The container is frozen: the app gets a copy with the strict config.
-    app.extensions["vhod"] = dataclasses.replace(services, config=strict)
-    try:
-        assert admin.get("/admin/api/clients").status_code == 403
-        refused = admin.get("/admin/login")
-        assert refused.status_code == 403
-        assert "urn:vhod:acr:esia-mfa" in refused.get_data(as_text=True)
-        other = AdminActions(app, services)
-        accepted = other.sign_in_through_invite(other.invite(), "parent")
-        assert accepted.status_code == 403
-    finally:
-        app.extensions["vhod"] = services
-
-
 def test_csrf_is_required_for_every_admin_state_change(admin: AdminActions, services: Any) -> None:
     body = {"client_id": "c1", "redirect_uris": ["https://c1.example/cb"], "scopes": ["openid"]}
     no_token = admin.client.post("/admin/api/clients", json=body)

@@ -159,3 +159,21 @@ def test_refusal_names_the_first_reason(services: Any, sessions: AdminSessions) 
     assert sessions.refusal(_sso(services, acr=ACR_ESIA)) == "second_factor_required"
     relaxed = dataclasses.replace(sessions, require_second_factor=False)
     assert relaxed.refusal(_sso(services, acr=ACR_ESIA)) is None
+
+
+def test_sign_in_needed(services: Any, sessions: AdminSessions) -> None:
+    """No or a stale SSO session: a new sign-in; fresh but too weak: a step-up."""
+    assert sessions.min_acr == ACR_ESIA_MFA
+    assert sessions.sign_in_needed(None) == "sign_in"
+    assert sessions.sign_in_needed(_sso(services)) is None
+    assert sessions.sign_in_needed(_sso(services, acr=ACR_ESIA)) == "step_up"
+    services.clock.advance(IDLE + 1)
+    assert sessions.sign_in_needed(_sso(services, acr=ACR_ESIA)) == "step_up"  # made now
+    stale = dataclasses.replace(
+        _sso(services),
+        auth=AuthContext(ACR_ESIA_MFA, ("pwd",), int(services.clock.now()) - IDLE - 1),
+    )
+    assert sessions.sign_in_needed(stale) == "sign_in"
+    relaxed = dataclasses.replace(sessions, require_second_factor=False)
+    assert relaxed.min_acr is None
+    assert relaxed.sign_in_needed(_sso(services, acr=ACR_ESIA)) is None
