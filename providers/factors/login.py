@@ -1,8 +1,9 @@
 """vhod's second factors behind one port: :class:`LoginFactors` implements
 :class:`~gateway.core.factors.SecondFactors` for the login journey's factor step.
 
-What is offered (the order is the preference: push and TOTP are not restricted
-authenticators, SMS is — NIST 800-63B §5.1.3.3, SECURITY.md T76):
+What is offered (the factor the person chose on ``/account`` first, then this order:
+push and TOTP are not restricted authenticators, SMS is — NIST 800-63B §5.1.3.3,
+SECURITY.md T76):
 
 * ``push`` — an enrolled device (:mod:`.push`): the page shows two digits, the device must
   answer with them and its key's signature (T80–T82);
@@ -127,6 +128,7 @@ class LoginFactors:
     def options(self, who: FactorSubject) -> tuple[FactorOption, ...]:
         with self._uow(read_only=True) as uow:
             held = [c for c in uow.credentials.list_for(who.subject_id) if c.active]
+            preferred = uow.credentials.preferred(who.subject_id)
         kinds = {c.kind for c in held}
         options: list[FactorOption] = []
         if FactorKind.PUSH in kinds:
@@ -139,6 +141,8 @@ class LoginFactors:
             options.append(FactorOption(FactorKind.EMAIL.value, mask_email(who.email)))
         if FactorKind.RECOVERY in kinds:
             options.append(FactorOption(FactorKind.RECOVERY.value))
+        # The person's chosen factor first (a preference, not a secret), if on offer now.
+        options.sort(key=lambda o: preferred is None or o.kind != preferred.value)
         return tuple(options)
 
     def start(self, who: FactorSubject, kind: str) -> FactorChallenge:
