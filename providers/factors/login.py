@@ -191,22 +191,26 @@ class LoginFactors:
         if factor is FactorKind.PUSH:
             self._push.finish(challenge.challenge_id or "", who.subject_id)
             return
+        if factor is FactorKind.TOTP:
+            # The replay guard writes to the ephemeral store: on SQLite that must not
+            # happen inside a writing unit of work, so match first, record the use after.
+            with self._uow(read_only=True) as uow:
+                matched = self._totp.match(uow.credentials, who.subject_id, answer)
+            with self._uow() as uow:
+                uow.credentials.use(matched.credential_id, self._clock.now())
+                uow.commit()
+            return
         with self._uow() as uow:
-            if factor is FactorKind.TOTP:
-                self._totp.verify(uow.credentials, who.subject_id, answer)
-                remaining = None
-            else:
-                remaining = self._recovery.use(uow.credentials, who.subject_id, answer)
-                uow.audit.append(
-                    self._clock.now(),
-                    "factor.recovery_code_used",
-                    {"journey": who.transaction, "remaining": remaining},
-                )
-            uow.commit()
-        if remaining is not None:
-            self._notices.tell(
-                who, f"для входа использован резервный код; осталось кодов: {remaining}."
+            remaining = self._recovery.use(uow.credentials, who.subject_id, answer)
+            uow.audit.append(
+                self._clock.now(),
+                "factor.recovery_code_used",
+                {"journey": who.transaction, "remaining": remaining},
             )
+            uow.commit()
+        self._notices.tell(
+            who, f"для входа использован резервный код; осталось кодов: {remaining}."
+        )
 
     def _push_answered(self, who: FactorSubject, challenge: FactorChallenge) -> None:
         """A push challenge still waiting is not a failure (the page asks again later);

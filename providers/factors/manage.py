@@ -21,6 +21,8 @@ from typing import Any
 
 from gateway.core.errors import FactorFailed
 from gateway.core.errors import RateLimited
+from gateway.core.factors import Credential
+from gateway.core.factors import CredentialRepository
 from gateway.core.factors import EnrolledFactor
 from gateway.core.factors import FactorKind
 from gateway.core.factors import FactorSubject
@@ -139,9 +141,16 @@ class ManagedFactors:
         )
 
     def confirm_totp(self, subject_id: str, credential_id: str, code: str) -> None:
+        # Checked in a read-only unit of work: the step claim writes to the ephemeral
+        # store, which on SQLite waits for any open writing transaction.
+        with self._uow(read_only=True) as uow:
+            pending = self._totp.check_enrolment(uow.credentials, subject_id, credential_id, code)
         with self._uow() as uow:
+            current = uow.credentials.get(credential_id)
+            if current is None or current.active:
+                raise FactorFailed("totp_enrolment_unknown")
             replaced = sum(c.active for c in uow.credentials.list_for(subject_id, FactorKind.TOTP))
-            self._totp.confirm_enrolment(uow.credentials, subject_id, credential_id, code)
+            self._totp.activate(uow.credentials, pending)
             self._audit(uow, "factor.enrolled", subject_id, FactorKind.TOTP, replaced=int(replaced))
             uow.commit()
         self._tell(subject_id, _NOTICE_ADDED[FactorKind.TOTP])
@@ -218,13 +227,24 @@ class ManagedFactors:
         device_id = body.get("device_id")
         if isinstance(device_id, str) and device_id:
             self._throttle(device_id)
+        if path != ENROL_PATH:
+            # Listing and answering write to the ephemeral store (nonces, the answer),
+            # which on SQLite waits for an open writing transaction: read the device in a
+            # read-only unit of work and record its use afterwards.
+            with self._uow(read_only=True) as uow:
+                deferred = _DeferredUses(uow.credentials)
+                answer = self._push.device_request(deferred, path, body)
+            if deferred.uses:
+                with self._uow() as uow:
+                    for used, at in deferred.uses:
+                        uow.credentials.use(used, at)
+                    uow.commit()
+            return answer
         with self._uow() as uow:
             answer = self._push.device_request(uow.credentials, path, body)
-            enrolled = None
-            if path == ENROL_PATH:
-                enrolled = uow.credentials.get(str(answer["device_id"]))
-                if enrolled is not None:
-                    self._audit(uow, "factor.enrolled", enrolled.subject_id, FactorKind.PUSH)
+            enrolled = uow.credentials.get(str(answer["device_id"]))
+            if enrolled is not None:
+                self._audit(uow, "factor.enrolled", enrolled.subject_id, FactorKind.PUSH)
             uow.commit()
         if enrolled is not None:
             self._tell(enrolled.subject_id, _NOTICE_ADDED[FactorKind.PUSH])
@@ -259,3 +279,45 @@ class ManagedFactors:
             log_event(log, "factor.notice_skipped", logging.WARNING, reason="no_channel")
             return
         self._notices.tell(FactorSubject(subject_id, "", phone=phone, email=email), text)
+
+
+class _DeferredUses:
+    """A read-only view of a credential repository that remembers :meth:`use` calls for
+    a later writing unit of work (anything else that writes is refused)."""
+
+    def __init__(self, inner: CredentialRepository) -> None:
+        self._inner = inner
+        self.uses: list[tuple[str, float]] = []
+
+    def get(self, credential_id: str) -> Credential | None:
+        return self._inner.get(credential_id)
+
+    def list_for(self, subject_id: str, kind: FactorKind | None = None) -> list[Credential]:
+        return self._inner.list_for(subject_id, kind)
+
+    def preferred(self, subject_id: str) -> FactorKind | None:
+        return self._inner.preferred(subject_id)
+
+    def use(self, credential_id: str, at: float, *, single_use: bool = False) -> bool:
+        if single_use:
+            raise NotImplementedError("a single use needs a writing unit of work")
+        self.uses.append((credential_id, at))
+        return True
+
+    def add(self, credential: Credential) -> None:
+        raise NotImplementedError("read-only")
+
+    def update(self, credential: Credential) -> None:
+        raise NotImplementedError("read-only")
+
+    def remove(self, credential_id: str) -> bool:
+        raise NotImplementedError("read-only")
+
+    def remove_all_for(self, subject_id: str, kind: FactorKind | None = None) -> int:
+        raise NotImplementedError("read-only")
+
+    def set_preferred(self, subject_id: str, kind: FactorKind | None, at: float) -> None:
+        raise NotImplementedError("read-only")
+
+
+_: type[CredentialRepository] = _DeferredUses
