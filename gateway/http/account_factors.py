@@ -23,8 +23,10 @@ consent page; the pages work without JavaScript.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
+from functools import wraps
 
 from flask import Blueprint
 from flask import Response
@@ -121,6 +123,18 @@ bp.add_app_template_filter(_date, "factor_date")
 bp.add_app_template_filter(_grouped, "grouped_key")
 
 
+def _change(view: Callable[[SsoSession], Response]) -> Callable[[], Response]:
+    """A view that changes factors: it runs only for a fresh sign-in (:func:`_fresh_session`)
+    and gets the session."""
+
+    @wraps(view)
+    def guarded() -> Response:
+        session = _fresh_session()
+        return session if isinstance(session, Response) else view(session)
+
+    return guarded
+
+
 def _back(done: str) -> Response:
     return see_other(url_for("account_factors.home", done=done), code=303)
 
@@ -143,19 +157,15 @@ def home() -> Response:
 
 
 @bp.post(f"{FACTORS_PATH}/totp")
-def add_totp() -> Response:
-    session = _fresh_session()
-    if isinstance(session, Response):
-        return session
+@_change
+def add_totp(session: SsoSession) -> Response:
     offer = factors().begin_totp(session.subject_id)
     return _page("account_totp.html", offer=offer, credential_id=offer.credential_id)
 
 
 @bp.post(f"{FACTORS_PATH}/totp/confirm")
-def confirm_totp() -> Response:
-    session = _fresh_session()
-    if isinstance(session, Response):
-        return session
+@_change
+def confirm_totp(session: SsoSession) -> Response:
     credential_id = request.form.get("credential_id", "")[:MAX_FIELD]
     code = "".join(request.form.get("code", "").split())[:MAX_FIELD]
     try:
@@ -167,38 +177,30 @@ def confirm_totp() -> Response:
 
 
 @bp.post(f"{FACTORS_PATH}/push")
-def add_push() -> Response:
-    session = _fresh_session()
-    if isinstance(session, Response):
-        return session
+@_change
+def add_push(session: SsoSession) -> Response:
     offer = factors().push_enrolment(session.subject_id)
     return _page("account_push.html", offer=offer, minutes=max(1, offer.expires_in // 60))
 
 
 @bp.post(f"{FACTORS_PATH}/recovery")
-def regenerate_recovery() -> Response:
-    session = _fresh_session()
-    if isinstance(session, Response):
-        return session
+@_change
+def regenerate_recovery(session: SsoSession) -> Response:
     codes = factors().regenerate_recovery(session.subject_id)
     return _page("account_recovery.html", codes=codes)
 
 
 @bp.post(f"{FACTORS_PATH}/remove")
-def remove() -> Response:
-    session = _fresh_session()
-    if isinstance(session, Response):
-        return session
+@_change
+def remove(session: SsoSession) -> Response:
     credential_id = request.form.get("credential_id", "")[:MAX_FIELD]
     removed = bool(credential_id) and factors().remove(session.subject_id, credential_id)
     return _back("factor_removed" if removed else "remove_failed")
 
 
 @bp.post(f"{FACTORS_PATH}/preferred")
-def preferred() -> Response:
-    session = _fresh_session()
-    if isinstance(session, Response):
-        return session
+@_change
+def preferred(session: SsoSession) -> Response:
     value = request.form.get("kind", "")[:MAX_FIELD]
     kind = next((k for k in CHOOSABLE if k.value == value), None)
     factors().set_preferred(session.subject_id, kind)

@@ -5,19 +5,14 @@ the shown number, deny; usage problems exit 2, refusals exit 1."""
 from __future__ import annotations
 
 import stat
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from werkzeug.serving import make_server
 
-from gateway.app import build_services
-from gateway.app import create_app
 from gateway.cli import main
-from gateway.core.clock import SystemClock
 from gateway.core.errors import FactorFailed
 from gateway.core.factors import FactorChallenge
 from gateway.core.factors import FactorSubject
@@ -27,6 +22,7 @@ from providers.registry import FactorDeps
 from providers.registry import build_factors
 from tests.conftest import make_config
 from tests.helpers.processes import free_port
+from tests.helpers.served import served_app
 
 
 @pytest.fixture
@@ -36,18 +32,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Any]]:
     port = free_port()
     assert port not in (8080, 8081, 8082)
     url = f"http://127.0.0.1:{port}"
-    config = make_config(tmp_path, server={"data_dir": str(tmp_path / "var"), "issuer": url})
-    services = build_services(config, SystemClock(), prepare_stores=True)
-    app = create_app(services=services)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served_app(port, make_config(tmp_path, server={"issuer": url})) as services:
         yield url, services
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        services.engine.dispose()
 
 
 def _person(services: Any) -> str:
