@@ -25,6 +25,7 @@ from gateway.admin.clients import set_client_disabled
 from gateway.admin.factors import reset_factors
 from gateway.admin.invites import create_invite
 from gateway.app import build_services
+from gateway.cli_device import device
 from gateway.cli_esia import esia
 from gateway.cli_policy import policy
 from gateway.cli_sandbox import sandbox
@@ -452,6 +453,7 @@ def dev(
     run_dev_stack(_config(), host, port, sandbox_port, school_port)
 
 
+main.add_command(device)
 main.add_command(esia)
 main.add_command(policy)
 main.add_command(sandbox)

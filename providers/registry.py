@@ -144,11 +144,37 @@ def build_senders(deps: FactorDeps) -> tuple[SmsSender, EmailSender]:
     return sms, email
 
 
+@dataclass(frozen=True)
+class _Mechanics:
+    """The factor mechanics the login and the management share."""
+
+    sms: SmsSender
+    email: EmailSender
+    totp: TotpFactor
+    push: PushFactor
+    recovery: RecoveryCodes
+    notices: Notices
+
+
+def _mechanics(deps: FactorDeps) -> _Mechanics:
+    config, store, clock, pepper = deps.config, deps.ephemeral, deps.clock, deps.pepper
+    sms, email = build_senders(deps)
+    relay = HttpPushRelay(config.push.relay_url) if config.push.relay_url else None
+    return _Mechanics(
+        sms=sms,
+        email=email,
+        totp=TotpFactor(config.totp, store, deps.sealer, clock),
+        push=PushFactor(config.push, store, deps.sealer, clock, pepper, relay=relay),
+        recovery=RecoveryCodes(deps.sealer, pepper, clock),
+        notices=Notices(sms, email, config.sms.service_name),
+    )
+
+
 def build_factors(deps: FactorDeps) -> LoginFactors:
     """vhod's second factors for the login journey, from ``[sms]``, ``[email]``,
     ``[totp]``, ``[push]`` and ``[lockout]``."""
     config, store, clock, pepper = deps.config, deps.ephemeral, deps.clock, deps.pepper
-    sms, email = build_senders(deps)
+    parts = _mechanics(deps)
 
     def codes(
         channel: Literal["sms", "email"], settings: SmsSettings | EmailSettings
@@ -163,7 +189,6 @@ def build_factors(deps: FactorDeps) -> LoginFactors:
             resend_cooldown_seconds=settings.resend_cooldown_seconds,
         )
 
-    relay = HttpPushRelay(config.push.relay_url) if config.push.relay_url else None
     return LoginFactors(
         uow=deps.uow,
         sealer=deps.sealer,
@@ -172,16 +197,29 @@ def build_factors(deps: FactorDeps) -> LoginFactors:
         sms_codes=codes("sms", config.sms),
         email_codes=codes("email", config.email),
         sms_limits=SmsLimits(store, clock, pepper, config.sms.limits, config.sms.allowed_prefixes),
-        sms=sms,
-        email=email,
-        totp=TotpFactor(config.totp, store, deps.sealer, clock),
-        push=PushFactor(config.push, store, deps.sealer, clock, pepper, relay=relay),
-        recovery=RecoveryCodes(deps.sealer, pepper, clock),
-        notices=Notices(sms, email, config.sms.service_name),
+        sms=parts.sms,
+        email=parts.email,
+        totp=parts.totp,
+        push=parts.push,
+        recovery=parts.recovery,
+        notices=parts.notices,
         service=config.sms.service_name,
     )
 
 
 def build_factor_management(deps: FactorDeps) -> ManagedFactors:
-    """The enrolled factors' management (``/account``, admin reset)."""
-    return ManagedFactors(uow=deps.uow, clock=deps.clock, pepper=deps.pepper)
+    """The enrolled factors' management (``/account``, admin reset, push devices)."""
+    parts = _mechanics(deps)
+    return ManagedFactors(
+        uow=deps.uow,
+        clock=deps.clock,
+        pepper=deps.pepper,
+        sealer=deps.sealer,
+        store=deps.ephemeral,
+        totp=parts.totp,
+        push=parts.push,
+        recovery=parts.recovery,
+        notices=parts.notices,
+        base_url=deps.config.server.issuer,
+        enrol_ttl_seconds=deps.config.push.enrol_token_ttl_seconds,
+    )

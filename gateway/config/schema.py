@@ -135,6 +135,8 @@ class SessionSettings(Section):
     absolute_seconds: Annotated[int, Field(ge=300, le=7 * 86400)] = 12 * 3600
     admin_idle_seconds: Annotated[int, Field(ge=60, le=86400)] = 15 * 60
     journey_ttl_seconds: Annotated[int, Field(ge=60, le=3600)] = 15 * 60
+    fresh_login_seconds: Annotated[int, Field(ge=60, le=3600)] = 10 * 60
+    """How recent a sign-in must be to change second factors on ``/account`` (T84)."""
 
 
 class ScopeSettings(Section):

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from typing import Protocol
 
 ACR_ESIA = "urn:vhod:acr:esia"
@@ -26,6 +28,14 @@ ACR_ESIA_MFA = "urn:vhod:acr:esia-mfa"
 ACR_VALUES = (ACR_ESIA, ACR_ESIA_MFA)
 
 AMR_MFA = "mfa"
+
+PUSH_ENROL_PATH = "/factors/push/enrol"
+"""Where a push device enrols (JSON POST; ``providers.factors.push`` documents the body)."""
+PUSH_PENDING_PATH = "/factors/push/pending"
+"""Where a push device lists its pending challenges (signed JSON POST)."""
+PUSH_ANSWER_PATH = "/factors/push/answer"
+"""Where a push device answers a challenge (signed JSON POST)."""
+PUSH_DEVICE_PATHS = (PUSH_ENROL_PATH, PUSH_PENDING_PATH, PUSH_ANSWER_PATH)
 
 
 class FactorKind(enum.StrEnum):
@@ -120,8 +130,28 @@ class CredentialRepository(Protocol):
 
     def remove_all_for(self, subject_id: str, kind: FactorKind | None = None) -> int:
         """Delete the subject's credentials (of ``kind``); how many (admin reset,
-        re-enrolment, regenerated recovery codes)."""
+        re-enrolment, regenerated recovery codes). Without ``kind`` the preference goes
+        too."""
         ...
+
+    def preferred(self, subject_id: str) -> FactorKind | None:
+        """The factor kind the person chose to be offered first (not a secret)."""
+        ...
+
+    def set_preferred(self, subject_id: str, kind: FactorKind | None, at: float) -> None:
+        """Record (or with ``None`` forget) the person's preferred factor kind."""
+        ...
+
+
+def verified_channels(attributes: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The mobile and e-mail address an upstream *verified*, from its attributes (or
+    the sealed profile): ``(phone, email)``, each ``None`` unless verified."""
+    phone = attributes.get("phone_number") if attributes.get("phone_number_verified") else None
+    email = attributes.get("email") if attributes.get("email_verified") else None
+    return (
+        phone if isinstance(phone, str) else None,
+        email if isinstance(email, str) else None,
+    )
 
 
 # --------------------------------------------------------------------------- the login step's port
@@ -219,13 +249,83 @@ class EnrolledFactor:
     hint: str = ""
 
 
+@dataclass(frozen=True)
+class TotpOffer:
+    """A TOTP enrolment awaiting its first code: what the page shows once (``no-store``).
+
+    :param secret: the base32 seed, for typing into an app that cannot scan.
+    :param qr_svg: ``<svg …>`` markup of the ``otpauth://`` URI, to put inline.
+    """
+
+    credential_id: str
+    secret: str
+    provisioning_uri: str
+    qr_svg: str
+
+
+@dataclass(frozen=True)
+class PushOffer:
+    """A one-time token that lets one device enrol, and where the device sends it.
+
+    :param enrol_url: vhod's base URL (the device POSTs to ``<enrol_url>/factors/push/enrol``).
+    :param payload: the JSON the QR code holds (``{"v": 1, "url": …, "token": …}``).
+    """
+
+    token: str
+    enrol_url: str
+    payload: str
+    qr_svg: str
+    expires_in: int
+
+
 class FactorManagement(Protocol):
-    """Enrolled factors of a person, for ``/account`` and the admin side
-    (``providers.factors.manage``). Every change is audited by the implementation and
-    announced to the person through another channel."""
+    """Enrolled factors of a person, for ``/account``, the admin side and the push
+    devices (``providers.factors.manage``). Every change is audited by the
+    implementation (``factor.*`` with a subject digest) and announced to the person
+    through another channel. The caller checks that the person signed in afresh."""
 
     def enrolled(self, subject_id: str) -> list[EnrolledFactor]:
         """The person's active factors (recovery codes as one entry with the count)."""
+        ...
+
+    def preferred(self, subject_id: str) -> FactorKind | None:
+        """The kind the person chose to be offered first at login, if any."""
+        ...
+
+    def begin_totp(self, subject_id: str) -> TotpOffer:
+        """A new, inactive TOTP credential (a pending earlier one is dropped)."""
+        ...
+
+    def confirm_totp(self, subject_id: str, credential_id: str, code: str) -> None:
+        """Activate the pending TOTP credential with its first valid code; any older TOTP
+        credential is replaced. Raises :class:`~gateway.core.errors.FactorFailed`."""
+        ...
+
+    def push_enrolment(self, subject_id: str) -> PushOffer:
+        """A one-time enrolment token for a push device (the device enrols through
+        :meth:`device_request`)."""
+        ...
+
+    def regenerate_recovery(self, subject_id: str) -> list[str]:
+        """Replace the person's recovery codes; the new codes, to show once."""
+        ...
+
+    def remove(self, subject_id: str, credential_id: str) -> bool:
+        """Remove one of the person's factors (for recovery codes: all of them);
+        ``False`` when it is not theirs or does not exist."""
+        ...
+
+    def set_preferred(self, subject_id: str, kind: FactorKind | None) -> None:
+        """Offer ``kind`` first at login (``None``: the default order)."""
+        ...
+
+    def device_request(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A push device's signed JSON request (enrol, list pending, answer).
+
+        :raises FactorFailed: refused (reason for the log only).
+        :raises RateLimited: the device asks too often.
+        :raises KeyError: an unknown path or a missing field.
+        """
         ...
 
     def reset(self, subject_id: str, actor: str) -> int:

@@ -38,7 +38,9 @@ bp = Blueprint("account", __name__)
 HOME = "/account"
 LOGOUT_PATH = "/logout"
 """The OP logout endpoint (``gateway.http.logout``); it asks the person to confirm."""
-RETURN_PATHS = frozenset({HOME})
+FACTORS = "/account/factors"
+"""The factor pages (``gateway.http.account_factors``)."""
+RETURN_PATHS = frozenset({HOME, FACTORS})
 """Where a sign-in to vhod's own pages may return (exact local paths)."""
 
 

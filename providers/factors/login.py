@@ -1,8 +1,9 @@
 """vhod's second factors behind one port: :class:`LoginFactors` implements
 :class:`~gateway.core.factors.SecondFactors` for the login journey's factor step.
 
-What is offered (the order is the preference: push and TOTP are not restricted
-authenticators, SMS is — NIST 800-63B §5.1.3.3, SECURITY.md T76):
+What is offered (the factor the person chose on ``/account`` first, then this order:
+push and TOTP are not restricted authenticators, SMS is — NIST 800-63B §5.1.3.3,
+SECURITY.md T76):
 
 * ``push`` — an enrolled device (:mod:`.push`): the page shows two digits, the device must
   answer with them and its key's signature (T80–T82);
@@ -55,7 +56,6 @@ from providers.factors.senders.base import SmsSender
 from providers.factors.senders.outbox import mask_email
 from providers.factors.sms_limits import SmsLimits
 from providers.factors.sms_limits import mask_phone
-from providers.factors.staged import StagedCredentials
 from providers.factors.totp import TotpFactor
 
 __all__ = ["LoginFactors", "Notices"]
@@ -128,6 +128,7 @@ class LoginFactors:
     def options(self, who: FactorSubject) -> tuple[FactorOption, ...]:
         with self._uow(read_only=True) as uow:
             held = [c for c in uow.credentials.list_for(who.subject_id) if c.active]
+            preferred = uow.credentials.preferred(who.subject_id)
         kinds = {c.kind for c in held}
         options: list[FactorOption] = []
         if FactorKind.PUSH in kinds:
@@ -140,6 +141,8 @@ class LoginFactors:
             options.append(FactorOption(FactorKind.EMAIL.value, mask_email(who.email)))
         if FactorKind.RECOVERY in kinds:
             options.append(FactorOption(FactorKind.RECOVERY.value))
+        # The person's chosen factor first (a preference, not a secret), if on offer now.
+        options.sort(key=lambda o: preferred is None or o.kind != preferred.value)
         return tuple(options)
 
     def start(self, who: FactorSubject, kind: str) -> FactorChallenge:
@@ -210,18 +213,17 @@ class LoginFactors:
 
     def _check_totp(self, who: FactorSubject, answer: str) -> None:
         """TOTP's replay guard writes to the ephemeral store, which on the embedded default
-        shares SQLite with the durable store: it runs in a read-only unit of work, and the
-        credential's use is written after it."""
+        shares SQLite with the durable store: the code is matched in a read-only unit of
+        work, and the credential's use is written after it. A replayed code is told."""
         with self._uow(read_only=True) as uow:
-            staged = StagedCredentials(uow.credentials)
             try:
-                self._totp.verify(staged, who.subject_id, answer)
+                matched = self._totp.match(uow.credentials, who.subject_id, answer)
             except FactorFailed as failed:
                 if failed.reason == "totp_replayed":
                     self._notices.tell(who, "код из приложения был введён повторно и отклонён.")
                 raise
         with self._uow() as uow:
-            staged.apply(uow.credentials)
+            uow.credentials.use(matched.credential_id, self._clock.now())
             uow.commit()
 
     def _push_answered(self, who: FactorSubject, challenge: FactorChallenge) -> None:

@@ -58,6 +58,9 @@ from gateway.config.schema import PushSettings
 from gateway.core.errors import FactorFailed
 from gateway.core.errors import RateLimited
 from gateway.core.errors import ReplayDetected
+from gateway.core.factors import PUSH_ANSWER_PATH
+from gateway.core.factors import PUSH_ENROL_PATH
+from gateway.core.factors import PUSH_PENDING_PATH
 from gateway.core.factors import Credential
 from gateway.core.factors import CredentialRepository
 from gateway.core.factors import FactorKind
@@ -72,12 +75,12 @@ from gateway.core.ports import Sealer
 
 logger = logging.getLogger(__name__)
 
-ENROL_PATH = "/factors/push/enrol"
+ENROL_PATH = PUSH_ENROL_PATH
 """``{"token", "public_key" (JWK object or PEM), "label"}`` → ``{"device_id"}``."""
-PENDING_PATH = "/factors/push/pending"
+PENDING_PATH = PUSH_PENDING_PATH
 """``{"device_id", "timestamp", "nonce", "signature"}`` → ``{"challenges": [{"challenge_id",
 "expires_at"}]}``; the signature is over :func:`poll_message`."""
-ANSWER_PATH = "/factors/push/answer"
+ANSWER_PATH = PUSH_ANSWER_PATH
 """``{"device_id", "challenge_id", "decision", "number", "signature"}`` → ``{"state"}``; the
 signature is over :func:`answer_message` (with the challenge's ``expires_at``)."""
 

@@ -108,6 +108,17 @@ class TotpFactor:
     ) -> Credential:
         """Activate the pending credential with its first valid code; other TOTP
         credentials of the subject are removed. Raises :class:`FactorFailed`."""
+        return self.activate(
+            credentials, self.check_enrolment(credentials, subject_id, credential_id, code)
+        )
+
+    def check_enrolment(
+        self, credentials: CredentialRepository, subject_id: str, credential_id: str, code: str
+    ) -> Credential:
+        """The pending credential ``code`` is a first valid code of (its step claimed),
+        without writing to ``credentials``: run it in a read-only unit of work, then
+        :meth:`activate` in a writing one (on SQLite the ephemeral store's writes wait
+        for an open writing transaction). Raises :class:`FactorFailed`."""
         pending = credentials.get(credential_id)
         if (
             pending is None
@@ -117,10 +128,15 @@ class TotpFactor:
         ):
             raise FactorFailed("totp_enrolment_unknown")
         self._check(pending, code)
+        return pending
+
+    def activate(self, credentials: CredentialRepository, pending: Credential) -> Credential:
+        """Activate a checked enrolment (:meth:`check_enrolment`) and remove the
+        subject's other TOTP credentials."""
         active = replace(pending, active=True, last_used_at=self._clock.now())
         credentials.update(active)
-        for other in credentials.list_for(subject_id, FactorKind.TOTP):
-            if other.credential_id != credential_id:
+        for other in credentials.list_for(pending.subject_id, FactorKind.TOTP):
+            if other.credential_id != pending.credential_id:
                 credentials.remove(other.credential_id)
         return active
 
@@ -129,6 +145,13 @@ class TotpFactor:
     def verify(self, credentials: CredentialRepository, subject_id: str, code: str) -> Credential:
         """The active credential the code belongs to (its use recorded); raises
         :class:`FactorFailed` (``totp_invalid``, ``totp_replayed``)."""
+        credential = self.match(credentials, subject_id, code)
+        credentials.use(credential.credential_id, self._clock.now())
+        return credential
+
+    def match(self, credentials: CredentialRepository, subject_id: str, code: str) -> Credential:
+        """:meth:`verify` without recording the use (for a read-only unit of work; the
+        caller records it in a writing one). Raises :class:`FactorFailed`."""
         for credential in credentials.list_for(subject_id, FactorKind.TOTP):
             if not credential.active:
                 continue
@@ -138,7 +161,6 @@ class TotpFactor:
                 if failed.reason == "totp_replayed":
                     raise
                 continue
-            credentials.use(credential.credential_id, self._clock.now())
             return credential
         raise FactorFailed("totp_invalid")
 

@@ -25,6 +25,7 @@ from gateway.core.factors import FactorKind
 from gateway.store.sql._results import rowcount
 from gateway.store.sql.errors import sql_errors
 from gateway.store.sql.tables_factors import factor_credentials_table as _table
+from gateway.store.sql.tables_factors import factor_preferences_table as _preferences
 
 _c = _table.c
 
@@ -94,7 +95,30 @@ class SqlCredentialRepository:
             stmt = stmt.where(_c.kind == str(kind))
         with sql_errors():
             result = self._connection.execute(stmt)
+            if kind is None:
+                self._forget_preference(subject_id)
         return rowcount(result)
+
+    def preferred(self, subject_id: str) -> FactorKind | None:
+        stmt = select(_preferences.c.kind).where(_preferences.c.subject_id == subject_id)
+        with sql_errors():
+            kind = self._connection.execute(stmt).scalar()
+        return None if kind is None else FactorKind(kind)
+
+    def set_preferred(self, subject_id: str, kind: FactorKind | None, at: float) -> None:
+        with sql_errors(), self._connection.begin_nested():
+            self._forget_preference(subject_id)
+            if kind is not None:
+                self._connection.execute(
+                    insert(_preferences).values(
+                        subject_id=subject_id, kind=str(kind), updated_at=at
+                    )
+                )
+
+    def _forget_preference(self, subject_id: str) -> None:
+        self._connection.execute(
+            delete(_preferences).where(_preferences.c.subject_id == subject_id)
+        )
 
 
 def _columns(credential: Credential) -> dict[str, Any]:

@@ -6,6 +6,9 @@ context ``factor_credential:<credential_id>`` (registered in ``sealed.py``, so `
 reseal`` covers it); ``label`` is non-identifying by contract.
 
 Created by migration ``0005_factor_credentials``; this class must match it.
+
+``factor_preferences`` (migration ``0006``): the factor kind a person chose to be offered
+first at login, one row per subject; not a secret, not sealed.
 """
 
 from __future__ import annotations
@@ -45,3 +48,18 @@ class FactorCredentialRow(Base):
 
 
 factor_credentials_table = cast(Table, FactorCredentialRow.__table__)
+
+
+class FactorPreferenceRow(Base):
+    """The factor kind a person prefers (``FactorKind`` value)."""
+
+    __tablename__ = "factor_preferences"
+
+    subject_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("subjects.subject_id"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+factor_preferences_table = cast(Table, FactorPreferenceRow.__table__)

@@ -16,7 +16,6 @@ from gateway.core.factors import FactorKind
 from gateway.core.factors import credential_context
 from providers.factors.recovery import RecoveryCodes
 from providers.factors.senders.outbox import DevOutbox
-from providers.factors.staged import StagedCredentials
 from providers.factors.totp import TotpFactor
 from tests.helpers.journey import hidden_fields
 from tests.helpers.oauth import OAuthKit
@@ -120,11 +119,12 @@ def test_totp_with_a_real_generator(local: OAuthKit, local_school: RegisteredCli
         uow.commit()
     generator = pyotp.TOTP(offer.secret)
     with svc.uow(read_only=True) as uow:
-        staged = StagedCredentials(uow.credentials)
         code = generator.at(svc.clock.now())
-        totp.confirm_enrolment(staged, subject, offer.credential.credential_id, code)
+        pending = totp.check_enrolment(
+            uow.credentials, subject, offer.credential.credential_id, code
+        )
     with svc.uow() as uow:
-        staged.apply(uow.credentials)
+        totp.activate(uow.credentials, pending)
         uow.commit()
     svc.clock.advance(31)
     page = _factor_page(local, local_school, acr_values=ACR_ESIA_MFA)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,45 +18,31 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from werkzeug.serving import make_server
 
 from gateway.admin.clients import register_client
-from gateway.app import build_services
-from gateway.app import create_app
 from gateway.config.loader import data_dir
-from gateway.core.clock import SystemClock
+from gateway.config.schema import GatewayConfig
 from gateway.core.types import Client
 from tests.conftest import make_config
+from tests.helpers.processes import free_port
+from tests.helpers.served import served_app
 
 _HIDDEN = re.compile(r'<input type="hidden" name="(?P<name>[a-z_]+)" value="(?P<value>[^"]*)">')
 REDIRECT = "https://school.example/cb"
 BYE = "https://school.example/bye"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(tmp_path: Path, oauth_template: Path) -> Iterator[tuple[str, Any]]:
-    port = _free_port()
+    port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     config = make_config(tmp_path, server={"issuer": issuer})
-    shutil.copytree(oauth_template, data_dir(config), dirs_exist_ok=True)
-    services = build_services(config, SystemClock(), prepare_stores=True)
-    app = create_app(services=services)
-    httpd = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+
+    def copy_template(config: GatewayConfig) -> None:
+        shutil.copytree(oauth_template, data_dir(config), dirs_exist_ok=True)
+
+    with served_app(port, config, copy_template) as services:
         yield issuer, services
-    finally:
-        httpd.shutdown()
-        thread.join(10)
-        services.engine.dispose()
 
 
 def _fields(html: str) -> dict[str, str]:

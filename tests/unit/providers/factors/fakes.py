@@ -37,6 +37,7 @@ class FakeSealer:
 class MemoryCredentials:
     def __init__(self) -> None:
         self.rows: dict[str, Credential] = {}
+        self.preferences: dict[str, FactorKind] = {}
         self._lock = threading.Lock()
 
     def add(self, credential: Credential) -> None:
@@ -79,7 +80,18 @@ class MemoryCredentials:
         gone = [c.credential_id for c in self.list_for(subject_id, kind)]
         for credential_id in gone:
             self.remove(credential_id)
+        if kind is None:
+            self.preferences.pop(subject_id, None)
         return len(gone)
+
+    def preferred(self, subject_id: str) -> FactorKind | None:
+        return self.preferences.get(subject_id)
+
+    def set_preferred(self, subject_id: str, kind: FactorKind | None, at: float) -> None:
+        if kind is None:
+            self.preferences.pop(subject_id, None)
+        else:
+            self.preferences[subject_id] = kind
 
 
 _sealer: type[Sealer] = FakeSealer
