@@ -215,8 +215,10 @@ class PushFactor:
     # ------------------------------------------------------------------ enrolment
 
     def new_enrolment_token(self, subject_id: str) -> str:
-        """A one-time token that lets one device enrol for ``subject_id``."""
-        token = new_code()
+        """A one-time token that lets one device enrol for ``subject_id``. It starts with
+        ``e``: a base64url token may start with ``-``, which a command line (``vhod device
+        enrol URL TOKEN``) would read as an option."""
+        token = "e" + new_code()
         self._store.put(
             "push_enrol",
             self._token_key(token),

@@ -31,6 +31,7 @@ from gateway.core.factors import FactorOption
 from gateway.core.factors import FactorSubject
 from gateway.core.factors import SecondFactors
 from gateway.core.factors import combine_amr
+from gateway.core.factors import verified_channels
 from gateway.core.ids import subject_digest
 from gateway.core.logs import log_event
 from gateway.core.ports import Clock
@@ -192,12 +193,5 @@ class FactorStep:
             with self._uow(read_only=True) as uow:
                 subject = uow.subjects.get(subject_id)
             attributes = {} if subject is None else open_profile(self._sealer, subject)
-        phone = attributes.get("phone_number") if attributes.get("phone_number_verified") else None
-        email = attributes.get("email") if attributes.get("email_verified") else None
-        return FactorSubject(
-            subject_id=subject_id,
-            transaction=journey.jid,
-            client_ip=client_ip,
-            phone=phone if isinstance(phone, str) else None,
-            email=email if isinstance(email, str) else None,
-        )
+        phone, email = verified_channels(attributes)
+        return FactorSubject(subject_id, journey.jid, client_ip, phone, email)

@@ -286,3 +286,8 @@ def test_t82_device_polling_is_signed_and_nonces_single_use(
     )
     with pytest.raises(FactorFailed, match="push_device_auth"):
         transport.post(PENDING_PATH, stale)
+
+
+def test_enrolment_tokens_never_look_like_options(push: PushFactor) -> None:
+    """A token is typed or pasted on a command line (``vhod device enrol URL TOKEN``)."""
+    assert all(not push.new_enrolment_token("s-1").startswith("-") for _ in range(500))
