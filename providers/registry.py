@@ -16,9 +16,9 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from gateway.config.schema import EmailSettings
+from gateway.config.factors import EmailSettings
+from gateway.config.factors import SmsSettings
 from gateway.config.schema import GatewayConfig
-from gateway.config.schema import SmsSettings
 from gateway.core.errors import ConfigError
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
@@ -32,12 +32,14 @@ from providers.factors.login import Notices
 from providers.factors.manage import ManagedFactors
 from providers.factors.push import HttpPushRelay
 from providers.factors.push import PushFactor
+from providers.factors.push import PushRelay
 from providers.factors.recovery import RecoveryCodes
 from providers.factors.senders.base import EmailSender
 from providers.factors.senders.base import SmsSender
 from providers.factors.senders.http_sms import HttpSmsSender
 from providers.factors.senders.outbox import DevOutbox
 from providers.factors.senders.outbox import OutboxEmailSender
+from providers.factors.senders.outbox import OutboxPushRelay
 from providers.factors.senders.outbox import OutboxSmsSender
 from providers.factors.senders.smtp import SmtpEmailSender
 from providers.factors.sms_limits import SmsLimits
@@ -159,7 +161,7 @@ class _Mechanics:
 def _mechanics(deps: FactorDeps) -> _Mechanics:
     config, store, clock, pepper = deps.config, deps.ephemeral, deps.clock, deps.pepper
     sms, email = build_senders(deps)
-    relay = HttpPushRelay(config.push.relay_url) if config.push.relay_url else None
+    relay = _push_relay(deps)
     return _Mechanics(
         sms=sms,
         email=email,
@@ -223,3 +225,13 @@ def build_factor_management(deps: FactorDeps) -> ManagedFactors:
         base_url=deps.config.server.issuer,
         enrol_ttl_seconds=deps.config.push.enrol_token_ttl_seconds,
     )
+
+
+def _push_relay(deps: FactorDeps) -> PushRelay | None:
+    """``[push] relay_url`` when set; in dev mode without one, the dev outbox (a person
+    trying ``make run`` sees the push message there); in production none (devices poll)."""
+    if deps.config.push.relay_url:
+        return HttpPushRelay(deps.config.push.relay_url)
+    if deps.config.is_production:
+        return None
+    return OutboxPushRelay(DevOutbox(deps.ephemeral, deps.clock))

@@ -18,15 +18,11 @@ from pydantic import SecretStr
 from pydantic import field_validator
 from pydantic import model_validator
 
-# The second-factor sections live in gateway.config.factors; providers.factors imports
-# them from here.
-from gateway.config.factors import EmailSettings as EmailSettings  # re-exported
-from gateway.config.factors import LockoutSettings as LockoutSettings  # re-exported
-from gateway.config.factors import PushSettings as PushSettings  # re-exported
-from gateway.config.factors import SmsHttpSettings as SmsHttpSettings  # re-exported
-from gateway.config.factors import SmsLimitSettings as SmsLimitSettings  # re-exported
-from gateway.config.factors import SmsSettings as SmsSettings  # re-exported
-from gateway.config.factors import TotpSettings as TotpSettings  # re-exported
+from gateway.config.factors import EmailSettings
+from gateway.config.factors import LockoutSettings
+from gateway.config.factors import PushSettings
+from gateway.config.factors import SmsSettings
+from gateway.config.factors import TotpSettings
 from gateway.config.section import Section
 from gateway.core.factors import ACR_ESIA as ACR_ESIA  # re-exported
 from gateway.core.factors import ACR_ESIA_MFA as ACR_ESIA_MFA  # re-exported

@@ -31,7 +31,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gateway.config.schema import LockoutSettings
+from gateway.config.factors import LockoutSettings
 from gateway.core.errors import FactorFailed
 from gateway.core.errors import RateLimited
 from gateway.core.ids import constant_time_equals

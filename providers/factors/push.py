@@ -54,7 +54,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gateway.config.schema import PushSettings
+from gateway.config.factors import PushSettings
 from gateway.core.errors import FactorFailed
 from gateway.core.errors import RateLimited
 from gateway.core.errors import ReplayDetected

@@ -32,7 +32,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from gateway.config.schema import SmsLimitSettings
+from gateway.config.factors import SmsLimitSettings
 from gateway.core.errors import DestinationRefused
 from gateway.core.errors import RateLimited
 from gateway.core.ids import keyed_digest

@@ -38,7 +38,7 @@ import pyotp
 import qrcode
 import qrcode.image.svg
 
-from gateway.config.schema import TotpSettings
+from gateway.config.factors import TotpSettings
 from gateway.core.errors import FactorFailed
 from gateway.core.factors import Credential
 from gateway.core.factors import CredentialRepository

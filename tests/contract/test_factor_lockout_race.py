@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from gateway.config.schema import LockoutSettings
+from gateway.config.factors import LockoutSettings
 from gateway.core.clock import FixedClock
 from gateway.core.errors import FactorFailed
 from gateway.core.errors import RateLimited

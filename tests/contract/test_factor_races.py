@@ -16,8 +16,8 @@ import pyotp
 import pytest
 import redis
 
-from gateway.config.schema import PushSettings
-from gateway.config.schema import TotpSettings
+from gateway.config.factors import PushSettings
+from gateway.config.factors import TotpSettings
 from gateway.core.clock import FixedClock
 from gateway.core.errors import FactorFailed
 from gateway.core.ports import EphemeralStore

@@ -22,7 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError
 from urllib3.exceptions import NewConnectionError
 
-from gateway.config.schema import SmsHttpSettings
+from gateway.config.factors import SmsHttpSettings
 from gateway.core.logs import log_event
 from providers.factors.senders.base import SendFailed
 

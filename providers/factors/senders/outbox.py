@@ -22,6 +22,7 @@ __all__ = [
     "DevOutbox",
     "OutboxEmailSender",
     "OutboxMessage",
+    "OutboxPushRelay",
     "OutboxSmsSender",
     "mask_email",
 ]
@@ -140,3 +141,18 @@ class OutboxEmailSender:
 
     def send(self, to: str, text: str) -> None:
         self._sink.record("email", mask_email(to), text)
+
+
+class OutboxPushRelay:
+    """The dev push relay: a login's push challenge appears in the outbox as a message
+    "to the device" (the challenge id only, as a real relay gets it; never the number)."""
+
+    def __init__(self, sink: MessageSink) -> None:
+        self._sink = sink
+
+    def notify(self, challenge_id: str) -> None:
+        self._sink.record(
+            "push",
+            "устройство",
+            f"vhod: запрос на вход ждёт подтверждения в приложении (запрос {challenge_id[:8]}…).",
+        )

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from email.utils import make_msgid
 
-from gateway.config.schema import EmailSettings
+from gateway.config.factors import EmailSettings
 from gateway.core.logs import log_event
 from providers.factors.senders.base import SendFailed
 

@@ -5,6 +5,7 @@ endpoints' JSON refusals (400/403/413/429, never a stack trace)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -54,6 +55,9 @@ def test_enrolled_device_approves_a_login_with_the_shown_number(
     number = shown_number(page)
     (pending,) = device.pending()
     assert "number" not in pending  # the device never learns it
+    (pushed,) = factors.outbox("push")  # the dev relay: the challenge id only
+    assert pending["challenge_id"][:8] in pushed.text
+    assert re.search(rf"\b{number}\b", pushed.text) is None
     waiting = actions.answer_factor(page)
     assert waiting.status_code == 200  # not approved yet: the page asks again
     assert device.approve(number) == "approved"

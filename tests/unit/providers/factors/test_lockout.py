@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from gateway.config.schema import LockoutSettings
+from gateway.config.factors import LockoutSettings
 from gateway.core.clock import FixedClock
 from gateway.core.errors import RateLimited
 from gateway.store.memory import MemoryEphemeralStore

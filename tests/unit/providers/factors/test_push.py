@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gateway.config.schema import PushSettings
+from gateway.config.factors import PushSettings
 from gateway.core.clock import FixedClock
 from gateway.core.errors import FactorFailed
 from gateway.core.errors import RateLimited

@@ -17,8 +17,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from gateway.config.schema import EmailSettings
-from gateway.config.schema import SmsHttpSettings
+from gateway.config.factors import EmailSettings
+from gateway.config.factors import SmsHttpSettings
 from gateway.core.clock import FixedClock
 from gateway.dev.outbox import DevOutbox
 from gateway.store.memory import MemoryEphemeralStore

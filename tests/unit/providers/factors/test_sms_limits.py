@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from gateway.config.schema import SmsLimitSettings
+from gateway.config.factors import SmsLimitSettings
 from gateway.core.clock import FixedClock
 from gateway.core.errors import DestinationRefused
 from gateway.core.errors import RateLimited

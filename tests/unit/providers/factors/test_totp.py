@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import pyotp
 import pytest
 
-from gateway.config.schema import TotpSettings
+from gateway.config.factors import TotpSettings
 from gateway.core.clock import FixedClock
 from gateway.core.errors import FactorFailed
 from gateway.core.factors import FactorKind
