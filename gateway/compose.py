@@ -25,6 +25,7 @@ from gateway.config.schema import production_problems
 from gateway.core.clock import SystemClock
 from gateway.core.errors import ConfigError
 from gateway.core.ports import Clock
+from gateway.core.ports import Disposable
 from gateway.core.ports import EphemeralStore
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.http import ops
@@ -78,32 +79,7 @@ def build_services(
     if problems:
         raise ConfigError(problems)
     clock = clock or SystemClock()
-    data_dir(config).mkdir(parents=True, exist_ok=True)
-    engine = build_engine(
-        database_url(config),
-        pool_size=config.store.pool_size,
-        timeout_seconds=config.store.operation_timeout_seconds,
-    )
-    if prepare_stores:
-        upgrade(engine)
-    elif not is_up_to_date(engine):
-        raise ConfigError(
-            ["[store] database_url: the schema is not current; run `vhod db upgrade`"]
-        )
-    uow = SqlUnitOfWorkFactory(engine)
-    ephemeral = ephemeral_store_from_url(
-        config.store.ephemeral_url,
-        engine=engine,
-        prefix=config.store.redis_prefix,
-        timeout_seconds=config.store.operation_timeout_seconds,
-        clock=clock,
-    )
-    sealer = AesGcmSealer.load(
-        uow,
-        secret_bytes(config.secrets.key_encryption_key, "key_encryption_key"),
-        secret_bytes(config.secrets.blind_index_key, "blind_index_key"),
-        clock,
-    )
+    engine, uow, ephemeral, sealer = _stores(config, clock, prepare_stores)
     key_manager = KeyManager(uow, sealer, clock, config.keys)
     pepper = secret_bytes(config.secrets.pepper, "pepper")
 
@@ -169,6 +145,40 @@ def build_services(
         oauth=oauth,
         factors=build_factor_management(factor_deps),
     )
+
+
+def _stores(
+    config: GatewayConfig, clock: Clock, prepare_stores: bool
+) -> tuple[Disposable, SqlUnitOfWorkFactory, EphemeralStore, AesGcmSealer]:
+    """The durable store (migrated when asked, else checked current), the ephemeral store
+    and the sealer over the durable store's data keys."""
+    data_dir(config).mkdir(parents=True, exist_ok=True)
+    engine = build_engine(
+        database_url(config),
+        pool_size=config.store.pool_size,
+        timeout_seconds=config.store.operation_timeout_seconds,
+    )
+    if prepare_stores:
+        upgrade(engine)
+    elif not is_up_to_date(engine):
+        raise ConfigError(
+            ["[store] database_url: the schema is not current; run `vhod db upgrade`"]
+        )
+    uow = SqlUnitOfWorkFactory(engine)
+    ephemeral = ephemeral_store_from_url(
+        config.store.ephemeral_url,
+        engine=engine,
+        prefix=config.store.redis_prefix,
+        timeout_seconds=config.store.operation_timeout_seconds,
+        clock=clock,
+    )
+    sealer = AesGcmSealer.load(
+        uow,
+        secret_bytes(config.secrets.key_encryption_key, "key_encryption_key"),
+        secret_bytes(config.secrets.blind_index_key, "blind_index_key"),
+        clock,
+    )
+    return engine, uow, ephemeral, sealer
 
 
 def readiness_checks(
