@@ -26,7 +26,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench.processes import free_port
 
 DURATION = "5s"
 CONNECTIONS = 32
@@ -86,13 +87,6 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _reachable(kind: str, url: str) -> bool:
@@ -326,7 +320,7 @@ def main() -> None:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="vhod-bench-") as tmp:
         workdir = Path(tmp)
-        port, floor_port = _free_port(), _free_port()
+        port, floor_port = free_port(), free_port()
         with _backends(workdir) as (store, label):
             config = workdir / "vhod.toml"
             _write_config(config, port, store, workdir / "var")

@@ -47,174 +47,31 @@ Other knobs: ``BENCH_LOGINS_CLIENTS`` (default 4), ``BENCH_LOGINS_WORKERS`` (def
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import hashlib
 import os
-import re
-import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
-from collections.abc import Iterator
 from dataclasses import dataclass
-from dataclasses import field
 from pathlib import Path
-from urllib.parse import parse_qs
-from urllib.parse import urlencode
-from urllib.parse import urljoin
-from urllib.parse import urlsplit
 
-import requests
-
-CLIENT_ID = "bench-school"
-CLIENT_SECRET = "bench-secret-0123456789-0123456789-0123456789"
-REDIRECT_URI = "https://bench-school.example/cb"
-SCOPE = "openid profile"
-PERSONAS = ("parent", "teen15", "single", "parent_foreign")
-ACR_MFA = "urn:vhod:acr:esia-mfa"
-SMS_LIMITS: dict[str, object] = {
-    "per_number_per_minute": 10,
-    "per_number_per_day": 50,
-    "per_account_per_hour": 100,
-    "per_account_per_day": 200,
-    "per_ip_per_hour": 10000,
-    "per_prefix_per_hour": 10000,
-    "global_per_hour": 1_000_000,
-    "global_per_day": 1_000_000,
-}
-"""``[sms.limits]`` at their maxima: one bench client sends many SMS from one address."""
-_CODE = re.compile(r"\b(\d{6})\b")
-TICKS = os.sysconf("SC_CLK_TCK")
-_TXN = re.compile(r'name="txn" value="([^"]+)"')
-_HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
-_FORM = re.compile(r'<form method="post" action="([^"]+)"')
-_PHONES: dict[str, str] = {}
-"""The SMS personas' mobile numbers (filled by :func:`_sms_personas`)."""
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, deadline_seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(url, timeout=1).status_code < 500:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
-# ------------------------------------------------------------------------------ CPU
-
-
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(ppid, user+system seconds) of ``pid`` from ``/proc/<pid>/stat``."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def _tree_cpu(root: int) -> tuple[float, int]:
-    """CPU seconds of ``root`` and its direct children (gunicorn: master + workers)."""
-    total, count = 0.0, 0
-    own = _stat(root)
-    if own is not None:
-        total, count = own[1], 1
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        info = _stat(int(entry.name))
-        if info is not None and info[0] == root:
-            total += info[1]
-            count += 1
-    return total, count
-
-
-# ------------------------------------------------------------------------------ backends
-
-
-@dataclass
-class Backend:
-    name: str
-    store: dict[str, object] = field(default_factory=dict)
-    cleanup: list[Callable[[], None]] = field(default_factory=list)
-
-    def close(self) -> None:
-        for step in reversed(self.cleanup):
-            with contextlib.suppress(Exception):
-                step()
-
-
-def _backend() -> Backend:
-    choice = os.environ.get("BENCH_BACKEND", "sqlite")
-    if choice != "redis-pg":
-        return Backend("SQLite + SQL ephemeral store")
-    import redis
-    import sqlalchemy
-
-    pg = os.environ.get("GATEWAY_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/test")
-    rd = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    name = f"vhod_bench_{secrets.token_hex(4)}"
-    admin = sqlalchemy.create_engine(pg)
-    with admin.begin() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
-    separator = "&" if "?" in pg else "?"
-    backend = Backend(
-        "PostgreSQL + Redis",
-        {
-            "database_url": f"{pg}{separator}options=-csearch_path%3D{name}",
-            "ephemeral_url": rd,
-            "redis_prefix": name,
-        },
-    )
-
-    def drop_schema() -> None:
-        with admin.begin() as conn:
-            conn.execute(sqlalchemy.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-        admin.dispose()
-
-    def drop_keys() -> None:
-        client = redis.Redis.from_url(rd)
-        keys = list(client.scan_iter(f"{name}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
-
-    backend.cleanup += [drop_schema, drop_keys]
-    return backend
-
-
-# ------------------------------------------------------------------------------ processes
-
-
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _write_config(path: Path, sections: dict[str, dict[str, object]]) -> None:
-    lines: list[str] = []
-    for section, options in sections.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {_toml(value)}" for key, value in options.items()]
-        lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
+from bench.login_walk import _PHONES
+from bench.login_walk import CLIENT_ID
+from bench.login_walk import CLIENT_SECRET
+from bench.login_walk import PERSONAS
+from bench.login_walk import REDIRECT_URI
+from bench.login_walk import SCOPE
+from bench.login_walk import SMS_LIMITS
+from bench.login_walk import Person
+from bench.login_walk import Rotation
+from bench.login_walk import SmsCodes
+from bench.login_walk import Tally
+from bench.login_walk import _run
+from bench.processes import backend as store_backend
+from bench.processes import free_port
+from bench.processes import process
+from bench.processes import tree_cpu
+from bench.processes import wait_http
+from bench.processes import write_config
 
 
 def _sms_personas(data_dir: Path, count: int) -> list[str]:
@@ -240,220 +97,6 @@ def _sms_personas(data_dir: Path, count: int) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "personas.json").write_text(json.dumps({"personas": personas}), encoding="utf-8")
     return [p["id"] for p in personas]
-
-
-@contextlib.contextmanager
-def _process(argv: list[str], env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(
-        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-
-
-# ------------------------------------------------------------------------------ one login
-
-
-class LoginFailed(Exception):
-    pass
-
-
-class SmsCodes:
-    """The SMS codes the gateway "sent": the dev outbox in the shared ephemeral store."""
-
-    def __init__(self, config_path: Path) -> None:
-        from gateway.app import build_services
-        from gateway.config.loader import load_config
-        from providers.factors.senders.outbox import DevOutbox
-
-        self._services = build_services(load_config(config_path))
-        self._outbox = DevOutbox(self._services.ephemeral, self._services.clock)
-
-    def code_for(self, last_digits: str) -> str:
-        """The code of the newest SMS to the number ending in ``last_digits``."""
-        for message in self._outbox.messages("sms"):
-            found = _CODE.search(message.text)
-            if message.to.endswith(last_digits) and found is not None:
-                return found.group(1)
-        raise LoginFailed("no SMS in the outbox")
-
-    def close(self) -> None:
-        self._services.engine.dispose()
-
-
-class Rotation:
-    """Personas handed out in turn to the clients (thread-safe)."""
-
-    def __init__(self, personas: list[str]) -> None:
-        self._personas = personas
-        self._next = 0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> str:
-        with self._lock:
-            persona = self._personas[self._next % len(self._personas)]
-            self._next += 1
-        return persona
-
-
-class Person:
-    """A browser (its own connection pool) that logs in again and again.
-
-    :param sms: with the SMS factor (``acr_values`` esia-mfa; codes from ``sms``), as the
-        persona ``rotation`` hands out for each login.
-    """
-
-    def __init__(
-        self,
-        gateway: str,
-        sandbox: str,
-        persona: str,
-        *,
-        sms: SmsCodes | None = None,
-        rotation: Rotation | None = None,
-    ) -> None:
-        self.gateway = gateway
-        self.sandbox = sandbox
-        self.persona = persona
-        self.sms = sms
-        self.rotation = rotation
-        self.session = requests.Session()
-
-    def _get(self, url: str) -> requests.Response:
-        return self.session.get(url, allow_redirects=False, timeout=30)
-
-    def _follow(self, response: requests.Response) -> requests.Response:
-        for _ in range(10):
-            location = response.headers.get("Location")
-            if response.status_code not in (302, 303) or location is None:
-                return response
-            target = urljoin(response.url, location)
-            if target.startswith(REDIRECT_URI):
-                return response
-            response = self._get(target)
-        raise LoginFailed("redirect loop")
-
-    def login(self) -> dict[str, object]:
-        self.session.cookies.clear()  # no SSO: every login goes through ESIA
-        if self.rotation is not None:
-            self.persona = self.rotation()
-        verifier = secrets.token_urlsafe(48)
-        digest = hashlib.sha256(verifier.encode()).digest()
-        state = secrets.token_urlsafe(16)
-        query = {
-            "response_type": "code",
-            "client_id": CLIENT_ID,
-            "redirect_uri": REDIRECT_URI,
-            "scope": SCOPE,
-            "state": state,
-            "nonce": secrets.token_urlsafe(16),
-            "code_challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
-            "code_challenge_method": "S256",
-        }
-        if self.sms is not None:
-            query["acr_values"] = ACR_MFA
-        page = self._follow(self._get(f"{self.gateway}/authorize?{urlencode(query)}"))
-        match = _TXN.search(page.text) if page.status_code == 200 else None
-        if match is None or not page.url.startswith(self.sandbox):
-            raise LoginFailed(f"no ESIA page ({page.status_code})")
-        answer = self.session.post(
-            f"{self.sandbox}/sandbox/login",
-            data={"txn": match.group(1), "persona": self.persona, "action": "login"},
-            allow_redirects=False,
-            timeout=30,
-        )
-        answer = self._follow(answer)
-        if self.sms is not None:
-            answer = self._sms_factor(answer, self.sms)
-        if answer.status_code == 200 and answer.url.endswith("/consent"):
-            answer = self._consent(answer)
-        params = parse_qs(urlsplit(answer.headers.get("Location", "")).query)
-        if "code" not in params or params.get("state") != [state]:
-            raise LoginFailed(f"no code ({answer.status_code} {params.get('error')})")
-        token = requests.post(
-            f"{self.gateway}/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": params["code"][0],
-                "redirect_uri": REDIRECT_URI,
-                "code_verifier": verifier,
-            },
-            auth=(CLIENT_ID, CLIENT_SECRET),
-            timeout=30,
-        )
-        body: dict[str, object] = token.json()
-        if token.status_code != 200 or "id_token" not in body:
-            raise LoginFailed(f"token {token.status_code}")
-        return body
-
-    def _consent(self, page: requests.Response) -> requests.Response:
-        return self._submit(page, "consent", decision="approve")
-
-    def _submit(self, page: requests.Response, what: str, **fields: str) -> requests.Response:
-        """Post the page's first form with its hidden fields and ``fields``."""
-        form = _FORM.search(page.text)
-        if form is None:
-            raise LoginFailed(f"no {what} form")
-        data = dict(_HIDDEN.findall(page.text)) | fields
-        response = self.session.post(
-            urljoin(page.url, form.group(1)), data=data, allow_redirects=False, timeout=30
-        )
-        return self._follow(response)
-
-    def _sms_factor(self, page: requests.Response, sms: SmsCodes) -> requests.Response:
-        """On vhod's factor page: «Код в SMS», the code from the outbox, the answer."""
-        if page.status_code != 200 or not page.url.endswith("/factor"):
-            raise LoginFailed(f"no factor page ({page.status_code})")
-        sent = self._submit(page, "factor", kind="sms")
-        if sent.status_code != 200:
-            raise LoginFailed(f"SMS not sent ({sent.status_code})")
-        digits = _PHONES[self.persona][-2:]
-        return self._submit(sent, "code", code=sms.code_for(digits))
-
-
-@dataclass
-class Tally:
-    ok: int = 0
-    failed: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, error: str | None) -> None:
-        with self.lock:
-            if error is None:
-                self.ok += 1
-            else:
-                self.failed += 1
-                self.reasons[error] = self.reasons.get(error, 0) + 1
-
-
-def _run(people: list[Person], seconds: float) -> Tally:
-    tally = Tally()
-    stop_at = time.monotonic() + seconds
-
-    def worker(person: Person) -> None:
-        while time.monotonic() < stop_at:
-            try:
-                person.login()
-            except (LoginFailed, requests.RequestException, ValueError) as exc:
-                tally.add(type(exc).__name__ + ": " + str(exc)[:60])
-            else:
-                tally.add(None)
-
-    threads = [threading.Thread(target=worker, args=(p,)) for p in people]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return tally
 
 
 # ------------------------------------------------------------------------------ main
@@ -508,15 +151,15 @@ def main() -> None:
     with_sms = os.environ.get("BENCH_LOGINS_SMS", "1") != "0"
     wanted = int(os.environ.get("BENCH_LOGINS_SMS_PERSONAS", "300"))
     sms_count = max(clients + 1, min(1000, wanted))
-    backend = _backend()
+    backend = store_backend()
     vhod = [sys.executable, "-c", "from gateway.cli import main; main()"]
     try:
         with tempfile.TemporaryDirectory(prefix="vhod-bench-") as tmp:
             root = Path(tmp)
-            gw_port, sb_port = _free_port(), _free_port()
+            gw_port, sb_port = free_port(), free_port()
             gateway, sandbox = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{sb_port}"
             config = root / "vhod.toml"
-            _write_config(
+            write_config(
                 config,
                 {
                     "server": {
@@ -537,13 +180,13 @@ def main() -> None:
             sms_personas = tuple(_sms_personas(root / "var", sms_count)) if with_sms else ()
             env = dict(os.environ, VHOD_CONFIG=str(config))
             env.pop("VHOD_DATA_DIR", None)
-            with _process([*vhod, "sandbox", "--port", str(sb_port)], env, root) as sb_proc:
-                _wait_http(f"{sandbox}/sandbox/personas")
+            with process([*vhod, "sandbox", "--port", str(sb_port)], env, root) as sb_proc:
+                wait_http(f"{sandbox}/sandbox/personas")
                 _prepare(config)
                 sms = SmsCodes(config) if with_sms else None
                 try:
-                    with _process([*vhod, "serve"], env, root) as gw_proc:
-                        _wait_http(f"{gateway}/healthz")
+                    with process([*vhod, "serve"], env, root) as gw_proc:
+                        wait_http(f"{gateway}/healthz")
                         pids = (gw_proc.pid, sb_proc.pid)
                         _bench(
                             gateway,
@@ -579,14 +222,14 @@ class Round:
 
 
 def _measure(people: list[Person], seconds: float, gw_pid: int, sb_pid: int) -> Round:
-    gw_before, _ = _tree_cpu(gw_pid)
-    sb_before, _ = _tree_cpu(sb_pid)
+    gw_before, _ = tree_cpu(gw_pid)
+    sb_before, _ = tree_cpu(sb_pid)
     own_before = os.times()
     wall = time.monotonic()
     tally = _run(people, seconds)
     wall = time.monotonic() - wall
-    gw_after, _ = _tree_cpu(gw_pid)
-    sb_after, _ = _tree_cpu(sb_pid)
+    gw_after, _ = tree_cpu(gw_pid)
+    sb_after, _ = tree_cpu(sb_pid)
     own_after = os.times()
     own = (own_after.user + own_after.system) - (own_before.user + own_before.system)
     return Round(tally, wall, gw_after - gw_before, sb_after - sb_before, own)
@@ -623,7 +266,7 @@ def _bench(
         for _ in range(3):
             person.login()
     _run(people, 2.0)
-    _, processes = _tree_cpu(gw_pid)
+    _, processes = tree_cpu(gw_pid)
     plain = _rounds(people, seconds, pids, rounds)
     with_sms: list[Round] = []
     if sms is not None:
