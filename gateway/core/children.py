@@ -286,3 +286,9 @@ class PersonIndex(Protocol):
         """Record the subject's SNILS index; raises ``Conflict`` when another subject has
         it (the transaction stays usable)."""
         ...
+
+    def attach(self, subject_id: str, provider: str, subject_digest: str, at: float) -> None:
+        """Attach one more upstream identity (keyed digest) to an existing subject: a
+        pupil's own login joins the subject their parent's kids list made. Raises
+        ``Conflict`` when that upstream identity is attached already."""
+        ...

@@ -177,6 +177,12 @@ def test_person_index_is_unique(db: SqlUnitOfWorkFactory) -> None:
         assert subject is not None
         u.subjects.update(subject)  # a profile update keeps the index
         assert u.person_index.find("idx") == "child"
+        u.person_index.attach("child", "esia", "own-account", 5.0)
+        with pytest.raises(Conflict):
+            u.person_index.attach("other", "esia", "own-account", 5.0)
+        found = u.subjects.find_by_upstream("esia", "own-account")
+        assert found is not None
+        assert found.subject_id == "child"
 
 
 def test_reseal_all_covers_roster_person_data(db: SqlUnitOfWorkFactory) -> None:

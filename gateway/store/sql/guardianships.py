@@ -27,6 +27,7 @@ from gateway.store.sql.errors import sql_errors
 from gateway.store.sql.tables_children import guardian_consents_table as _consents
 from gateway.store.sql.tables_children import guardianships_table as _links
 from gateway.store.sql.tables_identity import subjects_table as _subjects
+from gateway.store.sql.tables_identity import upstream_identities_table as _upstream
 
 _g = _links.c
 _c = _consents.c
@@ -185,6 +186,16 @@ class SqlPersonIndex:
         )
         with sql_errors(), self._connection.begin_nested():
             self._connection.execute(stmt)
+
+    def attach(self, subject_id: str, provider: str, subject_digest: str, at: float) -> None:
+        values = {
+            "provider": provider,
+            "subject_digest": subject_digest,
+            "subject_id": subject_id,
+            "created_at": at,
+        }
+        with sql_errors(), self._connection.begin_nested():
+            self._connection.execute(insert(_upstream).values(values))
 
 
 _links_repo: type[GuardianshipRepository] = SqlGuardianshipRepository
