@@ -24,11 +24,13 @@ from gateway.config.warnings import startup_warnings
 from gateway.core.logs import configure_logging
 from gateway.core.logs import log_event
 from gateway.http import account
+from gateway.http import account_children
 from gateway.http import admin
 from gateway.http import consent
 from gateway.http import factors
 from gateway.http import login
 from gateway.http import ops
+from gateway.http import schools
 from gateway.http.deps import Services
 from gateway.http.errors import error_page
 from gateway.http.errors import register_error_handlers
@@ -93,6 +95,8 @@ def create_app(
     app.register_blueprint(consent.bp)
     app.register_blueprint(factors.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(account_children.bp)
+    app.register_blueprint(schools.bp)
     admin.init_admin(app)
 
     @app.get("/")

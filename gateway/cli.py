@@ -27,6 +27,8 @@ from gateway.app import build_services
 from gateway.cli_esia import esia
 from gateway.cli_policy import policy
 from gateway.cli_sandbox import sandbox
+from gateway.cli_schools import roster
+from gateway.cli_schools import schools
 from gateway.cli_support import fail
 from gateway.cli_support import handle_errors
 from gateway.config.loader import ENV_CONFIG
@@ -437,3 +439,5 @@ def dev(
 main.add_command(esia)
 main.add_command(policy)
 main.add_command(sandbox)
+main.add_command(schools)
+main.add_command(roster)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
 from datetime import UTC
@@ -92,7 +93,9 @@ class SchoolDirectory:
         with self._uow(read_only=True) as uow:
             return uow.schools.get(school_id)
 
-    def import_schools(self, rows: list[Mapping[str, Any]], numbers: list[int]) -> ImportResult:
+    def import_schools(
+        self, rows: Sequence[Mapping[str, Any]], numbers: Sequence[int]
+    ) -> ImportResult:
         """Insert or replace every school; nothing written when any row is bad."""
         schools: list[School] = []
         problems: list[RowProblem] = []
@@ -140,15 +143,15 @@ class SchoolDirectory:
     def import_roster(
         self,
         school_id: str,
-        rows: list[Mapping[str, Any]],
-        numbers: list[int] | None = None,
+        rows: Sequence[Any],
+        numbers: Sequence[int] | None = None,
         mode: RosterMode = RosterMode.REPLACE,
     ) -> ImportResult:
         """An admin's roster import (CSV); raises ``NotFound`` for an unknown school."""
         return self._write(school_id, rows, numbers, mode, by_client=None)
 
     def push_roster(
-        self, client_id: str, school_id: str, rows: list[Any], mode: RosterMode
+        self, client_id: str, school_id: str, rows: Sequence[Any], mode: RosterMode
     ) -> ImportResult:
         """A school system's push; ``NotFound`` unless the school is bound to the client.
 
@@ -159,8 +162,8 @@ class SchoolDirectory:
     def _write(
         self,
         school_id: str,
-        rows: list[Any],
-        numbers: list[int] | None,
+        rows: Sequence[Any],
+        numbers: Sequence[int] | None,
         mode: RosterMode,
         by_client: str | None,
     ) -> ImportResult:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import asdict
 from dataclasses import dataclass
 from datetime import date
@@ -207,7 +208,7 @@ def _certificate(
 
 
 def validate_roster(
-    rows: list[Any], today: date, rows_numbers: list[int] | None = None
+    rows: Sequence[Any], today: date, rows_numbers: Sequence[int] | None = None
 ) -> tuple[list[RosterRow], list[RowProblem]]:
     """Validate every row (never stopping at the first bad one) and duplicate pupil ids.
 
