@@ -5,12 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-from click.testing import Result
-
-from gateway.cli import main
-
 SCHOOLS = """school_id;full_name;short_name;inn;ogrn;region_code;address;client_ids
 sch-5;МБОУ «Школа № 5 имени Ёлкина»;Школа № 5;7712345671;1027700132195;77;г. Тестовск;demo-school
 """
@@ -31,18 +25,6 @@ P2,3Б,Тестова,Мария,,2016-01-02,112-233-445 96,,
 P3,3Б,,Иван,,2099-01-01,,XO044,555-777
 """
 )
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("VHOD_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.delenv("VHOD_CONFIG", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(main, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def test_schools_and_roster_import(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
