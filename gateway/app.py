@@ -24,6 +24,7 @@ from gateway.config.warnings import startup_warnings
 from gateway.core.logs import configure_logging
 from gateway.core.logs import log_event
 from gateway.http import account
+from gateway.http import account_children
 from gateway.http import account_factors
 from gateway.http import admin
 from gateway.http import consent
@@ -31,6 +32,7 @@ from gateway.http import factors
 from gateway.http import login
 from gateway.http import ops
 from gateway.http import push_device
+from gateway.http import schools
 from gateway.http.deps import Services
 from gateway.http.errors import error_page
 from gateway.http.errors import register_error_handlers
@@ -97,6 +99,8 @@ def create_app(
     app.register_blueprint(account.bp)
     app.register_blueprint(account_factors.bp)
     app.register_blueprint(push_device.bp)
+    app.register_blueprint(account_children.bp)
+    app.register_blueprint(schools.bp)
     admin.init_admin(app)
 
     @app.get("/")

@@ -29,6 +29,8 @@ from gateway.cli_device import device
 from gateway.cli_esia import esia
 from gateway.cli_policy import policy
 from gateway.cli_sandbox import sandbox
+from gateway.cli_schools import roster
+from gateway.cli_schools import schools
 from gateway.cli_support import fail
 from gateway.cli_support import handle_errors
 from gateway.compose import startup_problems
@@ -457,3 +459,5 @@ main.add_command(device)
 main.add_command(esia)
 main.add_command(policy)
 main.add_command(sandbox)
+main.add_command(schools)
+main.add_command(roster)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from gateway.admin.schools import SchoolDirectory
 from gateway.config.devsecrets import secret_bytes
 from gateway.config.devsecrets import with_dev_secrets
 from gateway.config.loader import data_dir
@@ -31,7 +32,9 @@ from gateway.core.ports import UnitOfWorkFactory
 from gateway.http import ops
 from gateway.http.deps import Services
 from gateway.journey.account import AccountService
+from gateway.journey.children import ChildrenAccount
 from gateway.journey.claims import SubjectClaims
+from gateway.journey.guardianship import LinkProblems
 from gateway.journey.service import JourneyService
 from gateway.journey.sessions import EphemeralSsoSessions
 from gateway.journey.steps import build_journey_steps
@@ -144,6 +147,14 @@ def build_services(
         grant_revoker=GrantRevocationMarks(ephemeral, config.oauth),
         oauth=oauth,
         factors=build_factor_management(factor_deps),
+        children=ChildrenAccount(
+            uow=uow,
+            sealer=sealer,
+            clock=clock,
+            pepper=pepper,
+            problems=LinkProblems(ephemeral, sealer),
+        ),
+        schools=SchoolDirectory(uow, sealer, clock),
     )
 
 

@@ -114,5 +114,25 @@ ACR_NOT_MET = Check(
     action=Action.REQUIRE_FACTOR,
 )
 
-ACCOUNT_CHECKS = (ACCOUNT_LEVEL_UNKNOWN, ACCOUNT_NOT_CONFIRMED, CHILD_ACCOUNT_ADULT)
+PARENT_AS_PUPIL = Check(
+    reason="parent_as_pupil",
+    description="A parent's identity is never bound to a pupil's record (same SNILS).",
+    error="access_denied",
+    predicate=lambda ctx: ctx.identity_conflict == "parent_as_pupil",
+)
+
+CHILD_ACCOUNT_PARENT = Check(
+    reason="child_account_parent",
+    description="A child account (ESIA KD) never takes a parent's role.",
+    error="access_denied",
+    predicate=lambda ctx: ctx.identity_conflict == "child_account_parent",
+)
+
+ACCOUNT_CHECKS = (
+    ACCOUNT_LEVEL_UNKNOWN,
+    ACCOUNT_NOT_CONFIRMED,
+    CHILD_ACCOUNT_ADULT,
+    PARENT_AS_PUPIL,
+    CHILD_ACCOUNT_PARENT,
+)
 AUTHN_CHECKS = (MAX_AGE_EXCEEDED, ACR_NOT_MET)

@@ -86,6 +86,11 @@ class PolicyContext:
     """Scopes a verified guardian consented to for this person (a child signing in)."""
     child_consented_scopes: tuple[str, ...] | None = None
     """Scopes the child consented to themselves (when a guardian acts for them)."""
+    identity_conflict: str | None = None
+    """Why this login may not be bound as it is (``gateway.journey.pupils``):
+    ``parent_as_pupil`` — a parent's ESIA identity whose SNILS is a pupil's record;
+    ``child_account_parent`` — a child account (KD) that lists children or holds the
+    parent role."""
 
 
 Predicate = Callable[[PolicyContext], bool]

@@ -9,7 +9,8 @@ Default order (:data:`DEFAULT_ORDER`, see ``build.py``):
 
 1. client — ``client_unknown``, ``client_disabled``, ``scope_not_allowed``;
 2. who — ``hint_subject_mismatch``;
-3. account — ``account_level_unknown``, ``account_not_confirmed``, ``child_account_adult``;
+3. account — ``account_level_unknown``, ``account_not_confirmed``, ``child_account_adult``,
+   ``parent_as_pupil``, ``child_account_parent``;
 4. admin rules — the rule documents (``admin_rules`` step; reasons come from the rules);
 5. assurance — ``max_age_exceeded``, ``acr_not_met``;
 6. consent — ``consent_missing``, ``consent_scopes_missing``, ``consent_prompted``.

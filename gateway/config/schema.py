@@ -198,6 +198,10 @@ DEFAULT_SCOPES: dict[str, ScopeSettings] = {
     "child": _scope(
         "Действовать от имени ребёнка", "Act for one of your children", ("act",), delegable=True
     ),
+    "roster": _scope(
+        "Передавать списки учеников своих школ (для школьных систем)",
+        "Push the pupil rosters of its own schools (school systems)",
+    ),
 }
 
 

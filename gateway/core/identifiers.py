@@ -19,13 +19,30 @@ Rules (ESIA.md §8, the project's notes on the ESIA protocol):
   look-alikes, so the series is normalised first (Roman part to Latin, letters to
   Cyrillic). Foreign (``FID_BRTH_CERT``) and USSR (``OLD_BRTH_CERT``) certificates follow
   other formats and must not be forced into this pattern.
+
+Checks that explain themselves (``check_snils``, ``check_inn``, ``check_ogrn``,
+``check_birth_certificate``) return ``None`` for a good value, else an
+:class:`IdentifierProblem`: a stable ``code`` naming the part that is wrong and a sentence in
+Russian and in English — never the value itself (T95: errors do not echo what was typed).
+:func:`parse_birth_certificate` accepts foreign and USSR certificates without the RF
+pattern and flags them (:attr:`BirthCertificate.kind`).
 """
 
 from __future__ import annotations
 
+import enum
 import re
+from dataclasses import dataclass
 
 __all__ = [
+    "BirthCertificate",
+    "CertificateKind",
+    "IdentifierProblem",
+    "certificate_kind",
+    "check_birth_certificate",
+    "check_inn",
+    "check_ogrn",
+    "check_snils",
     "format_snils",
     "is_valid_birth_certificate",
     "is_valid_inn",
@@ -34,6 +51,7 @@ __all__ = [
     "normalize_birth_certificate_number",
     "normalize_birth_certificate_series",
     "normalize_snils",
+    "parse_birth_certificate",
     "snils_check_digits",
 ]
 
@@ -190,3 +208,201 @@ def is_valid_birth_certificate(series: str, number: str) -> bool:
         normalize_birth_certificate_series(series) is not None
         and normalize_birth_certificate_number(number) is not None
     )
+
+
+# --------------------------------------------------------------------------- explained checks
+
+
+@dataclass(frozen=True)
+class IdentifierProblem:
+    """What is wrong with an identifier: a stable ``code`` (``snils.checksum``) and one
+    sentence in Russian and English. Never carries the value (T95)."""
+
+    code: str
+    ru: str
+    en: str
+
+
+_PROBLEMS: dict[str, tuple[str, str]] = {
+    "snils.empty": ("СНИЛС не указан.", "The SNILS is missing."),
+    "snils.characters": (
+        "В СНИЛС допустимы только цифры, пробел и дефис.",
+        "A SNILS holds digits only (spaces and hyphens allowed).",
+    ),
+    "snils.length": (
+        "В СНИЛС должно быть 11 цифр: XXX-XXX-XXX YY.",
+        "A SNILS has 11 digits: XXX-XXX-XXX YY.",
+    ),
+    "snils.checksum": (
+        "Контрольное число СНИЛС (две последние цифры) не сходится с первыми девятью.",
+        "The SNILS check number (the last two digits) does not match the first nine.",
+    ),
+    "inn.empty": ("ИНН не указан.", "The INN is missing."),
+    "inn.characters": ("В ИНН допустимы только цифры.", "An INN holds digits only."),
+    "inn.length": (
+        "В ИНН должно быть 10 цифр (организация) или 12 (человек).",
+        "An INN has 10 digits (organisation) or 12 (person).",
+    ),
+    "inn.checksum": (
+        "Контрольная цифра ИНН не сходится.",
+        "The INN check digit does not match.",
+    ),
+    "ogrn.empty": ("ОГРН не указан.", "The OGRN is missing."),
+    "ogrn.characters": ("В ОГРН допустимы только цифры.", "An OGRN holds digits only."),
+    "ogrn.length": (
+        "В ОГРН должно быть 13 цифр (ОГРНИП — 15).",
+        "An OGRN has 13 digits (an OGRNIP 15).",
+    ),
+    "ogrn.checksum": (
+        "Контрольная цифра ОГРН не сходится.",
+        "The OGRN check digit does not match.",
+    ),
+    "birth_certificate.series_empty": (
+        "Серия свидетельства о рождении не указана.",
+        "The birth-certificate series is missing.",
+    ),
+    "birth_certificate.series_roman": (
+        "Серия свидетельства начинается с римского числа (I, V, X, L, C), например IV-МЮ.",
+        "The certificate series starts with a Roman numeral (I, V, X, L, C), e.g. IV-МЮ.",
+    ),
+    "birth_certificate.series_letters": (
+        "После римского числа в серии свидетельства — две русские буквы, например IV-МЮ.",
+        "The Roman numeral of the series is followed by two Cyrillic letters, e.g. IV-МЮ.",
+    ),
+    "birth_certificate.number_empty": (
+        "Номер свидетельства о рождении не указан.",
+        "The birth-certificate number is missing.",
+    ),
+    "birth_certificate.number_format": (
+        "Номер свидетельства о рождении — шесть цифр.",
+        "A birth-certificate number has six digits.",
+    ),
+}
+
+
+def _problem(code: str) -> IdentifierProblem:
+    ru, en = _PROBLEMS[code]
+    return IdentifierProblem(code, ru, en)
+
+
+def check_snils(value: str) -> IdentifierProblem | None:
+    """``None`` for a valid SNILS, else which part is wrong (characters, length, checksum)."""
+    text = _NON_DIGITS.sub("", value)
+    if not text:
+        return _problem("snils.empty")
+    if not text.isascii() or not text.isdigit():
+        return _problem("snils.characters")
+    if len(text) != 11:
+        return _problem("snils.length")
+    return None if is_valid_snils(text) else _problem("snils.checksum")
+
+
+def _digits_problem(kind: str, value: str, lengths: tuple[int, ...]) -> IdentifierProblem | None:
+    text = value.strip()
+    if not text:
+        return _problem(f"{kind}.empty")
+    if not text.isascii() or not text.isdigit():
+        return _problem(f"{kind}.characters")
+    if len(text) not in lengths:
+        return _problem(f"{kind}.length")
+    return None
+
+
+def check_inn(value: str) -> IdentifierProblem | None:
+    """``None`` for a valid 10- or 12-digit INN, else which part is wrong."""
+    problem = _digits_problem("inn", value, (10, 12))
+    if problem is not None:
+        return problem
+    return None if is_valid_inn(value) else _problem("inn.checksum")
+
+
+def check_ogrn(value: str) -> IdentifierProblem | None:
+    """``None`` for a valid OGRN (13) or OGRNIP (15), else which part is wrong."""
+    problem = _digits_problem("ogrn", value, (13, 15))
+    if problem is not None:
+        return problem
+    return None if is_valid_ogrn(value) else _problem("ogrn.checksum")
+
+
+class CertificateKind(enum.StrEnum):
+    """Where a birth certificate was issued: the RF pattern is checked only for ``rf``."""
+
+    RF = "rf"
+    FOREIGN = "foreign"
+    USSR = "ussr"
+
+
+_CERT_KINDS = {
+    "RF_BRTH_CERT": CertificateKind.RF,
+    "KID_RF_BRTH_CERT": CertificateKind.RF,
+    "BRTH_CERT": CertificateKind.RF,
+    "FID_BRTH_CERT": CertificateKind.FOREIGN,
+    "OLD_BRTH_CERT": CertificateKind.USSR,
+}
+_FREE_TEXT_MAX = 40
+
+
+@dataclass(frozen=True)
+class BirthCertificate:
+    """A birth certificate in canonical form. ``kind`` flags foreign and USSR certificates,
+    whose series and number are kept as given (spaces collapsed, upper case)."""
+
+    kind: CertificateKind
+    series: str
+    number: str
+
+    @property
+    def canonical(self) -> str:
+        """One string for blind indexes: ``kind:SERIES:NUMBER``."""
+        return f"{self.kind}:{self.series}:{self.number}"
+
+
+def certificate_kind(doc_type: str | None) -> CertificateKind:
+    """The kind of an ESIA document type (``RF_BRTH_CERT`` …); unknown types count as RF."""
+    return _CERT_KINDS.get(doc_type or "", CertificateKind.RF)
+
+
+def _series_problem(series: str) -> IdentifierProblem:
+    text = series.strip().upper()
+    if not text:
+        return _problem("birth_certificate.series_empty")
+    head = re.match(r"^[IVXLCІХС]{1,6}", text)
+    if head is None:
+        return _problem("birth_certificate.series_roman")
+    return _problem("birth_certificate.series_letters")
+
+
+def parse_birth_certificate(
+    series: str, number: str, kind: CertificateKind | str = CertificateKind.RF
+) -> BirthCertificate | IdentifierProblem:
+    """The certificate normalised, or the first problem found (series before number).
+
+    RF certificates follow §8.3 (look-alikes normalised); foreign and USSR ones need a
+    non-empty number of at most 40 characters and keep their own format.
+    """
+    kind = CertificateKind(kind)
+    if kind is not CertificateKind.RF:
+        free_series = " ".join(series.split()).upper()
+        free_number = " ".join(number.split()).upper()
+        if not free_number:
+            return _problem("birth_certificate.number_empty")
+        if len(free_number) > _FREE_TEXT_MAX or len(free_series) > _FREE_TEXT_MAX:
+            return _problem("birth_certificate.number_format")
+        return BirthCertificate(kind, free_series, free_number)
+    canonical_series = normalize_birth_certificate_series(series)
+    if canonical_series is None:
+        return _series_problem(series)
+    if not number.strip():
+        return _problem("birth_certificate.number_empty")
+    canonical_number = normalize_birth_certificate_number(number)
+    if canonical_number is None:
+        return _problem("birth_certificate.number_format")
+    return BirthCertificate(kind, canonical_series, canonical_number)
+
+
+def check_birth_certificate(
+    series: str, number: str, kind: CertificateKind | str = CertificateKind.RF
+) -> IdentifierProblem | None:
+    """``None`` for a well-formed certificate of ``kind``, else which part is wrong."""
+    parsed = parse_birth_certificate(series, number, kind)
+    return parsed if isinstance(parsed, IdentifierProblem) else None

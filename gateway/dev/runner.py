@@ -45,6 +45,7 @@ from gateway.dev.outbox import build_outbox
 from gateway.dev.outbox import install_outbox
 from gateway.dev.school import SchoolSettings
 from gateway.dev.school import create_school_app
+from gateway.dev.school_registry import seed_school_registry
 from gateway.dev.servers import ServerThread
 from gateway.http.deps import Services
 from providers.upstream.esia.settings import sandbox_dir
@@ -219,6 +220,7 @@ class DevStack:
             install_outbox(app, outbox, cfg.is_production)
             gateway.serve(app)
             schools = _schools(services, school.url)
+            seed_school_registry(services, sandbox_app.extensions["esia_sandbox"].personas)
             school.serve(_school_wsgi(schools))
         except BaseException:
             for server in servers:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask import request
 
+from gateway.admin.schools import SchoolDirectory
 from gateway.config.schema import GatewayConfig
 from gateway.core.factors import FactorManagement
 from gateway.core.ports import ClaimsSource
@@ -29,6 +30,7 @@ from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.ports import UpstreamProvider
 from gateway.journey.account import AccountService
+from gateway.journey.children import ChildrenAccount
 from gateway.journey.service import JourneyService
 from gateway.journey.sessions import EphemeralSsoSessions
 from gateway.oauth.provider import OAuthProvider
@@ -71,6 +73,10 @@ class Services:
     """The OAuth / OpenID Connect provider."""
     factors: FactorManagement
     """The person's enrolled second factors (``/account``, admin reset)."""
+    children: ChildrenAccount
+    """«Мои дети» on ``/account``: linked children, unlinking, guardian consents."""
+    schools: SchoolDirectory
+    """The school registry and rosters (search, imports, school systems' pushes)."""
 
 
 def services() -> Services:

@@ -25,6 +25,7 @@ from gateway.core.profiles import open_profile
 from gateway.core.profiles import profile_context
 from gateway.core.types import Subject
 from gateway.core.types import UpstreamIdentity
+from gateway.journey.pupils import PupilIdentities
 
 PROFILE_FIELDS = (
     "family_name",
@@ -54,9 +55,14 @@ class SubjectResolver:
     writes nothing; ``updated_at`` is when the stored data last changed.
     """
 
-    def __init__(self, sealer: Sealer, pepper: bytes) -> None:
+    def __init__(
+        self, sealer: Sealer, pepper: bytes, pupils: PupilIdentities | None = None
+    ) -> None:
+        """:param pupils: find a pupil's subject by SNILS before making a new one
+        (:mod:`gateway.journey.pupils`)."""
         self._sealer = sealer
         self._pepper = pepper
+        self._pupils = pupils
 
     def upstream_digest(self, identity: UpstreamIdentity) -> str:
         return keyed_digest(self._pepper, "upstream_subject", identity.subject)
@@ -106,6 +112,19 @@ class SubjectResolver:
             )
             uow.subjects.update(updated)
             return updated, False
+        if self._pupils is not None:
+            pupil = self._pupils.claim(uow, identity, digest, now)
+            if pupil is not None:
+                updated = replace(
+                    pupil,
+                    account_level=identity.account_level,
+                    sealed_profile=seal_profile(
+                        self._sealer, pupil.subject_id, identity.attributes
+                    ),
+                    updated_at=now,
+                )
+                uow.subjects.update(updated)
+                return updated, False
         subject_id = new_id()
         subject = Subject(
             subject_id=subject_id,
@@ -123,6 +142,8 @@ class SubjectResolver:
             if winner is None:
                 raise
             return winner, False
+        if self._pupils is not None:
+            self._pupils.remember(uow, subject, identity)
         return subject, True
 
 

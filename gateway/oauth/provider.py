@@ -182,6 +182,25 @@ class OAuthProvider:
         claims.pop("sub", None)
         return {"sub": self.ctx.tokens.subject(client, grant.subject_id), **claims}
 
+    def client_token(self, token: str, scope: str) -> str:
+        """The client behind a client-credentials access token that carries ``scope``
+        (school back-ends pushing rosters).
+
+        :raises InvalidTokenError: unknown, expired, revoked, a person's token, or the
+            client is unknown or disabled.
+        :raises InsufficientScopeError: the token lacks ``scope``.
+        """
+        info = self.ctx.tokens.check_access_token(token)
+        if info is None or info.grant_id is not None:
+            raise InvalidTokenError()
+        with self.ctx.uow(read_only=True) as uow:
+            client = uow.clients.get(info.client_id)
+        if client is None or client.disabled:
+            raise InvalidTokenError()
+        if scope not in info.scopes:
+            raise InsufficientScopeError(f"The {scope} scope is required.")
+        return client.client_id
+
     # ------------------------------------------------------------------ GrantRevoker
 
     def mark_grant_revoked(self, grant_id: str) -> None:

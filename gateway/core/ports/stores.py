@@ -9,6 +9,11 @@ from types import TracebackType
 from typing import Any
 from typing import Protocol
 
+from gateway.core.children import GuardianConsentRepository
+from gateway.core.children import GuardianshipRepository
+from gateway.core.children import PersonIndex
+from gateway.core.children import RosterRepository
+from gateway.core.children import SchoolRepository
 from gateway.core.factors import CredentialRepository
 from gateway.core.types import AdminInvite
 from gateway.core.types import AuditEvent
@@ -325,6 +330,12 @@ class UnitOfWork(Protocol):
     policies: PolicyDocumentRepository
     admin_queries: AdminQueries
     credentials: CredentialRepository
+    schools: SchoolRepository
+    rosters: RosterRepository
+    guardianships: GuardianshipRepository
+    guardian_consents: GuardianConsentRepository
+    person_index: PersonIndex
+    """Schools, rosters, guardianships and pupils' SNILS index: ``gateway.core.children``."""
 
     def commit(self) -> None: ...
 

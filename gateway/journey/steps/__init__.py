@@ -42,6 +42,9 @@ from gateway.core.ports import EphemeralStore
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.ports import UpstreamProvider
+from gateway.journey.guardianship import GuardianshipLinker
+from gateway.journey.guardianship import LinkProblems
+from gateway.journey.pupils import PupilIdentities
 from gateway.journey.sessions import EphemeralSsoSessions
 from gateway.journey.state import JourneyState
 from gateway.journey.steps.base import Endings
@@ -100,6 +103,8 @@ def build_journey_steps(
     :raises ValueError: no upstream provider.
     """
     records = JourneyRecords(store, sealer, clock, pepper, config.session.journey_ttl_seconds)
+    pupils = PupilIdentities(sealer)
+    linker = GuardianshipLinker(uow, sealer, clock, pepper, LinkProblems(store, sealer), pupils)
     tokens = StepTokens(store, pepper, records)
     endings = Endings(records, uow, clock, pepper)
     upstream = UpstreamStep(
@@ -110,7 +115,8 @@ def build_journey_steps(
         clock=clock,
         issuer=config.server.issuer,
         upstreams=upstreams,
-        resolver=SubjectResolver(sealer, pepper),
+        resolver=SubjectResolver(sealer, pepper, pupils),
+        linker=linker,
     )
     sso = SsoStep(sessions)
     consent = ConsentStep(
@@ -145,7 +151,7 @@ def build_journey_steps(
             JourneyState.CHILD_CHOICE, endings, CHILD_CHOICE_UNAVAILABLE
         ),
     }
-    context = PolicyContextBuilder(uow, sealer, clock, config.scopes)
+    context = PolicyContextBuilder(uow, sealer, clock, config.scopes, pupils)
     decisions = Decisions(policy, context, waiting, denial)
     finish = FinishStep(records=records, sso=sso, uow=uow, clock=clock, pepper=pepper)
     return JourneySteps(

@@ -15,11 +15,14 @@ from collections.abc import Mapping
 from gateway.config.schema import ScopeSettings
 from gateway.core.ports import Clock
 from gateway.core.ports import Sealer
+from gateway.core.ports import UnitOfWork
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.profiles import age_on
 from gateway.core.profiles import open_profile
 from gateway.core.profiles import today
 from gateway.core.types import Subject
+from gateway.journey.pupils import ADULT_AGE
+from gateway.journey.pupils import PupilIdentities
 from gateway.journey.state import Journey
 from gateway.journey.steps.records import reject
 from policies.checks import PolicyContext
@@ -32,7 +35,10 @@ class PolicyContextBuilder:
         sealer: Sealer,
         clock: Clock,
         catalogue: Mapping[str, ScopeSettings],
+        pupils: PupilIdentities | None = None,
     ) -> None:
+        """:param pupils: tells identity conflicts (``gateway.journey.pupils``)."""
+        self._pupils = pupils
         self._uow = uow
         self._sealer = sealer
         self._clock = clock
@@ -62,14 +68,25 @@ class PolicyContextBuilder:
             )
             if subject is None:
                 subject = uow.subjects.get(subject_id)
-        if subject is None:
-            raise reject("subject_missing", journey.jid)
-        if journey.identity is not None:
-            level = journey.identity.account_level
-            birthdate = journey.identity.attributes.get("birthdate")
-        else:
-            level = subject.account_level
-            birthdate = open_profile(self._sealer, subject).get("birthdate")
+            if subject is None:
+                raise reject("subject_missing", journey.jid)
+            if journey.identity is not None:
+                level = journey.identity.account_level
+                birthdate = journey.identity.attributes.get("birthdate")
+            else:
+                level = subject.account_level
+                birthdate = open_profile(self._sealer, subject).get("birthdate")
+            age = age_on(birthdate if isinstance(birthdate, str) else None, today(now))
+            conflict = (
+                None
+                if self._pupils is None
+                else self._pupils.conflict(uow, journey.identity, subject, now)
+            )
+            guardian_scopes = (
+                None
+                if req is None or age is None or age >= ADULT_AGE
+                else guardian_consented_scopes(uow, subject_id, req.client_id, now)
+            )
         return PolicyContext(
             kind=journey.kind,
             client=client,
@@ -79,7 +96,7 @@ class PolicyContextBuilder:
             auth=auth,
             now=now,
             subject_id=subject_id,
-            age=age_on(birthdate if isinstance(birthdate, str) else None, today(now)),
+            age=age,
             roles=subject.roles,
             acr_values=_acr_values(journey),
             max_age=None if req is None else req.max_age,
@@ -87,7 +104,22 @@ class PolicyContextBuilder:
             hint_subject=None if req is None else req.id_token_hint_subject,
             consented_scopes=None if consent is None else consent.scopes,
             consent_given_now=journey.consent_given,
+            guardian_consented_scopes=guardian_scopes,
+            identity_conflict=conflict,
         )
+
+
+def guardian_consented_scopes(
+    uow: UnitOfWork, child_id: str, client_id: str, now: float
+) -> tuple[str, ...] | None:
+    """The scopes a guardian with a usable link consented to for this child and client
+    (``None`` without any such consent)."""
+    consents = uow.guardian_consents.active_for_child(child_id, client_id)
+    if not consents:
+        return None
+    guardians = {g.parent_id for g in uow.guardianships.for_child(child_id) if g.usable(now)}
+    scopes = [s for c in consents if c.guardian_id in guardians for s in c.scopes]
+    return tuple(dict.fromkeys(scopes)) if scopes else None
 
 
 def _acr_values(journey: Journey) -> tuple[str, ...]:

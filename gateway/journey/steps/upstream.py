@@ -33,6 +33,7 @@ from gateway.core.ports import EphemeralStore
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.ports import UpstreamProvider
 from gateway.core.types import AuthContext
+from gateway.journey.guardianship import GuardianshipLinker
 from gateway.journey.state import Journey
 from gateway.journey.state import JourneyState
 from gateway.journey.steps.base import Answered
@@ -63,7 +64,10 @@ class UpstreamStep:
         issuer: str,
         upstreams: Mapping[str, UpstreamProvider],
         resolver: SubjectResolver,
+        linker: GuardianshipLinker | None = None,
     ) -> None:
+        """:param linker: links a parent's kids to roster entries after the person is
+        resolved (``gateway.journey.guardianship``)."""
         if not upstreams:
             raise ValueError("at least one upstream provider is needed")
         self._store = store
@@ -74,6 +78,7 @@ class UpstreamStep:
         self._issuer = issuer
         self._upstreams = dict(upstreams)
         self._resolver = resolver
+        self._linker = linker
 
     def callback_uri(self, provider: str) -> str:
         """The one fixed callback URI registered at the upstream."""
@@ -124,6 +129,8 @@ class UpstreamStep:
             return self._endings.fail(journey, reason, AccessDeniedError())
         now = self._clock.now()
         subject, _ = self._resolver.resolve(self._uow, identity, now)
+        if self._linker is not None and self._linker.wanted(identity, _scopes(journey)):
+            self._linker.link(subject, identity)
         auth = AuthContext(acr=ACR_ESIA, amr=identity.amr, auth_time=int(now))
         journey = replace(
             journey.advance(JourneyState.UPSTREAM_DONE),

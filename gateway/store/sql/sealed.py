@@ -21,10 +21,12 @@ from sqlalchemy import Table
 from sqlalchemy import select
 from sqlalchemy import update
 
+from gateway.core.children import roster_context
 from gateway.core.factors import credential_context
 from gateway.core.ports import SealedRecords
 from gateway.store.sql.errors import sql_errors
 from gateway.store.sql.tables import signing_keys_table
+from gateway.store.sql.tables_children import roster_entries_table
 from gateway.store.sql.tables_factors import factor_credentials_table
 from gateway.store.sql.tables_identity import subjects_table
 
@@ -59,6 +61,12 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         key="credential_id",
         value="sealed_payload",
         context=credential_context,
+    ),
+    SealedColumn(
+        table=roster_entries_table,
+        key="entry_id",
+        value="sealed_person",
+        context=roster_context,
     ),
 )
 

@@ -43,6 +43,8 @@ class SubjectRow(Base):
     account_level: Mapped[str] = mapped_column(String(32))
     roles: Mapped[str] = mapped_column(Text)
     sealed_profile: Mapped[bytes | None] = mapped_column(LargeBinary)
+    snils_index: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    """Blind index of the person's SNILS (migration 0007; ``gateway.core.children``)."""
 
 
 class UpstreamIdentityRow(Base):

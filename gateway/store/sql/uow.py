@@ -42,6 +42,11 @@ from types import TracebackType
 from sqlalchemy import Connection
 from sqlalchemy import Engine
 
+from gateway.core.children import GuardianConsentRepository
+from gateway.core.children import GuardianshipRepository
+from gateway.core.children import PersonIndex
+from gateway.core.children import RosterRepository
+from gateway.core.children import SchoolRepository
 from gateway.core.factors import CredentialRepository
 from gateway.core.ports import AdminInviteRepository
 from gateway.core.ports import AdminQueries
@@ -69,10 +74,15 @@ from gateway.store.sql.errors import unavailable
 from gateway.store.sql.grants import SqlGrantRepository
 from gateway.store.sql.grants import SqlLogoutQueue
 from gateway.store.sql.grants import SqlRefreshTokenRepository
+from gateway.store.sql.guardianships import SqlGuardianConsentRepository
+from gateway.store.sql.guardianships import SqlGuardianshipRepository
+from gateway.store.sql.guardianships import SqlPersonIndex
 from gateway.store.sql.invites import SqlAdminInviteRepository
 from gateway.store.sql.keys import SqlKeyRepository
 from gateway.store.sql.policies import SqlAdminQueries
 from gateway.store.sql.policies import SqlPolicyDocumentRepository
+from gateway.store.sql.schools import SqlRosterRepository
+from gateway.store.sql.schools import SqlSchoolRepository
 from gateway.store.sql.sealed import SqlSealedRecords
 from gateway.store.sql.subjects import SqlSubjectRepository
 
@@ -94,6 +104,11 @@ class SqlUnitOfWork:
     policies: PolicyDocumentRepository
     admin_queries: AdminQueries
     credentials: CredentialRepository
+    schools: SchoolRepository
+    rosters: RosterRepository
+    guardianships: GuardianshipRepository
+    guardian_consents: GuardianConsentRepository
+    person_index: PersonIndex
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         """:param engine: as :meth:`SqlUnitOfWorkFactory.bind_for` gives it."""
@@ -115,6 +130,11 @@ class SqlUnitOfWork:
         self.policies = SqlPolicyDocumentRepository(connection)
         self.admin_queries = SqlAdminQueries(connection)
         self.credentials = SqlCredentialRepository(connection)
+        self.schools = SqlSchoolRepository(connection)
+        self.rosters = SqlRosterRepository(connection)
+        self.guardianships = SqlGuardianshipRepository(connection)
+        self.guardian_consents = SqlGuardianConsentRepository(connection)
+        self.person_index = SqlPersonIndex(connection)
 
     @property
     def connection(self) -> Connection:

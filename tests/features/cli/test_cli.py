@@ -6,25 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from click.testing import Result
-
-from gateway.cli import main
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "s3cr3t-value-that-is-long-enough-0123456789"
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("VHOD_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.delenv("VHOD_CONFIG", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(main, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def test_config_check_example_and_broken(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -68,6 +68,8 @@ def test_order_of_the_built_in_checks_is_stable() -> None:
         "account_level_unknown",
         "account_not_confirmed",
         "child_account_adult",
+        "parent_as_pupil",
+        "child_account_parent",
         "admin_rules",
         "max_age_exceeded",
         "acr_not_met",
