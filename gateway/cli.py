@@ -40,6 +40,7 @@ from gateway.config.schema import GatewayConfig
 from gateway.core.audit import audit
 from gateway.core.errors import NotFound
 from gateway.core.errors import ValidationFailed
+from gateway.core.factors import ACR_VALUES
 from gateway.core.logs import configure_logging
 from gateway.core.types import CLIENT_AUTH_METHODS
 from gateway.core.types import GRANT_TYPES
@@ -211,6 +212,13 @@ def clients() -> None:
     help="May call the introspection endpoint (a resource server).",
 )
 @click.option("--require-par/--no-require-par", default=False)
+@click.option(
+    "--min-acr",
+    type=click.Choice(ACR_VALUES),
+    default=None,
+    help="The weakest acr the client accepts: below it every sign-in asks for a second "
+    "factor (default: no minimum of its own).",
+)
 @handle_errors
 def clients_add(
     client_id: str,
@@ -229,6 +237,7 @@ def clients_add(
     jwks: str | None,
     introspection: bool,
     require_par: bool,
+    min_acr: str | None,
 ) -> None:
     """Register CLIENT_ID. The secret is printed once; only its keyed digest is stored."""
     if jwks is not None:
@@ -253,6 +262,7 @@ def clients_add(
         jwks=jwks,
         introspection_allowed=introspection,
         require_par=require_par,
+        min_acr=min_acr,
     )
     stored, shown_secret = register_client(
         svc.uow, svc.clock, svc.pepper, svc.config.scopes, client, secret

@@ -1,21 +1,22 @@
 """Checks about the person and how they signed in: account level, ``id_token_hint``,
-``max_age``, ``acr_values`` and the catalogue's per-scope minimum acr.
+``max_age``, ``acr_values``, the catalogue's per-scope minimum acr and the client's own
+minimum acr (``Client.min_acr``).
 
 Accounts accepted from ESIA by default (DESIGN.md "Identity model"): confirmed accounts
 (adults, and a teenager's own confirmed account); child accounts (ESIA level ``KD``) up to
 17 inclusive. Standard and simplified accounts are refused with ``account_not_confirmed``,
 which the login pages explain to the person (how to confirm at a service centre).
 
-acr is never silently downgraded (SECURITY.md T60, T83): when the requested or the
-scope's minimum acr is above what the person has, the check asks for a factor; while no
-factor can raise it, the journey ends with an error instead.
+acr is never silently downgraded (SECURITY.md T60, T83): when the requested, a scope's or
+the client's minimum acr is above what the person has, the check asks for a factor; while
+no factor can raise it, the journey ends with an error instead.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway.config.schema import ACR_VALUES
+from gateway.core.factors import ACR_VALUES
 from gateway.core.types import AccountLevel
 from policies.checks import Action
 from policies.checks import Check
@@ -33,11 +34,13 @@ def acr_rank(acr: str) -> int:
 
 
 def required_acr(ctx: PolicyContext) -> str | None:
-    """The weakest acr that satisfies both the request and every requested scope.
+    """The weakest acr that satisfies the request, every requested scope and the client.
 
     ``acr_values`` lists acceptable values (OIDC Core §3.1.2.1): any known one will do,
     so the weakest known one counts; unknown values are ignored. Each scope's ``min_acr``
-    from the catalogue raises the bar. ``None`` when nothing is required.
+    from the catalogue and the client's own ``min_acr`` raise the bar (the strongest
+    wins; an unknown client minimum is ignored like an unknown request value).
+    ``None`` when nothing is required.
     """
     ranks = [acr_rank(a) for a in ctx.acr_values if acr_rank(a) >= 0]
     needed = min(ranks) if ranks else -1
@@ -45,7 +48,16 @@ def required_acr(ctx: PolicyContext) -> str | None:
         settings = ctx.catalogue.get(scope)
         if settings is not None:
             needed = max(needed, acr_rank(settings.min_acr))
+    client_min = client_min_acr(ctx)
+    if client_min is not None:
+        needed = max(needed, acr_rank(client_min))
     return ACR_VALUES[needed] if needed >= 0 else None
+
+
+def client_min_acr(ctx: PolicyContext) -> str | None:
+    """The client's own minimum acr, when it has a known one."""
+    value = ctx.client.min_acr if ctx.client is not None else None
+    return value if value is not None and acr_rank(value) >= 0 else None
 
 
 def _acr_not_met(ctx: PolicyContext) -> bool:
@@ -54,7 +66,11 @@ def _acr_not_met(ctx: PolicyContext) -> bool:
 
 
 def _acr_details(ctx: PolicyContext) -> dict[str, Any]:
-    return {"acr": required_acr(ctx), "current": ctx.auth.acr}
+    details: dict[str, Any] = {"acr": required_acr(ctx), "current": ctx.auth.acr}
+    client_min = client_min_acr(ctx)
+    if client_min is not None:
+        details["client_min_acr"] = client_min
+    return details
 
 
 def _max_age_exceeded(ctx: PolicyContext) -> bool:
@@ -107,7 +123,7 @@ MAX_AGE_EXCEEDED = Check(
 
 ACR_NOT_MET = Check(
     reason="acr_not_met",
-    description="The acr must meet acr_values and every scope's minimum acr.",
+    description="The acr must meet acr_values, every scope's and the client's minimum acr.",
     error="interaction_required",
     predicate=_acr_not_met,
     details=_acr_details,

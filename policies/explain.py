@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from policies.authn import client_min_acr
+from policies.authn import required_acr
 from policies.build import default_steps
 from policies.checks import Action
 from policies.checks import Decision
@@ -43,6 +45,10 @@ class Explanation:
     verdicts: tuple[ScopeVerdict, ...]
     notifications: tuple[str, ...]
     scopes: tuple[str, ...]
+    required_acr: str | None = None
+    """The acr the built-in assurance check asks for (request, scopes and client)."""
+    client_min_acr: str | None = None
+    """The client's own minimum acr, when it has one."""
 
     @property
     def outcome(self) -> str:
@@ -84,11 +90,18 @@ class Explanation:
             ],
             "scopes": [verdict_dict(v) for v in self.verdicts],
             "notify_guardian": list(self.notifications),
+            "required_acr": self.required_acr,
+            "client_min_acr": self.client_min_acr,
         }
 
     def lines(self) -> list[str]:
         """A plain-text form for the CLI."""
-        out = [f"outcome: {self.outcome}", f"rule document version: {self.version}", "steps:"]
+        out = [f"outcome: {self.outcome}", f"rule document version: {self.version}"]
+        if self.required_acr is not None:
+            out.append(f"required acr: {self.required_acr}")
+        if self.client_min_acr is not None:
+            out.append(f"client minimum acr: {self.client_min_acr}")
+        out.append("steps:")
         for s in self.steps:
             mark = "FIRES" if s.fired else "ok   "
             extra = f" -> {s.action} {s.reason} {s.details}" if s.fired else ""
@@ -151,6 +164,8 @@ def explain(ctx: PolicyContext, document: LoadedDocument) -> Explanation:
         verdicts=outcome.verdicts,
         notifications=outcome.notifications,
         scopes=ctx.scopes,
+        required_acr=required_acr(ctx),
+        client_min_acr=client_min_acr(ctx),
     )
 
 

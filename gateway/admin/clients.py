@@ -20,6 +20,7 @@ from gateway.core.audit import audit
 from gateway.core.errors import Conflict
 from gateway.core.errors import NotFound
 from gateway.core.errors import ValidationFailed
+from gateway.core.factors import ACR_VALUES
 from gateway.core.ids import keyed_digest
 from gateway.core.ports import Clock
 from gateway.core.ports import UnitOfWorkFactory
@@ -115,6 +116,8 @@ def validate_client_fields(client: Client, scope_catalogue: Iterable[str]) -> li
             problems.append(f"{name}: must be RS256 or ES256")
     if client.sector is not None and (not client.sector or len(client.sector) > 255):
         problems.append("sector: 1-255 characters")
+    if client.min_acr is not None and client.min_acr not in ACR_VALUES:
+        problems.append(f"min_acr: one of {', '.join(ACR_VALUES)} (or none)")
     return problems
 
 

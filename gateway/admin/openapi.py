@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.core.factors import ACR_VALUES
+
 OPENAPI_VERSION = "3.1.0"
 
 _ERROR = {
@@ -23,6 +25,13 @@ _ERROR = {
         "error_description": {"type": "string"},
         "problems": {"type": "array", "items": {"type": "string"}},
     },
+}
+
+_MIN_ACR = {
+    "type": ["string", "null"],
+    "enum": [*ACR_VALUES, None],
+    "description": "The weakest acr the client accepts; below it a second factor is asked "
+    "for at every sign-in (null: no minimum of its own).",
 }
 
 _CLIENT = {
@@ -37,6 +46,7 @@ _CLIENT = {
         "token_endpoint_auth_method": {"type": "string"},
         "token_format": {"type": "string", "enum": ["jwt", "opaque"]},
         "introspection_allowed": {"type": "boolean"},
+        "min_acr": _MIN_ACR,
         "disabled": {"type": "boolean"},
         "has_secret": {"type": "boolean"},
     },
@@ -113,6 +123,14 @@ _EXPLANATION = {
         },
         "scopes": {"type": "array", "items": {"type": "object"}},
         "notify_guardian": {"type": "array", "items": {"type": "string"}},
+        "required_acr": {
+            "type": ["string", "null"],
+            "description": "The acr the request, its scopes and the client ask for.",
+        },
+        "client_min_acr": {
+            "type": ["string", "null"],
+            "description": "The client's own minimum acr, when it has one.",
+        },
     },
 }
 
@@ -312,6 +330,7 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                         "post_logout_redirect_uris": strings,
                         "backchannel_logout_uri": {"type": "string"},
                         "introspection_allowed": {"type": "boolean"},
+                        "min_acr": _MIN_ACR,
                     },
                 },
                 changes_state=True,
@@ -328,7 +347,8 @@ def openapi_document(issuer: str) -> dict[str, Any]:
             ),
             "post": _op(
                 "updateClient",
-                "Change redirect URIs, scopes or name; grants with a removed scope end at once.",
+                "Change redirect URIs, scopes, name or minimum acr; grants with a removed "
+                "scope end at once.",
                 "clients",
                 {
                     "type": "object",
@@ -341,6 +361,7 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                         "scopes": strings,
                         "post_logout_redirect_uris": strings,
                         "name": {"type": "string"},
+                        "min_acr": _MIN_ACR,
                     },
                     "additionalProperties": False,
                 },

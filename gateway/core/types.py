@@ -84,7 +84,9 @@ class Client:
 
     ``secret_digest`` is the keyed HMAC of the client secret; the secret itself is never
     stored. ``sector`` groups clients that share pairwise ``sub`` values (defaults to the
-    client id, i.e. a sector per client).
+    client id, i.e. a sector per client). ``min_acr`` is the weakest acr the client accepts
+    (one of ``gateway.core.factors.ACR_VALUES``; ``None``: no minimum of its own) — the policy
+    asks for a second factor below it, whatever the request says.
     """
 
     client_id: str
@@ -106,6 +108,7 @@ class Client:
     introspection_allowed: bool = False
     disabled: bool = False
     created_at: float = 0.0
+    min_acr: str | None = None
 
     @property
     def sector_id(self) -> str:

@@ -63,6 +63,7 @@ def make_client(client_id: str = "school-1", **changes: object) -> Client:
         introspection_allowed=True,
         disabled=False,
         created_at=1_790_000_000.123456,
+        min_acr="urn:vhod:acr:esia-mfa",
     )
     return replace(client, **changes)  # type: ignore[arg-type]
 

@@ -19,6 +19,7 @@ from gateway.core.audit import audit
 from gateway.core.errors import Conflict
 from gateway.core.errors import NotFound
 from gateway.core.errors import ValidationFailed
+from gateway.core.factors import ACR_VALUES
 from gateway.core.types import Client
 from gateway.core.types import TokenFormat
 from gateway.http.admin.common import actor
@@ -72,6 +73,7 @@ def _register(data: dict[str, Any]) -> tuple[Client, str | None]:
         post_logout_redirect_uris=str_list(data, "post_logout_redirect_uris") or (),
         backchannel_logout_uri=str_field(data, "backchannel_logout_uri") or None,
         introspection_allowed=bool(data.get("introspection_allowed", False)),
+        min_acr=str_field(data, "min_acr", limit=64) or None,
     )
     stored, secret = register_client(
         svc.uow, svc.clock, svc.pepper, svc.config.scopes, client, None
@@ -87,7 +89,12 @@ def _register(data: dict[str, Any]) -> tuple[Client, str | None]:
 
 @bp.get("/clients")
 def clients_page() -> Response:
-    return page("admin_clients.html", clients=_client_list(), catalogue=services().config.scopes)
+    return page(
+        "admin_clients.html",
+        clients=_client_list(),
+        catalogue=services().config.scopes,
+        acr_values=ACR_VALUES,
+    )
 
 
 @bp.post("/clients")
@@ -98,6 +105,7 @@ def clients_register() -> Response:
         "redirect_uris": list(lines(request.form.get("redirect_uris", ""))),
         "scopes": list(form_scopes()),
         "introspection_allowed": request.form.get("introspection_allowed") == "1",
+        "min_acr": request.form.get("min_acr", ""),
     }
     try:
         client, secret = _register(data)
@@ -108,6 +116,7 @@ def clients_register() -> Response:
             400,
             clients=_client_list(),
             catalogue=services().config.scopes,
+            acr_values=ACR_VALUES,
             problems=problems,
         )
     flash("admin_client_registered", client_id=client.client_id, secret=secret)
@@ -120,7 +129,12 @@ def client_page(client_id: str) -> Response:
         client = _client_or_404(client_id)
     except NotFound:
         return message("error_title", "error_not_found", 404)
-    return page("admin_client.html", client=client, catalogue=services().config.scopes)
+    return page(
+        "admin_client.html",
+        client=client,
+        catalogue=services().config.scopes,
+        acr_values=ACR_VALUES,
+    )
 
 
 @bp.post("/clients/<client_id>")
@@ -130,6 +144,8 @@ def client_update(client_id: str) -> Response:
         "redirect_uris": lines(request.form.get("redirect_uris", "")),
         "scopes": form_scopes(),
     }
+    if "min_acr" in request.form:
+        changes["min_acr"] = request.form["min_acr"] or None
     name = request.form.get("name", "").strip()
     if name:
         changes["name"] = name
@@ -146,6 +162,7 @@ def client_update(client_id: str) -> Response:
             400,
             client=client,
             catalogue=svc.config.scopes,
+            acr_values=ACR_VALUES,
             problems=exc.problems,
         )
     flash("admin_client_updated", grants=revoked)
@@ -212,7 +229,7 @@ def api_client(client_id: str) -> Response:
 def api_client_update(client_id: str) -> Response:
     svc = services()
     data = json_body()
-    allowed = {"redirect_uris", "scopes", "name", "post_logout_redirect_uris"}
+    allowed = {"redirect_uris", "scopes", "name", "post_logout_redirect_uris", "min_acr"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationFailed([f"{k}: cannot be changed here" for k in unknown])
@@ -223,6 +240,8 @@ def api_client_update(client_id: str) -> Response:
             changes[key] = values
     if "name" in data:
         changes["name"] = str_field(data, "name", required=True)
+    if "min_acr" in data:
+        changes["min_acr"] = str_field(data, "min_acr", limit=64) or None
     client, revoked = change_client(
         svc.uow, svc.clock, svc.config.scopes, client_id, changes, actor(), svc.grant_revoker
     )

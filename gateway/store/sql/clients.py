@@ -91,6 +91,7 @@ def _columns(client: Client) -> dict[str, Any]:
         "introspection_allowed": client.introspection_allowed,
         "disabled": client.disabled,
         "created_at": client.created_at,
+        "min_acr": client.min_acr,
     }
 
 
@@ -115,6 +116,7 @@ def _to_client(row: Row[Any]) -> Client:
         introspection_allowed=row.introspection_allowed,
         disabled=row.disabled,
         created_at=row.created_at,
+        min_acr=row.min_acr,
     )
 
 

@@ -67,6 +67,7 @@ class ClientRow(Base):
     introspection_allowed: Mapped[bool] = mapped_column(Boolean)
     disabled: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[float] = mapped_column(Float)
+    min_acr: Mapped[str | None] = mapped_column(String(64))
 
 
 class SigningKeyRow(Base):

@@ -86,6 +86,42 @@ def test_clients_through_the_api(admin: AdminActions) -> None:
     assert not admin.post("/admin/api/clients/gym/enable").get_json()["client"]["disabled"]
 
 
+def test_client_minimum_acr_through_the_api_and_pages(admin: AdminActions, services: Any) -> None:
+    mfa = "urn:vhod:acr:esia-mfa"
+    body = {"client_id": "bank", "redirect_uris": ["https://bank.example/cb"], "scopes": ["openid"]}
+    created = admin.post("/admin/api/clients", json={**body, "min_acr": mfa})
+    assert created.status_code == 201
+    assert created.get_json()["client"]["min_acr"] == mfa
+    assert admin.get("/admin/api/clients/bank").get_json()["min_acr"] == mfa
+    unknown = admin.post("/admin/api/clients", json={**body, "client_id": "x", "min_acr": "urn:x"})
+    assert unknown.status_code == 400
+    assert any(p.startswith("min_acr: one of") for p in unknown.get_json()["problems"])
+    refused = admin.post("/admin/api/clients/bank", json={"min_acr": "urn:x"})
+    assert refused.status_code == 400
+    assert refused.get_json()["problems"] == [
+        "min_acr: one of urn:vhod:acr:esia, urn:vhod:acr:esia-mfa (or none)"
+    ]
+    cleared = admin.post("/admin/api/clients/bank", json={"min_acr": None})
+    assert cleared.status_code == 200
+    assert cleared.get_json()["client"]["min_acr"] is None
+    updated = admin.audit_events("client.updated")
+    assert updated[-1].fields["fields"] == ["min_acr"]
+    assert updated[-1].fields["actor"] == admin.digest
+    # The pages: register with a minimum, see it selected, change it.
+    form = {"client_id": "bank2", "redirect_uris": "https://bank.example/cb", "scope": "openid"}
+    assert admin.form("/admin/clients", {**form, "min_acr": mfa}).status_code == 303
+    page = admin.get("/admin/clients/bank2").get_data(as_text=True)
+    assert f"<option selected>{mfa}</option>" in page
+    bad = admin.form("/admin/clients/bank2", {**form, "min_acr": "urn:x"})
+    assert bad.status_code == 400
+    assert "min_acr: one of" in bad.get_data(as_text=True)
+    assert admin.form("/admin/clients/bank2", {**form, "min_acr": ""}).status_code == 303
+    with services.uow() as uow:
+        stored = uow.clients.get("bank2")
+    assert stored is not None
+    assert stored.min_acr is None
+
+
 def test_keys_rotate(admin: AdminActions) -> None:
     before = admin.get("/admin/api/keys").get_json()["keys"]
     assert before

@@ -138,6 +138,20 @@ def test_generated_secret_is_printed_once(run) -> None:  # type: ignore[no-untyp
     assert "client_secret: " in res.output
 
 
+def test_clients_add_with_a_minimum_acr(run) -> None:  # type: ignore[no-untyped-def]
+    mfa = "urn:vhod:acr:esia-mfa"
+    uri = "https://bank.example/cb"
+    res = run("clients", "add", "bank", "--redirect-uri", uri, "--min-acr", mfa)
+    assert res.exit_code == 0, res.output
+    assert json.loads(run("clients", "show", "bank").output)["min_acr"] == mfa
+    assert run("clients", "add", "plain", "--redirect-uri", uri).exit_code == 0
+    assert json.loads(run("clients", "show", "plain").output)["min_acr"] is None
+    bad = run("clients", "add", "odd", "--redirect-uri", uri, "--min-acr", "urn:x")
+    assert bad.exit_code == 2
+    assert "--min-acr" in bad.output
+    assert "odd" not in run("clients", "list").output
+
+
 def test_bad_client_input_lists_every_problem(run) -> None:  # type: ignore[no-untyped-def]
     res = run(
         "clients",

@@ -16,6 +16,7 @@ from policies.documents.source import ActiveRuleDocuments
 from policies.documents.source import default_text
 from tests.features.admin.helpers import AdminActions
 from tests.helpers.journey import JourneyActions
+from tests.helpers.oauth import Authorized
 from tests.helpers.oauth import OAuthKit
 from tests.helpers.oauth import RegisteredClient
 from tests.helpers.oauth import query_of
@@ -105,6 +106,49 @@ def test_apply_takes_effect_and_rollback_restores(
     applied_events = admin.audit_events("policy.applied")
     assert [e.fields["version"] for e in applied_events] == [1, 2, 3]
     assert all(e.fields["author"] == admin.digest for e in applied_events)
+
+
+DIARY_FACTOR = """[[rule]]
+id = "school-diary-factor"
+scopes = ["diary"]
+clients = ["school"]
+effect = "require_factor"
+acr = "urn:vhod:acr:esia-mfa"
+
+[[rule]]
+scopes = ["*"]
+effect = "allow"
+"""
+
+
+def test_a_rule_requiring_a_factor_leads_to_the_factor_page_then_a_code(
+    kit: OAuthKit, school: RegisteredClient, admin: AdminActions
+) -> None:
+    other = kit.register("other", scopes=school.client.scopes)
+    assert admin.post("/admin/api/policies", json={"text": DIARY_FACTOR}).status_code == 201
+    # Another client, or the school without diary: no factor.
+    assert authorize_error(kit, other, "openid diary") is None
+    assert authorize_error(kit, school, "openid profile") is None
+    # The school's diary: the factor page, then a code (the factor meets the rule: no loop).
+    first = kit.get_authorize(school, scope="openid diary", prompt="login")
+    verifier = kit.verifier
+    page = kit.journey.login_via_fake("parent", response=first)
+    assert page.status_code == 200, page.status_code
+    assert page.request.path.endswith("/factor"), page.request.path
+    response = kit.journey.pass_factor(page, "sms")
+    if response.status_code == 200 and response.request.path.endswith("/consent"):
+        response = kit.journey.give_consent(response)
+    assert response.status_code == 303, response.status_code
+    location = response.headers["Location"]
+    assert location.startswith(school.redirect_uri), location
+    query = query_of(location)
+    assert "code" in query, location
+    exchanged = kit.exchange(school, Authorized(query["code"][0], verifier, "", "", location))
+    assert exchanged.status_code == 200, exchanged.get_data(as_text=True)
+    claims = kit.verify(exchanged.get_json()["access_token"])[1]
+    assert claims["acr"] == "urn:vhod:acr:esia-mfa"
+    assert "sms" in claims["amr"]
+    assert "diary" in exchanged.get_json()["scope"].split()
 
 
 def test_explain_rule_by_rule(kit: OAuthKit, school: RegisteredClient, admin: AdminActions) -> None:
