@@ -13,265 +13,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.core.factors import ACR_VALUES
-
-OPENAPI_VERSION = "3.1.0"
-
-_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {"type": "string"},
-        "error_description": {"type": "string"},
-        "problems": {"type": "array", "items": {"type": "string"}},
-    },
-}
-
-_MIN_ACR = {
-    "type": ["string", "null"],
-    "enum": [*ACR_VALUES, None],
-    "description": "The weakest acr the client accepts; below it a second factor is asked "
-    "for at every sign-in (null: no minimum of its own).",
-}
-
-_CLIENT = {
-    "type": "object",
-    "required": ["client_id", "redirect_uris", "scopes", "disabled"],
-    "properties": {
-        "client_id": {"type": "string"},
-        "name": {"type": "string"},
-        "redirect_uris": {"type": "array", "items": {"type": "string"}},
-        "scopes": {"type": "array", "items": {"type": "string"}},
-        "grant_types": {"type": "array", "items": {"type": "string"}},
-        "token_endpoint_auth_method": {"type": "string"},
-        "token_format": {"type": "string", "enum": ["jwt", "opaque"]},
-        "introspection_allowed": {"type": "boolean"},
-        "min_acr": _MIN_ACR,
-        "disabled": {"type": "boolean"},
-        "has_secret": {"type": "boolean"},
-    },
-    "additionalProperties": True,
-}
-
-_POLICY_VERSION = {
-    "type": "object",
-    "required": ["version", "sha256", "author", "active"],
-    "properties": {
-        "version": {"type": ["integer", "string"]},
-        "sha256": {"type": "string"},
-        "author": {"type": "string", "description": "An admin's subject digest, or cli."},
-        "created_at": {"type": "number"},
-        "applied_at": {"type": ["number", "null"]},
-        "active": {"type": "boolean"},
-        "comment": {"type": "string"},
-        "text": {"type": "string", "description": "The TOML document (single version only)."},
-    },
-}
-
-_PROBLEM = {
-    "type": "object",
-    "required": ["line", "message"],
-    "properties": {"line": {"type": "integer"}, "message": {"type": "string"}},
-}
-
-_VALIDATION = {
-    "type": "object",
-    "required": ["valid", "problems", "warnings"],
-    "properties": {
-        "valid": {"type": "boolean"},
-        "rules": {"type": "integer"},
-        "problems": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
-        "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
-    },
-}
-
-_DECISION = {
-    "type": "object",
-    "required": ["action", "reason"],
-    "properties": {
-        "action": {
-            "type": "string",
-            "enum": ["allow", "deny", "require_factor", "require_consent", "choose_child"],
-        },
-        "reason": {"type": "string"},
-        "error": {"type": ["string", "null"]},
-        "details": {"type": "object"},
-    },
-}
-
-_EXPLANATION = {
-    "type": "object",
-    "required": ["outcome", "decision", "policy_version", "steps", "scopes"],
-    "properties": {
-        "outcome": {"type": "string"},
-        "decision": {"$ref": "#/components/schemas/Decision"},
-        "policy_version": {"type": "string"},
-        "steps": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["step", "fired"],
-                "properties": {
-                    "step": {"type": "string"},
-                    "description": {"type": "string"},
-                    "fired": {"type": "boolean"},
-                    "action": {"type": ["string", "null"]},
-                    "reason": {"type": ["string", "null"]},
-                    "details": {"type": "object"},
-                },
-            },
-        },
-        "scopes": {"type": "array", "items": {"type": "object"}},
-        "notify_guardian": {"type": "array", "items": {"type": "string"}},
-        "required_acr": {
-            "type": ["string", "null"],
-            "description": "The acr the request, its scopes and the client ask for.",
-        },
-        "client_min_acr": {
-            "type": ["string", "null"],
-            "description": "The client's own minimum acr, when it has one.",
-        },
-    },
-}
-
-_DRY_RUN = {
-    "type": "object",
-    "required": ["current_version", "candidate_version", "cases", "changed", "changes"],
-    "properties": {
-        "current_version": {"type": "string"},
-        "candidate_version": {"type": "string"},
-        "cases": {"type": "integer"},
-        "changed": {"type": "integer"},
-        "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "changes": {"type": "array", "items": {"type": "object"}},
-    },
-}
-
-_CONSENT = {
-    "type": "object",
-    "required": ["consent_id", "client_id", "subject", "scopes", "granted_at"],
-    "properties": {
-        "consent_id": {"type": "string"},
-        "client_id": {"type": "string"},
-        "subject": {"type": "string", "description": "Subject digest."},
-        "acting_for": {"type": ["string", "null"], "description": "Child's subject digest."},
-        "scopes": {"type": "array", "items": {"type": "string"}},
-        "granted_at": {"type": "number"},
-        "policy_version": {"type": ["string", "null"]},
-        "revoked_at": {"type": ["number", "null"]},
-        "revoked_reason": {"type": ["string", "null"]},
-    },
-}
-
-_AUDIT_EVENT = {
-    "type": "object",
-    "required": ["seq", "at", "event", "fields", "hash"],
-    "properties": {
-        "seq": {"type": "integer"},
-        "at": {"type": "number"},
-        "event": {"type": "string"},
-        "fields": {"type": "object"},
-        "hash": {"type": "string"},
-    },
-}
-
-_KEY = {
-    "type": "object",
-    "required": ["kid", "alg", "state"],
-    "properties": {
-        "kid": {"type": "string"},
-        "alg": {"type": "string"},
-        "state": {"type": "string", "enum": ["next", "active", "retired"]},
-        "created_at": {"type": "number"},
-        "activated_at": {"type": ["number", "null"]},
-        "retired_at": {"type": ["number", "null"]},
-        "published": {"type": "boolean"},
-        "published_until": {"type": ["number", "null"]},
-    },
-}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
-
-
-def _op(
-    op_id: str,
-    summary: str,
-    tag: str,
-    ok: dict[str, Any],
-    *,
-    status: str = "200",
-    body: dict[str, Any] | None = None,
-    body_required: bool = True,
-    params: list[dict[str, Any]] | None = None,
-    changes_state: bool = False,
-    not_found: bool = False,
-) -> dict[str, Any]:
-    responses: dict[str, Any] = {
-        status: {"description": "Success.", "content": _json_content(ok)},
-        "403": {
-            "description": "No admin session, or (state changes) a missing CSRF token.",
-            "content": _json_content(_ref("Error")),
-        },
-    }
-    if body is not None or params:
-        responses["400"] = {
-            "description": "Invalid input; every problem is listed.",
-            "content": _json_content(_ref("Error")),
-        }
-    if not_found:
-        responses["404"] = {
-            "description": "No such record.",
-            "content": _json_content(_ref("Error")),
-        }
-    operation: dict[str, Any] = {
-        "operationId": op_id,
-        "summary": summary,
-        "tags": [tag],
-        "responses": responses,
-    }
-    parameters = list(params or [])
-    if changes_state:
-        parameters.append({"$ref": "#/components/parameters/CsrfHeader"})
-    if parameters:
-        operation["parameters"] = parameters
-    if body is not None:
-        operation["requestBody"] = {"required": body_required, "content": _json_content(body)}
-    return operation
-
-
-def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": schema}
-
-
-def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
-
-
-_CLIENT_ID = _path_param("client_id", {"type": "string", "maxLength": 255})
-_VERSION = _path_param("version", {"type": "integer", "minimum": 1})
-_CONSENT_ID = _path_param("consent_id", {"type": "string", "maxLength": 64})
-_SUBJECT = {
-    **_path_param("subject", {"type": "string", "pattern": "^[0-9a-f]{32}$"}),
-    "description": "Subject digest (as the consent list and the audit log show it).",
-}
-
-_TEXT_BODY = {
-    "type": "object",
-    "required": ["text"],
-    "properties": {"text": {"type": "string", "description": "A TOML rule document."}},
-}
+from gateway.admin.openapi_parts import AUDIT_EVENT
+from gateway.admin.openapi_parts import CLIENT
+from gateway.admin.openapi_parts import CLIENT_ID
+from gateway.admin.openapi_parts import CONSENT
+from gateway.admin.openapi_parts import CONSENT_ID
+from gateway.admin.openapi_parts import DECISION
+from gateway.admin.openapi_parts import DRY_RUN
+from gateway.admin.openapi_parts import ERROR
+from gateway.admin.openapi_parts import EXPLANATION
+from gateway.admin.openapi_parts import KEY
+from gateway.admin.openapi_parts import MIN_ACR
+from gateway.admin.openapi_parts import OPENAPI_VERSION
+from gateway.admin.openapi_parts import POLICY_VERSION
+from gateway.admin.openapi_parts import PROBLEM
+from gateway.admin.openapi_parts import SUBJECT
+from gateway.admin.openapi_parts import TEXT_BODY
+from gateway.admin.openapi_parts import VALIDATION
+from gateway.admin.openapi_parts import VERSION
+from gateway.admin.openapi_parts import op
+from gateway.admin.openapi_parts import query
+from gateway.admin.openapi_parts import ref
 
 
 def openapi_document(issuer: str) -> dict[str, Any]:
@@ -279,7 +41,7 @@ def openapi_document(issuer: str) -> dict[str, Any]:
     strings = {"type": "array", "items": {"type": "string"}}
     paths: dict[str, Any] = {
         "/admin/api/session": {
-            "get": _op(
+            "get": op(
                 "getSession",
                 "The admin session: subject digest and the CSRF token for state changes.",
                 "session",
@@ -295,23 +57,23 @@ def openapi_document(issuer: str) -> dict[str, Any]:
             )
         },
         "/admin/api/clients": {
-            "get": _op(
+            "get": op(
                 "listClients",
                 "Registered clients (never secrets).",
                 "clients",
                 {
                     "type": "object",
-                    "properties": {"clients": {"type": "array", "items": _ref("Client")}},
+                    "properties": {"clients": {"type": "array", "items": ref("Client")}},
                 },
             ),
-            "post": _op(
+            "post": op(
                 "registerClient",
                 "Register a client; the generated secret is returned once.",
                 "clients",
                 {
                     "type": "object",
                     "properties": {
-                        "client": _ref("Client"),
+                        "client": ref("Client"),
                         "client_secret": {"type": ["string", "null"]},
                     },
                 },
@@ -330,29 +92,29 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                         "post_logout_redirect_uris": strings,
                         "backchannel_logout_uri": {"type": "string"},
                         "introspection_allowed": {"type": "boolean"},
-                        "min_acr": _MIN_ACR,
+                        "min_acr": MIN_ACR,
                     },
                 },
                 changes_state=True,
             ),
         },
         "/admin/api/clients/{client_id}": {
-            "get": _op(
+            "get": op(
                 "getClient",
                 "One client.",
                 "clients",
-                _ref("Client"),
-                params=[_CLIENT_ID],
+                ref("Client"),
+                params=[CLIENT_ID],
                 not_found=True,
             ),
-            "post": _op(
+            "post": op(
                 "updateClient",
                 "Change redirect URIs, scopes, name or minimum acr; grants with a removed "
                 "scope end at once.",
                 "clients",
                 {
                     "type": "object",
-                    "properties": {"client": _ref("Client"), "grants_revoked": {"type": "integer"}},
+                    "properties": {"client": ref("Client"), "grants_revoked": {"type": "integer"}},
                 },
                 body={
                     "type": "object",
@@ -361,17 +123,17 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                         "scopes": strings,
                         "post_logout_redirect_uris": strings,
                         "name": {"type": "string"},
-                        "min_acr": _MIN_ACR,
+                        "min_acr": MIN_ACR,
                     },
                     "additionalProperties": False,
                 },
-                params=[_CLIENT_ID],
+                params=[CLIENT_ID],
                 changes_state=True,
                 not_found=True,
             ),
         },
         "/admin/api/clients/{client_id}/rotate-secret": {
-            "post": _op(
+            "post": op(
                 "rotateClientSecret",
                 "A new secret (returned once); the old one stops working at once.",
                 "clients",
@@ -382,38 +144,38 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                         "client_secret": {"type": "string"},
                     },
                 },
-                params=[_CLIENT_ID],
+                params=[CLIENT_ID],
                 changes_state=True,
                 not_found=True,
             )
         },
         "/admin/api/clients/{client_id}/disable": {
-            "post": _op(
+            "post": op(
                 "disableClient",
                 "Disable; its refresh tokens stop and introspection answers active=false.",
                 "clients",
                 {
                     "type": "object",
-                    "properties": {"client": _ref("Client"), "grants_revoked": {"type": "integer"}},
+                    "properties": {"client": ref("Client"), "grants_revoked": {"type": "integer"}},
                 },
-                params=[_CLIENT_ID],
+                params=[CLIENT_ID],
                 changes_state=True,
                 not_found=True,
             )
         },
         "/admin/api/clients/{client_id}/enable": {
-            "post": _op(
+            "post": op(
                 "enableClient",
                 "Enable a disabled client again.",
                 "clients",
-                {"type": "object", "properties": {"client": _ref("Client")}},
-                params=[_CLIENT_ID],
+                {"type": "object", "properties": {"client": ref("Client")}},
+                params=[CLIENT_ID],
                 changes_state=True,
                 not_found=True,
             )
         },
         "/admin/api/policies": {
-            "get": _op(
+            "get": op(
                 "listPolicyVersions",
                 "The active version and the history, newest first.",
                 "policies",
@@ -421,15 +183,15 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                     "type": "object",
                     "properties": {
                         "active_version": {"type": "string"},
-                        "versions": {"type": "array", "items": _ref("PolicyVersion")},
+                        "versions": {"type": "array", "items": ref("PolicyVersion")},
                     },
                 },
             ),
-            "post": _op(
+            "post": op(
                 "applyPolicy",
                 "Validate and apply a document as the next version (atomic, audited).",
                 "policies",
-                _ref("PolicyVersion"),
+                ref("PolicyVersion"),
                 status="201",
                 body={
                     "type": "object",
@@ -440,60 +202,58 @@ def openapi_document(issuer: str) -> dict[str, Any]:
             ),
         },
         "/admin/api/policies/active": {
-            "get": _op(
-                "getActivePolicy", "The document in force.", "policies", _ref("PolicyVersion")
-            )
+            "get": op("getActivePolicy", "The document in force.", "policies", ref("PolicyVersion"))
         },
         "/admin/api/policies/{version}": {
-            "get": _op(
+            "get": op(
                 "getPolicyVersion",
                 "One version with its text.",
                 "policies",
-                _ref("PolicyVersion"),
-                params=[_VERSION],
+                ref("PolicyVersion"),
+                params=[VERSION],
                 not_found=True,
             )
         },
         "/admin/api/policies/{version}/rollback": {
-            "post": _op(
+            "post": op(
                 "rollbackPolicy",
                 "Apply an old version's text again, as a new version.",
                 "policies",
-                _ref("PolicyVersion"),
+                ref("PolicyVersion"),
                 status="201",
                 body={"type": "object", "properties": {"comment": {"type": "string"}}},
                 body_required=False,
-                params=[_VERSION],
+                params=[VERSION],
                 changes_state=True,
                 not_found=True,
             )
         },
         "/admin/api/policies/validate": {
-            "post": _op(
+            "post": op(
                 "validatePolicy",
                 "Every problem of a document, with line numbers (nothing is stored).",
                 "policies",
-                _ref("Validation"),
-                body=_TEXT_BODY,
+                ref("Validation"),
+                body=TEXT_BODY,
                 changes_state=True,
             )
         },
         "/admin/api/policies/dry-run": {
-            "post": _op(
+            "post": op(
                 "dryRunPolicy",
                 "What a document would change for recent grants (nothing is stored).",
                 "policies",
-                _ref("DryRun"),
-                body=_TEXT_BODY,
+                ref("DryRun"),
+                body=TEXT_BODY,
                 changes_state=True,
             )
         },
         "/admin/api/policies/explain": {
-            "post": _op(
+            "post": op(
                 "explainPolicy",
                 "What a client would get for a person, and why, step by step and rule by rule.",
                 "policies",
-                _ref("Explanation"),
+                ref("Explanation"),
                 body={
                     "type": "object",
                     "required": ["client_id", "subject", "scopes"],
@@ -516,24 +276,24 @@ def openapi_document(issuer: str) -> dict[str, Any]:
             )
         },
         "/admin/api/consents": {
-            "get": _op(
+            "get": op(
                 "searchConsents",
                 "Consent records by client and/or subject digest, newest first.",
                 "consents",
                 {
                     "type": "object",
-                    "properties": {"consents": {"type": "array", "items": _ref("Consent")}},
+                    "properties": {"consents": {"type": "array", "items": ref("Consent")}},
                 },
                 params=[
-                    _query("client_id", "Client id."),
-                    _query("subject", "Subject digest (32 hex characters)."),
-                    _query("include_revoked", "1 or true to include revoked records."),
-                    _query("limit", "At most 500.", {"type": "integer", "minimum": 1}),
+                    query("client_id", "Client id."),
+                    query("subject", "Subject digest (32 hex characters)."),
+                    query("include_revoked", "1 or true to include revoked records."),
+                    query("limit", "At most 500.", {"type": "integer", "minimum": 1}),
                 ],
             )
         },
         "/admin/api/consents/{consent_id}/revoke": {
-            "post": _op(
+            "post": op(
                 "revokeConsent",
                 "Revoke; the person's grants with the client end at once.",
                 "consents",
@@ -544,13 +304,13 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                         "grants_revoked": {"type": "integer"},
                     },
                 },
-                params=[_CONSENT_ID],
+                params=[CONSENT_ID],
                 changes_state=True,
                 not_found=True,
             )
         },
         "/admin/api/subjects/{subject}/reset-factors": {
-            "post": _op(
+            "post": op(
                 "resetSubjectFactors",
                 "Remove every enrolled second factor of a person (lost phone or app); the "
                 "next login that needs one sends an SMS code to the ESIA-verified mobile. "
@@ -564,30 +324,30 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                         "removed": {"type": "integer", "description": "Credentials removed."},
                     },
                 },
-                params=[_SUBJECT],
+                params=[SUBJECT],
                 changes_state=True,
                 not_found=True,
             )
         },
         "/admin/api/audit": {
-            "get": _op(
+            "get": op(
                 "listAuditEvents",
                 "Audit events, newest first, filtered by event name and date.",
                 "audit",
                 {
                     "type": "object",
-                    "properties": {"events": {"type": "array", "items": _ref("AuditEvent")}},
+                    "properties": {"events": {"type": "array", "items": ref("AuditEvent")}},
                 },
                 params=[
-                    _query("event", "Event name, or a prefix such as 'policy'."),
-                    _query("since", "From this UTC date (YYYY-MM-DD)."),
-                    _query("until", "Up to and including this UTC date (YYYY-MM-DD)."),
-                    _query("limit", "At most 1000.", {"type": "integer", "minimum": 1}),
+                    query("event", "Event name, or a prefix such as 'policy'."),
+                    query("since", "From this UTC date (YYYY-MM-DD)."),
+                    query("until", "Up to and including this UTC date (YYYY-MM-DD)."),
+                    query("limit", "At most 1000.", {"type": "integer", "minimum": 1}),
                 ],
             )
         },
         "/admin/api/audit/verify": {
-            "get": _op(
+            "get": op(
                 "verifyAuditChain",
                 "Walk the hash chain; every break is listed.",
                 "audit",
@@ -604,18 +364,18 @@ def openapi_document(issuer: str) -> dict[str, Any]:
             )
         },
         "/admin/api/keys": {
-            "get": _op(
+            "get": op(
                 "listKeys",
                 "Signing keys (never private parts).",
                 "keys",
                 {
                     "type": "object",
-                    "properties": {"keys": {"type": "array", "items": _ref("SigningKey")}},
+                    "properties": {"keys": {"type": "array", "items": ref("SigningKey")}},
                 },
             )
         },
         "/admin/api/keys/rotate": {
-            "post": _op(
+            "post": op(
                 "rotateKeys",
                 "next -> active -> retired, and a new next key.",
                 "keys",
@@ -677,17 +437,17 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                 }
             },
             "schemas": {
-                "Error": _ERROR,
-                "Client": _CLIENT,
-                "PolicyVersion": _POLICY_VERSION,
-                "Problem": _PROBLEM,
-                "Validation": _VALIDATION,
-                "Decision": _DECISION,
-                "Explanation": _EXPLANATION,
-                "DryRun": _DRY_RUN,
-                "Consent": _CONSENT,
-                "AuditEvent": _AUDIT_EVENT,
-                "SigningKey": _KEY,
+                "Error": ERROR,
+                "Client": CLIENT,
+                "PolicyVersion": POLICY_VERSION,
+                "Problem": PROBLEM,
+                "Validation": VALIDATION,
+                "Decision": DECISION,
+                "Explanation": EXPLANATION,
+                "DryRun": DRY_RUN,
+                "Consent": CONSENT,
+                "AuditEvent": AUDIT_EVENT,
+                "SigningKey": KEY,
             },
         },
     }
