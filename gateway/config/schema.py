@@ -142,6 +142,9 @@ class ScopeSettings(Section):
     delegable: bool = False
     """May be used in a token that acts for a linked child."""
     min_acr: str = ACR_ESIA
+    machine_only: bool = False
+    """Only for a school system's own tokens (client credentials, e.g. ``roster``): never
+    asked of a person, so ``/authorize`` refuses it and no consent page shows it."""
     description_ru: str = ""
     description_en: str = ""
 
@@ -198,9 +201,10 @@ DEFAULT_SCOPES: dict[str, ScopeSettings] = {
     "child": _scope(
         "Действовать от имени ребёнка", "Act for one of your children", ("act",), delegable=True
     ),
-    "roster": _scope(
-        "Передавать списки учеников своих школ (для школьных систем)",
-        "Push the pupil rosters of its own schools (school systems)",
+    "roster": ScopeSettings(
+        description_ru="Передавать списки учеников своих школ (для школьных систем)",
+        description_en="Push the pupil rosters of its own schools (school systems)",
+        machine_only=True,
     ),
 }
 

@@ -44,6 +44,7 @@ from typing import NamedTuple
 from authlib.oauth2.rfc6749 import OAuth2Error
 
 from gateway.config.schema import ACR_VALUES
+from gateway.config.schema import ScopeSettings
 from gateway.core.errors import AccessDeniedError
 from gateway.core.errors import InvalidRequestError
 from gateway.core.errors import InvalidRequestUriError
@@ -438,9 +439,10 @@ def _check_response_type(first: dict[str, str], client: ClientModel) -> None:
 
 
 def _checked_scopes(
-    first: dict[str, str], client: ClientModel, catalogue: Mapping[str, object]
+    first: dict[str, str], client: ClientModel, catalogue: Mapping[str, ScopeSettings]
 ) -> tuple[str, ...]:
-    """Check 8: ``openid``, every scope in the catalogue and registered for the client."""
+    """Check 8: ``openid``, every scope in the catalogue, registered for the client, and
+    none that is only for a school system's own tokens (``roster``)."""
     scopes = tuple(dict.fromkeys(first.get("scope", "").split()))
     if "openid" not in scopes:
         raise InvalidScopeError("The openid scope is required.")
@@ -448,6 +450,8 @@ def _checked_scopes(
         raise InvalidScopeError("Unknown scope.")
     if not set(scopes) <= set(client.client.scopes):
         raise InvalidScopeError("Scope not registered for the client.")
+    if any(catalogue[s].machine_only for s in scopes):
+        raise InvalidScopeError("Scope not available in a sign-in.")
     return scopes
 
 

@@ -370,3 +370,12 @@ def test_store_outage_before_validation_is_a_503_page(
     assert response.status_code == 503
     assert "Location" not in response.headers
     assert response.headers["Retry-After"]
+
+
+def test_a_machine_only_scope_is_never_asked_of_a_person(kit: OAuthKit) -> None:
+    """``roster`` is for a school system's own (client-credentials) tokens: a sign-in asking
+    for it is refused before any page, so no consent page ever shows it."""
+    roster_school = kit.register("rosters", scopes=("openid", "profile", "roster"))
+    response = kit.get_authorize(roster_school, scope="openid roster", state="s-roster")
+    kit.assert_error_redirect(response, roster_school.redirect_uri, "invalid_scope", "s-roster")
+    assert kit.get_authorize(roster_school, scope="openid profile").status_code in (302, 303)
