@@ -35,6 +35,7 @@ from gateway.core.applications import PersonNotices
 from gateway.core.applications import RejectReason
 from gateway.core.applications import document_context
 from gateway.core.applications import note_context
+from gateway.core.applications import status_notice
 from gateway.core.audit import audit
 from gateway.core.errors import GatewayError
 from gateway.core.errors import NotFound
@@ -53,12 +54,6 @@ MAX_NOTE = 1000
 MAX_ID = 64
 QUEUE_LIMIT = 200
 CLI_ACTOR = "cli"
-
-STATUS_TEXT = {
-    ApplicationStatus.NEEDS_DOCUMENT: "по заявке на связь с ребёнком нужен ещё один документ.",
-    ApplicationStatus.APPROVED: "заявка на связь с ребёнком одобрена.",
-    ApplicationStatus.REJECTED: "заявка на связь с ребёнком отклонена.",
-}
 
 
 class OwnChild(GatewayError):
@@ -322,9 +317,8 @@ class ApplicationReview:
     # ------------------------------------------------------------------ helpers
 
     def _tell(self, app: Application) -> None:
-        text = STATUS_TEXT.get(app.status)
-        if text is not None:
-            self._notices.tell(app.parent_id, f"{text} Подробности — в разделе «Мои заявки».")
+        if app.status is not ApplicationStatus.PENDING:
+            self._notices.tell(app.parent_id, status_notice(app.status))
 
     @staticmethod
     def _get(uow: UnitOfWork, application_id: str) -> Application:

@@ -70,6 +70,20 @@ class ApplicationStatus(enum.StrEnum):
         return self in (ApplicationStatus.PENDING, ApplicationStatus.NEEDS_DOCUMENT)
 
 
+_STATUS_TEXT = {
+    ApplicationStatus.PENDING: "заявка на связь с ребёнком принята и ждёт проверки.",
+    ApplicationStatus.NEEDS_DOCUMENT: "по заявке на связь с ребёнком нужен ещё один документ.",
+    ApplicationStatus.APPROVED: "заявка на связь с ребёнком одобрена.",
+    ApplicationStatus.REJECTED: "заявка на связь с ребёнком отклонена.",
+}
+
+
+def status_notice(status: ApplicationStatus) -> str:
+    """The notice to the parent when an application's status changes (no personal data:
+    the details are on the «Мои заявки» page)."""
+    return f"{_STATUS_TEXT[status]} Подробности — в разделе «Мои заявки»."
+
+
 class RejectReason(enum.StrEnum):
     """The reasons a reviewer chooses from (plus free text)."""
 

@@ -39,6 +39,7 @@ from gateway.core.applications import DocumentRefused
 from gateway.core.applications import PersonNotices
 from gateway.core.applications import document_context
 from gateway.core.applications import note_context
+from gateway.core.applications import status_notice
 from gateway.core.audit import audit
 from gateway.core.errors import NotFound
 from gateway.core.errors import RateLimited
@@ -303,20 +304,6 @@ class ApplicationView:
 class Submitted:
     application_id: str
     status: ApplicationStatus
-
-
-STATUS_TEXT = {
-    ApplicationStatus.PENDING: "заявка на связь с ребёнком принята и ждёт проверки.",
-    ApplicationStatus.NEEDS_DOCUMENT: "по заявке на связь с ребёнком нужен ещё один документ.",
-    ApplicationStatus.APPROVED: "заявка на связь с ребёнком одобрена.",
-    ApplicationStatus.REJECTED: "заявка на связь с ребёнком отклонена.",
-}
-
-
-def status_notice(status: ApplicationStatus) -> str:
-    """The notice text for a status (no personal data: the parent reads details on the
-    «Мои заявки» page)."""
-    return f"{STATUS_TEXT[status]} Подробности — в разделе «Мои заявки»."
 
 
 class ChildApplications:
