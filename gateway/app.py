@@ -24,6 +24,7 @@ from gateway.config.warnings import startup_warnings
 from gateway.core.logs import configure_logging
 from gateway.core.logs import log_event
 from gateway.http import account
+from gateway.http import account_applications
 from gateway.http import account_children
 from gateway.http import account_factors
 from gateway.http import admin
@@ -100,6 +101,7 @@ def create_app(
     app.register_blueprint(account_factors.bp)
     app.register_blueprint(push_device.bp)
     app.register_blueprint(account_children.bp)
+    app.register_blueprint(account_applications.bp)
     app.register_blueprint(schools.bp)
     admin.init_admin(app)
 

@@ -25,6 +25,7 @@ from gateway.admin.clients import set_client_disabled
 from gateway.admin.factors import reset_factors
 from gateway.admin.invites import create_invite
 from gateway.app import build_services
+from gateway.cli_applications import applications
 from gateway.cli_device import device
 from gateway.cli_esia import esia
 from gateway.cli_policy import policy
@@ -422,7 +423,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 @handle_errors
 def worker() -> None:
     """Deliver back-channel logout notifications (serving processes also do this in a
-    thread; run a dedicated worker when workers are recycled often). Ctrl-C stops it."""
+    thread; run a dedicated worker when workers are recycled often) and run the children
+    lifecycle job: links end at the child's 18th birthday, parents are told before, scans
+    of decided applications are purged. Ctrl-C stops it."""
     import signal
     import threading
 
@@ -431,11 +434,16 @@ def worker() -> None:
     svc = _services()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo("vhod worker: delivering back-channel logout notifications")
+    click.echo("vhod worker: back-channel logout notifications and the children lifecycle job")
+    lifecycle = threading.Thread(
+        target=svc.lifecycle.run, args=(stop,), name="vhod-lifecycle", daemon=True
+    )
+    lifecycle.start()
     try:
         run_worker(svc, stop)
     except KeyboardInterrupt:
         stop.set()
+    lifecycle.join(5)
 
 
 @main.command("dev")
@@ -465,6 +473,7 @@ def dev(
     run_dev_stack(_config(), host, port, sandbox_port, school_port)
 
 
+main.add_command(applications)
 main.add_command(device)
 main.add_command(esia)
 main.add_command(policy)

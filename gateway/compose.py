@@ -16,6 +16,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from gateway.admin.applications import ApplicationReview
 from gateway.admin.schools import SchoolDirectory
 from gateway.config.devsecrets import secret_bytes
 from gateway.config.devsecrets import with_dev_secrets
@@ -32,9 +33,11 @@ from gateway.core.ports import UnitOfWorkFactory
 from gateway.http import ops
 from gateway.http.deps import Services
 from gateway.journey.account import AccountService
+from gateway.journey.applications import ChildApplications
 from gateway.journey.children import ChildrenAccount
 from gateway.journey.claims import SubjectClaims
 from gateway.journey.guardianship import LinkProblems
+from gateway.journey.lifecycle import ChildrenLifecycle
 from gateway.journey.service import JourneyService
 from gateway.journey.sessions import EphemeralSsoSessions
 from gateway.journey.steps import build_journey_steps
@@ -49,10 +52,14 @@ from keys.manager import KeyManager
 from keys.sealing import AesGcmSealer
 from policies.build import build_policy_engine
 from policies.documents.source import ActiveRuleDocuments
+from providers.documents import ContentInspector
+from providers.factors.login import Notices
+from providers.notices import ProfileNotices
 from providers.registry import FactorDeps
 from providers.registry import UpstreamDeps
 from providers.registry import build_factor_management
 from providers.registry import build_factors
+from providers.registry import build_senders
 from providers.registry import build_upstreams
 from providers.registry import upstream_problems
 
@@ -123,6 +130,9 @@ def build_services(
         claims=claims,
         on_event=_count_event,
     )
+    notices = ProfileNotices(
+        uow, sealer, Notices(*build_senders(factor_deps), config.sms.service_name)
+    )
     if prepare_stores:
         key_manager.ensure_keys()
     return Services(
@@ -155,6 +165,32 @@ def build_services(
             problems=LinkProblems(ephemeral, sealer),
         ),
         schools=SchoolDirectory(uow, sealer, clock),
+        applications=ChildApplications(
+            uow=uow,
+            store=ephemeral,
+            sealer=sealer,
+            clock=clock,
+            pepper=pepper,
+            settings=config.applications,
+            inspector=ContentInspector(),
+            notices=notices,
+        ),
+        reviews=ApplicationReview(
+            uow=uow,
+            sealer=sealer,
+            clock=clock,
+            pepper=pepper,
+            settings=config.applications,
+            notices=notices,
+        ),
+        lifecycle=ChildrenLifecycle(
+            uow=uow,
+            store=ephemeral,
+            clock=clock,
+            pepper=pepper,
+            settings=config.applications,
+            notices=notices,
+        ),
     )
 
 

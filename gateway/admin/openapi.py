@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.admin.openapi_parts import APPLICATION_DECIDED
+from gateway.admin.openapi_parts import APPLICATION_DETAILS
+from gateway.admin.openapi_parts import APPLICATION_ID
+from gateway.admin.openapi_parts import APPLICATION_ROW
 from gateway.admin.openapi_parts import AUDIT_EVENT
 from gateway.admin.openapi_parts import CLIENT
 from gateway.admin.openapi_parts import CLIENT_ID
@@ -329,6 +333,89 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                 not_found=True,
             )
         },
+        "/admin/api/applications": {
+            "get": op(
+                "listApplications",
+                "The review queue: open link applications, oldest first, with waiting time, "
+                "the child's age, the school and the failed automatic checks.",
+                "applications",
+                {
+                    "type": "object",
+                    "properties": {
+                        "applications": {"type": "array", "items": ref("ApplicationRow")}
+                    },
+                },
+            )
+        },
+        "/admin/api/applications/{application_id}": {
+            "get": op(
+                "getApplication",
+                "One application: the child's data, checks, documents (metadata; scans are "
+                "downloaded on the admin page only) and history.",
+                "applications",
+                ref("ApplicationDetails"),
+                params=[APPLICATION_ID],
+                not_found=True,
+            )
+        },
+        "/admin/api/applications/{application_id}/approve": {
+            "post": op(
+                "approveApplication",
+                "Approve: a verified guardianship (evidence application). 409 when decided "
+                "already or about the reviewer's own child. Audited.",
+                "applications",
+                APPLICATION_DECIDED,
+                params=[APPLICATION_ID],
+                changes_state=True,
+                not_found=True,
+            )
+        },
+        "/admin/api/applications/{application_id}/reject": {
+            "post": op(
+                "rejectApplication",
+                "Reject with a reason from the list and free text (required for 'other'). "
+                "Audited; the parent sees the reason.",
+                "applications",
+                APPLICATION_DECIDED,
+                body={
+                    "type": "object",
+                    "required": ["reason"],
+                    "properties": {
+                        "reason": {
+                            "type": "string",
+                            "enum": [
+                                "document_unreadable",
+                                "document_mismatch",
+                                "not_on_roster",
+                                "not_guardian",
+                                "duplicate",
+                                "other",
+                            ],
+                        },
+                        "note": {"type": "string", "maxLength": 1000},
+                    },
+                },
+                params=[APPLICATION_ID],
+                changes_state=True,
+                not_found=True,
+            )
+        },
+        "/admin/api/applications/{application_id}/ask-document": {
+            "post": op(
+                "askApplicationDocument",
+                "Ask the parent for another document (status needs_document). Audited.",
+                "applications",
+                APPLICATION_DECIDED,
+                body={
+                    "type": "object",
+                    "required": ["note"],
+                    "properties": {"note": {"type": "string", "maxLength": 1000}},
+                },
+                params=[APPLICATION_ID],
+                changes_state=True,
+                not_found=True,
+            )
+        },
         "/admin/api/audit": {
             "get": op(
                 "listAuditEvents",
@@ -413,6 +500,7 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                 "policies",
                 "consents",
                 "subjects",
+                "applications",
                 "audit",
                 "keys",
             )
@@ -448,6 +536,9 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                 "Consent": CONSENT,
                 "AuditEvent": AUDIT_EVENT,
                 "SigningKey": KEY,
+                "ApplicationRow": APPLICATION_ROW,
+                "ApplicationDetails": APPLICATION_DETAILS,
+                "ApplicationDecided": APPLICATION_DECIDED,
             },
         },
     }

@@ -264,3 +264,53 @@ TEXT_BODY = {
     "required": ["text"],
     "properties": {"text": {"type": "string", "description": "A TOML rule document."}},
 }
+
+APPLICATION_ID = path_param("application_id", {"type": "string", "maxLength": 64})
+APPLICATION_ROW = {
+    "type": "object",
+    "required": ["application_id", "status", "school_id", "checks_failed"],
+    "properties": {
+        "application_id": {"type": "string"},
+        "created_at": {"type": "number"},
+        "waiting_days": {"type": "integer"},
+        "child_age": {"type": ["integer", "null"]},
+        "school_id": {"type": "string"},
+        "school_name": {"type": "string"},
+        "status": {
+            "type": "string",
+            "enum": ["pending", "needs_document", "approved", "rejected"],
+        },
+        "checks_failed": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The automatic checks that failed (roster_snils, "
+            "roster_certificate, certificate_foreign, family_name, given_name, birthdate, "
+            "adult, already_linked, self).",
+        },
+        "documents": {"type": "integer"},
+    },
+}
+APPLICATION_DETAILS = {
+    "allOf": [
+        {"$ref": "#/components/schemas/ApplicationRow"},
+        {
+            "type": "object",
+            "properties": {
+                "parent": {"type": "string", "description": "The applicant's subject digest."},
+                "class": {"type": "string"},
+                "reason": {"type": ["string", "null"]},
+                "child": {
+                    "type": "object",
+                    "description": "The child's data as the parent gave it (personal data).",
+                },
+                "documents": {"type": "array", "items": {"type": "object"}},
+                "history": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+    ]
+}
+APPLICATION_DECIDED = {
+    "type": "object",
+    "required": ["application_id", "status"],
+    "properties": {"application_id": {"type": "string"}, "status": {"type": "string"}},
+}

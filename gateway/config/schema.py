@@ -18,6 +18,10 @@ from pydantic import SecretStr
 from pydantic import field_validator
 from pydantic import model_validator
 
+from gateway.config.applications import DEFAULT_SUPPORT
+from gateway.config.applications import ApplicationSettings
+from gateway.config.applications import SupportContact
+from gateway.config.applications import check_support
 from gateway.config.factors import EmailSettings
 from gateway.config.factors import LockoutSettings
 from gateway.config.factors import PushSettings
@@ -344,6 +348,14 @@ class GatewayConfig(Section):
     sms: SmsSettings = SmsSettings()
     email: EmailSettings = EmailSettings()
     lockout: LockoutSettings = LockoutSettings()
+    applications: ApplicationSettings = ApplicationSettings()
+    support: dict[str, SupportContact] = Field(default_factory=lambda: dict(DEFAULT_SUPPORT))
+    """Support contacts by region code (``[support.77]``) and ``[support.default]``."""
+
+    @field_validator("support")
+    @classmethod
+    def _support_regions(cls, v: dict[str, SupportContact]) -> dict[str, SupportContact]:
+        return check_support(v)
 
     @field_validator("scopes")
     @classmethod

@@ -254,6 +254,11 @@ class GuardianshipRepository(Protocol):
         ``False`` when it was not open."""
         ...
 
+    def ending_before(self, at: float, limit: int) -> list[Guardianship]:
+        """Verified links whose ``ends_at`` (the 18th birthday) is at or before ``at``,
+        soonest first: the age job expires them and tells the parents beforehand."""
+        ...
+
 
 class GuardianConsentRepository(Protocol):
     """Guardians' consents for a child's own login (``guardian_consents``)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask import request
 
+from gateway.admin.applications import ApplicationReview
 from gateway.admin.schools import SchoolDirectory
 from gateway.config.schema import GatewayConfig
 from gateway.core.factors import FactorManagement
@@ -30,7 +31,9 @@ from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.ports import UpstreamProvider
 from gateway.journey.account import AccountService
+from gateway.journey.applications import ChildApplications
 from gateway.journey.children import ChildrenAccount
+from gateway.journey.lifecycle import ChildrenLifecycle
 from gateway.journey.service import JourneyService
 from gateway.journey.sessions import EphemeralSsoSessions
 from gateway.oauth.provider import OAuthProvider
@@ -77,6 +80,12 @@ class Services:
     """«Мои дети» on ``/account``: linked children, unlinking, guardian consents."""
     schools: SchoolDirectory
     """The school registry and rosters (search, imports, school systems' pushes)."""
+    applications: ChildApplications
+    """Link applications, the parent's side (``/account/children/apply``, «Мои заявки»)."""
+    reviews: ApplicationReview
+    """Link applications, the review (admin pages and API, ``vhod applications``)."""
+    lifecycle: ChildrenLifecycle
+    """Links ending at 18, notices before, documents purged (``vhod worker``)."""
 
 
 def services() -> Services:

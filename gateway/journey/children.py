@@ -68,6 +68,8 @@ class ChildView:
 class ChildrenView:
     children: tuple[ChildView, ...]
     problems: tuple[LinkProblem, ...]
+    expired: tuple[str, ...] = ()
+    """First names of children whose link ended at their 18th birthday."""
 
 
 class ChildrenAccount:
@@ -99,11 +101,16 @@ class ChildrenAccount:
             consents = {
                 (c.child_id, c.client_id) for c in uow.guardian_consents.for_guardian(parent_id)
             }
+            expired: list[str] = []
             for link in uow.guardianships.for_parent(parent_id):
+                if _ended_at_18(link, now):
+                    child = uow.subjects.get(link.child_id)
+                    profile = {} if child is None else open_profile(self._sealer, child)
+                    expired.append(str(profile.get("given_name", "")))
                 if not link.usable(now):
                     continue
                 views.append(self._view(uow, link, consents, now))
-        return ChildrenView(tuple(views), tuple(self._problems.recall(parent_id)))
+        return ChildrenView(tuple(views), tuple(self._problems.recall(parent_id)), tuple(expired))
 
     def _view(
         self, uow: UnitOfWork, link: Guardianship, consents: set[tuple[str, str]], now: float
@@ -189,3 +196,10 @@ class ChildrenAccount:
         if link is None or link.parent_id != parent_id or not link.usable(now):
             raise NotFound("no such child")
         return link
+
+
+def _ended_at_18(link: Guardianship, now: float) -> bool:
+    """Ended by age: expired by the job, or verified but past the 18th birthday."""
+    return link.status is GuardianshipStatus.EXPIRED or (
+        link.status is GuardianshipStatus.VERIFIED and now >= link.ends_at
+    )

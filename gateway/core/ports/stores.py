@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any
 from typing import Protocol
 
+from gateway.core.applications import ApplicationRepository
 from gateway.core.children import GuardianConsentRepository
 from gateway.core.children import GuardianshipRepository
 from gateway.core.children import PersonIndex
@@ -336,6 +337,8 @@ class UnitOfWork(Protocol):
     guardian_consents: GuardianConsentRepository
     person_index: PersonIndex
     """Schools, rosters, guardianships and pupils' SNILS index: ``gateway.core.children``."""
+    applications: ApplicationRepository
+    """Link applications, their documents and decisions: ``gateway.core.applications``."""
 
     def commit(self) -> None: ...
 

@@ -6,7 +6,8 @@ One blueprint (``common.bp``); each area registers its pages and API routes on i
 * :mod:`.guard` — the admin session every request but sign-in needs, and CSRF;
 * :mod:`.signin` — the home page, ``/admin/login``, ``/admin/logout``, invites;
 * :mod:`.clients`, :mod:`.policies` (with explain and dry runs), :mod:`.consents`,
-  :mod:`.subjects` (a person's second factors, reset), :mod:`.audit`, :mod:`.keys` — pages
+  :mod:`.subjects` (a person's second factors, reset), :mod:`.applications` (link
+  applications: queue, decisions, scans), :mod:`.audit`, :mod:`.keys` — pages
   and API per area;
 * :mod:`.api` — ``/admin/openapi.json`` and ``/admin/api/session``;
 * :mod:`.common` and :mod:`.forms` — wiring, JSON, pages, flash; reading bodies and forms.
@@ -41,6 +42,7 @@ from __future__ import annotations
 from flask import Flask
 
 from gateway.http.admin import api
+from gateway.http.admin import applications
 from gateway.http.admin import audit
 from gateway.http.admin import clients
 from gateway.http.admin import consents
@@ -56,7 +58,7 @@ from gateway.http.security import csrf_exempt
 
 __all__ = ["PUBLIC_ENDPOINTS", "init_admin"]
 
-AREAS = (guard, signin, clients, policies, consents, subjects, audit, keys, api)
+AREAS = (guard, signin, clients, policies, consents, subjects, applications, audit, keys, api)
 """The modules whose views and hooks are on :data:`bp` (imported for that)."""
 
 

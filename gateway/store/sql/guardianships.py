@@ -78,6 +78,18 @@ class SqlGuardianshipRepository:
         with sql_errors():
             return rowcount(self._connection.execute(stmt)) == 1
 
+    def ending_before(self, at: float, limit: int) -> list[Guardianship]:
+        stmt = (
+            select(_links)
+            .where(_g.status == str(GuardianshipStatus.VERIFIED))
+            .where(_g.ends_at <= at)
+            .order_by(_g.ends_at, _g.guardianship_id)
+            .limit(limit)
+        )
+        with sql_errors():
+            rows = self._connection.execute(stmt).all()
+        return [_to_link(row) for row in rows]
+
     def _where(self, condition: Any) -> list[Guardianship]:
         stmt = select(_links).where(condition).order_by(_g.created_at, _g.guardianship_id)
         with sql_errors():

@@ -21,11 +21,17 @@ from sqlalchemy import Table
 from sqlalchemy import select
 from sqlalchemy import update
 
+from gateway.core.applications import application_context
+from gateway.core.applications import document_context
+from gateway.core.applications import note_context
 from gateway.core.children import roster_context
 from gateway.core.factors import credential_context
 from gateway.core.ports import SealedRecords
 from gateway.store.sql.errors import sql_errors
 from gateway.store.sql.tables import signing_keys_table
+from gateway.store.sql.tables_applications import application_decisions_table
+from gateway.store.sql.tables_applications import application_documents_table
+from gateway.store.sql.tables_applications import applications_table
 from gateway.store.sql.tables_children import roster_entries_table
 from gateway.store.sql.tables_factors import factor_credentials_table
 from gateway.store.sql.tables_identity import subjects_table
@@ -67,6 +73,24 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         key="entry_id",
         value="sealed_person",
         context=roster_context,
+    ),
+    SealedColumn(
+        table=applications_table,
+        key="application_id",
+        value="sealed_child",
+        context=application_context,
+    ),
+    SealedColumn(
+        table=application_documents_table,
+        key="document_id",
+        value="sealed_content",
+        context=document_context,
+    ),
+    SealedColumn(
+        table=application_decisions_table,
+        key="decision_id",
+        value="sealed_note",
+        context=note_context,
     ),
 )
 

@@ -42,6 +42,7 @@ from types import TracebackType
 from sqlalchemy import Connection
 from sqlalchemy import Engine
 
+from gateway.core.applications import ApplicationRepository
 from gateway.core.children import GuardianConsentRepository
 from gateway.core.children import GuardianshipRepository
 from gateway.core.children import PersonIndex
@@ -63,6 +64,7 @@ from gateway.core.ports import SealedRecords
 from gateway.core.ports import SubjectRepository
 from gateway.core.ports import UnitOfWork
 from gateway.core.ports import UnitOfWorkFactory
+from gateway.store.sql.applications import SqlApplicationRepository
 from gateway.store.sql.audit import SqlAuditRepository
 from gateway.store.sql.clients import SqlClientRepository
 from gateway.store.sql.consents import SqlConsentRepository
@@ -109,6 +111,7 @@ class SqlUnitOfWork:
     guardianships: GuardianshipRepository
     guardian_consents: GuardianConsentRepository
     person_index: PersonIndex
+    applications: ApplicationRepository
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         """:param engine: as :meth:`SqlUnitOfWorkFactory.bind_for` gives it."""
@@ -135,6 +138,7 @@ class SqlUnitOfWork:
         self.guardianships = SqlGuardianshipRepository(connection)
         self.guardian_consents = SqlGuardianConsentRepository(connection)
         self.person_index = SqlPersonIndex(connection)
+        self.applications = SqlApplicationRepository(connection)
 
     @property
     def connection(self) -> Connection:
