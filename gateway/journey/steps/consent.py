@@ -6,6 +6,10 @@ consent text's and the rule documents' versions — and audits ``consent.granted
 journey goes back to the policy. Denial audits ``consent.denied``, stores nothing and
 ends the journey with ``access_denied``. Under ``prompt=none`` the page cannot be shown:
 ``consent_required``.
+
+Acting for a child, the consent is the parent's **for that child and that school system**:
+remembered per (parent, client, child) (``Consent.acting_for``), and the page says for
+whom (the child's first name, ``ConsentPrompt.acting_for_name``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from gateway.core.errors import ConsentRequiredError
 from gateway.core.ids import new_id
 from gateway.core.ids import subject_digest
 from gateway.core.ports import Clock
+from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
+from gateway.core.profiles import open_profile
 from gateway.core.types import Consent
 from gateway.journey.state import Journey
 from gateway.journey.state import JourneyState
@@ -47,6 +53,8 @@ class ConsentPrompt:
     scopes: tuple[str, ...]
     new_scopes: tuple[str, ...]
     step_token: str
+    acting_for_name: str | None = None
+    """The child's first name when the person consents for a child (else ``None``)."""
 
 
 def consent_version(rules_version: str | None) -> str:
@@ -69,6 +77,7 @@ class ConsentStep:
         tokens: StepTokens,
         endings: Endings,
         uow: UnitOfWorkFactory,
+        sealer: Sealer,
         clock: Clock,
         pepper: bytes,
         policy: PolicyEngine,
@@ -79,6 +88,7 @@ class ConsentStep:
         self._tokens = tokens
         self._endings = endings
         self._uow = uow
+        self._sealer = sealer
         self._clock = clock
         self._pepper = pepper
         self._policy = policy
@@ -101,8 +111,9 @@ class ConsentStep:
             remembered = (
                 None
                 if journey.subject_id is None
-                else uow.consents.active(journey.subject_id, req.client_id)
+                else uow.consents.active(journey.subject_id, req.client_id, journey.acting_for)
             )
+            child = None if journey.acting_for is None else uow.subjects.get(journey.acting_for)
         granted = set(() if remembered is None else remembered.scopes)
         return ConsentPrompt(
             jid=jid,
@@ -111,6 +122,11 @@ class ConsentStep:
             scopes=req.scopes,
             new_scopes=tuple(s for s in req.scopes if s not in granted),
             step_token=token,
+            acting_for_name=(
+                None
+                if journey.acting_for is None
+                else str(open_profile(self._sealer, child).get("given_name", "") if child else "")
+            ),
         )
 
     def record(self, jid: str, binding: str, step_token: str, approved: bool) -> Answered | Step:
@@ -130,13 +146,15 @@ class ConsentStep:
             "subject": subject_digest(self._pepper, subject_id),
             "journey": jid,
         }
+        if journey.acting_for is not None:
+            fields["child"] = subject_digest(self._pepper, journey.acting_for)
         if not approved:
             with self._uow() as uow:
                 uow.audit.append(now, "consent.denied", fields)
                 uow.commit()
             return self._endings.fail(journey, "consent_denied", AccessDeniedError())
         with self._uow() as uow:
-            previous = uow.consents.active(subject_id, req.client_id)
+            previous = uow.consents.active(subject_id, req.client_id, journey.acting_for)
             scopes = tuple(dict.fromkeys((*(previous.scopes if previous else ()), *req.scopes)))
             uow.consents.save(
                 Consent(
@@ -145,6 +163,7 @@ class ConsentStep:
                     client_id=req.client_id,
                     scopes=scopes,
                     granted_at=now,
+                    acting_for=journey.acting_for,
                     policy_version=consent_version(self._policy.rules_version),
                 )
             )
