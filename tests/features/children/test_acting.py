@@ -14,7 +14,11 @@ import re
 from typing import Any
 
 import requests
+from flask import render_template
 
+from gateway.admin.policies import ExplainQuery
+from gateway.admin.policies import age_reader
+from gateway.admin.policies import explain_query
 from gateway.core.children import links_for_client
 from gateway.core.ids import keyed_digest
 from gateway.core.types import TOKEN_EXCHANGE
@@ -319,3 +323,44 @@ def test_refresh_after_unlink_is_invalid_grant(stack: JourneyStack, browser: Bro
     assert refused.json()["error"] == "invalid_grant"
     assert _post("/introspect", stack, token=again["access_token"]).json() == {"active": False}
     assert _userinfo(stack, again["access_token"]).status_code == 401
+
+
+def test_explain_why_a_parent_cannot_act_for_a_child(stack: JourneyStack) -> None:
+    """``/admin/explain`` and ``vhod policy explain`` (one use case): after the unlink
+    above, Пётр's link is ended; Иван's holds; Лев is another parent's child."""
+    svc = stack.services
+    parent_id = _subject_of(stack, PARENT_OID)
+    with svc.uow(read_only=True) as uow:
+        kids = {g.child_id for g in uow.guardianships.for_parent(parent_id)}
+    ivan = _children(stack, parent_id)["Иван"]
+    (petr,) = kids - {ivan}
+    lev = _children(stack, _subject_of(stack, FOREIGN_OID))["Лев"]
+
+    def explained(child: str, scope: str = "openid child diary") -> dict[str, Any]:
+        query = ExplainQuery(
+            client_id=KIDS_SCHOOL.client_id,
+            subject=parent_id,
+            scopes=tuple(scope.split()),
+            acting_for=child,
+        )
+        ages = age_reader(svc.sealer, svc.clock)
+        found = explain_query(
+            svc.uow, svc.clock, svc.pepper, svc.config.scopes, svc.policy_documents, query, ages
+        )
+        return found.to_dict()
+
+    ended = explained(petr)
+    assert ended["decision"]["reason"] == "child_not_linked"
+    assert ended["child_access"]["answer"].startswith("guardianship_ended")
+    assert ended["child_access"]["guardianships"][0]["status"] == "ended"
+    assert explained(lev)["child_access"]["answer"].startswith("no_guardianship")
+    ok = explained(ivan)
+    assert ok["decision"]["action"] == "allow", ok["decision"]
+    assert ok["child_access"]["answer"].startswith("allowed")
+    assert ok["child_access"]["guardianships"][0]["school_serves_client"] is True
+    profile = explained(ivan, "openid child profile")
+    assert profile["decision"]["reason"] == "scope_not_delegable"
+    assert profile["child_access"]["not_delegable_scopes"] == ["profile"]
+    with stack.app.test_request_context("/admin/explain"):
+        page = render_template("admin_explain_child.html", result=ended)
+    assert "guardianship_ended" in page
