@@ -16,6 +16,7 @@ from typing import Any
 from gateway.core.children import links_for_client
 from gateway.core.ports import UnitOfWork
 from gateway.core.types import Client
+from gateway.core.types import Grant
 from gateway.oauth.context import OAuthContext
 
 CHILDREN_SCOPE = "children"
@@ -51,26 +52,23 @@ def children_claim(ctx: OAuthContext, client: Client, parent_id: str) -> list[di
 
 
 def audit_issued_for_child(
-    ctx: OAuthContext,
-    uow: UnitOfWork,
-    now: float,
-    *,
-    client_id: str,
-    grant_id: str,
-    parent_id: str,
-    child_id: str,
-    grant_type: str,
+    ctx: OAuthContext, uow: UnitOfWork, now: float, grant: Grant, grant_type: str
 ) -> None:
-    """Audit ``token.issued_for_child`` in ``uow`` (digests and ids only)."""
+    """Audit ``token.issued_for_child`` in ``uow`` for a grant acting for a child (digests
+    and ids only); nothing for any other grant."""
+    if grant.acting_for is None:
+        return
     uow.audit.append(
         now,
         ISSUED_FOR_CHILD,
         {
-            "client_id": client_id,
-            "grant_id": grant_id,
+            "client_id": grant.client_id,
+            "grant_id": grant.grant_id,
             "grant_type": grant_type,
-            "parent": ctx.tokens.audit_subject(parent_id),
-            "child": ctx.tokens.audit_subject(child_id),
+            "parent": ctx.tokens.audit_subject(grant.subject_id),
+            "child": ctx.tokens.audit_subject(grant.acting_for),
         },
     )
-    ctx.event(ISSUED_FOR_CHILD, client_id=client_id, grant_id=grant_id, grant_type=grant_type)
+    ctx.event(
+        ISSUED_FOR_CHILD, client_id=grant.client_id, grant_id=grant.grant_id, grant_type=grant_type
+    )

@@ -30,6 +30,7 @@ from gateway.core.errors import NotFound
 from gateway.core.logs import log_event
 from gateway.core.ports import ClaimsSource
 from gateway.core.ports import UnitOfWorkFactory
+from gateway.journey.account import client_name
 from gateway.journey.state import Journey
 from gateway.journey.state import JourneyState
 from gateway.journey.steps.base import Answered
@@ -94,15 +95,12 @@ class ChildChoiceStep:
 
     def prompt(self, jid: str, binding: str) -> ChildChoicePage:
         """What the page shows now, with a fresh one-time step token."""
-        journey = self._records.load_waiting(jid, binding, self.state)
-        req = journey.request
-        if req is None:
-            raise reject("step_out_of_order", jid)
+        journey, req = self._records.load_request(jid, binding, self.state)
         with self._uow(read_only=True) as uow:
             client = uow.clients.get(req.client_id)
         return ChildChoicePage(
             jid=jid,
-            client_name=client.name if client is not None and client.name else req.client_id,
+            client_name=client_name(client, req.client_id),
             children=tuple(self._offered(journey)),
             step_token=self._tokens.offer(journey),
         )

@@ -26,6 +26,7 @@ from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.profiles import open_profile
 from gateway.core.types import Consent
+from gateway.journey.account import client_name
 from gateway.journey.state import Journey
 from gateway.journey.state import JourneyState
 from gateway.journey.steps.base import Answered
@@ -101,10 +102,7 @@ class ConsentStep:
 
     def prompt(self, jid: str, binding: str) -> ConsentPrompt:
         """What the consent page shows, with a fresh one-time step token."""
-        journey = self._records.load_waiting(jid, binding, self.state)
-        req = journey.request
-        if req is None:
-            raise reject("step_out_of_order", jid)
+        journey, req = self._records.load_request(jid, binding, self.state)
         token = self._tokens.offer(journey)
         with self._uow(read_only=True) as uow:
             client = uow.clients.get(req.client_id)
@@ -118,7 +116,7 @@ class ConsentStep:
         return ConsentPrompt(
             jid=jid,
             client_id=req.client_id,
-            client_name=(client.name if client is not None and client.name else req.client_id),
+            client_name=client_name(client, req.client_id),
             scopes=req.scopes,
             new_scopes=tuple(s for s in req.scopes if s not in granted),
             step_token=token,

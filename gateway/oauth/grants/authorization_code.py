@@ -147,17 +147,7 @@ class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
         refresh = token.get("refresh_token")
         with ctx.uow() as uow:
             uow.grants.add(grant)
-            if grant.acting_for is not None:
-                audit_issued_for_child(
-                    ctx,
-                    uow,
-                    now,
-                    client_id=grant.client_id,
-                    grant_id=grant.grant_id,
-                    parent_id=grant.subject_id,
-                    child_id=grant.acting_for,
-                    grant_type=self.GRANT_TYPE,
-                )
+            audit_issued_for_child(ctx, uow, now, grant, self.GRANT_TYPE)
             if isinstance(refresh, str):
                 uow.refresh_tokens.add(
                     refresh_link(

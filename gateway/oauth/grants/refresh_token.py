@@ -122,17 +122,7 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
                             now=now,
                         )
                     )
-                if grant.acting_for is not None:
-                    audit_issued_for_child(
-                        ctx,
-                        uow,
-                        now,
-                        client_id=grant.client_id,
-                        grant_id=grant.grant_id,
-                        parent_id=grant.subject_id,
-                        child_id=grant.acting_for,
-                        grant_type=self.GRANT_TYPE,
-                    )
+                audit_issued_for_child(ctx, uow, now, grant, self.GRANT_TYPE)
                 uow.commit()
         ctx.event("token.refreshed", client_id=grant.client_id, grant_id=grant.grant_id)
 

@@ -201,16 +201,7 @@ class TokenExchange(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
         now = ctx.clock.now()
         with ctx.uow() as uow:
             uow.grants.add(grant)
-            audit_issued_for_child(
-                ctx,
-                uow,
-                now,
-                client_id=grant.client_id,
-                grant_id=grant.grant_id,
-                parent_id=grant.subject_id,
-                child_id=grant.acting_for or "",
-                grant_type="token_exchange",
-            )
+            audit_issued_for_child(ctx, uow, now, grant, "token_exchange")
             uow.commit()
         token, ttl = ctx.tokens.access_token(
             client.client, grant.scopes, principal_of(grant), self.request.vhod_audience

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from gateway.admin.clients import register_client
+from gateway.core.ids import keyed_digest
 from gateway.core.types import TOKEN_EXCHANGE
 from gateway.core.types import Client
 from gateway.dev.school_registry import seed_school_registry
@@ -37,6 +38,15 @@ KIDS_SCHOOL = SchoolClient(
 )
 """The school system of ``demo-school-1`` (bound to it; may push its roster, act for a
 parent's children and exchange a parent's token for a child's)."""
+
+
+def subject_of(stack: JourneyStack, persona_oid: int) -> str:
+    """The subject id of a sandbox persona (by its ESIA oid) once it signed in."""
+    digest = keyed_digest(stack.services.pepper, "upstream_subject", str(persona_oid))
+    with stack.services.uow(read_only=True) as uow:
+        subject = uow.subjects.find_by_upstream("esia", digest)
+    assert subject is not None
+    return subject.subject_id
 
 
 @pytest.fixture(scope="module")

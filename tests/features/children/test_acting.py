@@ -20,9 +20,9 @@ from gateway.admin.policies import ExplainQuery
 from gateway.admin.policies import age_reader
 from gateway.admin.policies import explain_query
 from gateway.core.children import links_for_client
-from gateway.core.ids import keyed_digest
 from gateway.core.types import TOKEN_EXCHANGE
 from tests.features.children.conftest import KIDS_SCHOOL
+from tests.features.children.conftest import subject_of
 from tests.features.esia_journey.browser import Answer
 from tests.features.esia_journey.browser import Browser
 from tests.features.esia_journey.stack import JourneyStack
@@ -36,14 +36,6 @@ _CHILD_BUTTON = re.compile(
 )
 _STEP = re.compile(r'name="step" value="([^"]+)"')
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _subject_of(stack: JourneyStack, oid: int) -> str:
-    digest = keyed_digest(stack.services.pepper, "upstream_subject", str(oid))
-    with stack.services.uow(read_only=True) as uow:
-        subject = uow.subjects.find_by_upstream("esia", digest)
-    assert subject is not None
-    return subject.subject_id
 
 
 def _pairwise(stack: JourneyStack, subject_id: str) -> str:
@@ -125,7 +117,7 @@ def test_picking_a_child_gives_tokens_about_the_child_with_the_parent_as_act(
     answer = browser.consent(consent)
     tokens = browser.token(KIDS_SCHOOL, answer)
 
-    parent_id = _subject_of(stack, PARENT_OID)
+    parent_id = subject_of(stack, PARENT_OID)
     child_id = _children(stack, parent_id)["Пётр"]
     child_sub, parent_sub = _pairwise(stack, child_id), _pairwise(stack, parent_id)
     expected = {"sub": child_sub, "act": {"sub": parent_sub}}
@@ -161,7 +153,7 @@ def test_exactly_one_child_skips_the_choice(stack: JourneyStack, browser: Browse
     assert not any(url.endswith("/child") for url in page.trail)
     assert "Лев" in page.text
     tokens = browser.token(KIDS_SCHOOL, browser.consent(page))
-    parent_id = _subject_of(stack, FOREIGN_OID)
+    parent_id = subject_of(stack, FOREIGN_OID)
     child_id = _children(stack, parent_id)["Лев"]
     claims = stack.verify(tokens["id_token"])
     assert claims["sub"] == _pairwise(stack, child_id)
@@ -177,7 +169,7 @@ def test_T94_another_parents_child_in_the_form_is_the_same_as_none(
     finally:
         other.close()
     with stack.services.uow(read_only=True) as uow:
-        foreign_link = uow.guardianships.for_parent(_subject_of(stack, FOREIGN_OID))[0]
+        foreign_link = uow.guardianships.for_parent(subject_of(stack, FOREIGN_OID))[0]
 
     page = _to_esia(browser, "parent", ACTING)
     foreign = browser.post(page.url, _form(page, child=foreign_link.guardianship_id))
@@ -220,7 +212,7 @@ def test_T98_children_claim_lists_exactly_the_linked_children(
 ) -> None:
     answer = browser.login(KIDS_SCHOOL, "parent", "openid children diary")
     tokens = browser.token(KIDS_SCHOOL, answer)
-    parent_id = _subject_of(stack, PARENT_OID)
+    parent_id = subject_of(stack, PARENT_OID)
     kids = _children(stack, parent_id)
     expected = sorted(
         (
@@ -263,7 +255,7 @@ def test_token_exchange_with_a_guardianship_and_without(
     assert body["scope"] == "openid diary"
     assert "refresh_token" not in body
     claims = stack.verify(body["access_token"])
-    parent_id = _subject_of(stack, PARENT_OID)
+    parent_id = subject_of(stack, PARENT_OID)
     assert claims["sub"] == ivan
     assert claims["act"] == {"sub": _pairwise(stack, parent_id)}
     assert claims["aud"] == KIDS_SCHOOL.client_id
@@ -272,7 +264,7 @@ def test_token_exchange_with_a_guardianship_and_without(
         "act": {"sub": _pairwise(stack, parent_id)},
     }
 
-    lev = _pairwise(stack, _children(stack, _subject_of(stack, FOREIGN_OID))["Лев"])
+    lev = _pairwise(stack, _children(stack, subject_of(stack, FOREIGN_OID))["Лев"])
     foreign = _post("/token", stack, **base, child_sub=lev)
     unknown = _post("/token", stack, **base, child_sub="x" * 43)
     assert foreign.status_code == unknown.status_code == 400
@@ -300,7 +292,7 @@ def test_refresh_after_unlink_is_invalid_grant(stack: JourneyStack, browser: Bro
     again = refreshed.json()
     assert stack.verify(again["id_token"])["act"] == stack.verify(tokens["id_token"])["act"]
 
-    parent_id = _subject_of(stack, PARENT_OID)
+    parent_id = subject_of(stack, PARENT_OID)
     child_id = _children(stack, parent_id)["Пётр"]
     with stack.services.uow(read_only=True) as uow:
         link = next(
@@ -329,12 +321,12 @@ def test_explain_why_a_parent_cannot_act_for_a_child(stack: JourneyStack) -> Non
     """``/admin/explain`` and ``vhod policy explain`` (one use case): after the unlink
     above, Пётр's link is ended; Иван's holds; Лев is another parent's child."""
     svc = stack.services
-    parent_id = _subject_of(stack, PARENT_OID)
+    parent_id = subject_of(stack, PARENT_OID)
     with svc.uow(read_only=True) as uow:
         kids = {g.child_id for g in uow.guardianships.for_parent(parent_id)}
     ivan = _children(stack, parent_id)["Иван"]
     (petr,) = kids - {ivan}
-    lev = _children(stack, _subject_of(stack, FOREIGN_OID))["Лев"]
+    lev = _children(stack, subject_of(stack, FOREIGN_OID))["Лев"]
 
     def explained(child: str, scope: str = "openid child diary") -> dict[str, Any]:
         query = ExplainQuery(
