@@ -28,6 +28,7 @@ from gateway.http import account_applications
 from gateway.http import account_children
 from gateway.http import account_factors
 from gateway.http import admin
+from gateway.http import child_choice
 from gateway.http import consent
 from gateway.http import factors
 from gateway.http import login
@@ -97,6 +98,7 @@ def create_app(
     _register_fake_page(app, services)
     app.register_blueprint(consent.bp)
     app.register_blueprint(factors.bp)
+    app.register_blueprint(child_choice.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(account_factors.bp)
     app.register_blueprint(push_device.bp)

@@ -118,7 +118,7 @@ def build_services(
     accounts = AccountService(
         uow=uow, sealer=sealer, clock=clock, pepper=pepper, catalogue=config.scopes
     )
-    claims = SubjectClaims(uow, sealer, config.scopes)
+    claims = SubjectClaims(uow, sealer, config.scopes, clock)
     oauth = build_oauth_provider(
         config=config,
         clock=clock,

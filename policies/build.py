@@ -7,6 +7,8 @@ from policies.authn import AUTHN_CHECKS
 from policies.authn import HINT_SUBJECT_MISMATCH
 from policies.clients import CLIENT_CHECKS
 from policies.consent import CONSENT_CHECKS
+from policies.delegation import CHILD_CHOICE_CHECKS
+from policies.delegation import DELEGATION_CHECKS
 from policies.engine import PolicyEngine
 from policies.engine import PolicyStep
 from policies.rules import NoRuleDocuments
@@ -20,8 +22,10 @@ def default_steps(documents: RuleDocuments | None = None) -> list[PolicyStep]:
         *CLIENT_CHECKS,
         HINT_SUBJECT_MISMATCH,
         *ACCOUNT_CHECKS,
+        *DELEGATION_CHECKS,
         RuleDocumentsCheck(documents or NoRuleDocuments()),
         *AUTHN_CHECKS,
+        *CHILD_CHOICE_CHECKS,
         *CONSENT_CHECKS,
     ]
 

@@ -80,6 +80,10 @@ class PolicyContext:
     """Internal id of the child the person acts for (``child`` scope), else ``None``."""
     acting_for_age: int | None = None
     """Age in whole years of that child, when known."""
+    acting_for_linked: bool = False
+    """``acting_for`` is still a usable link of this person at the client's school."""
+    child_links: int = 0
+    """How many children the person may act for at this client (``child`` scope)."""
     school_ids: tuple[str, ...] = ()
     region_ids: tuple[str, ...] = ()
     guardian_consented_scopes: tuple[str, ...] | None = None

@@ -11,9 +11,11 @@ Default order (:data:`DEFAULT_ORDER`, see ``build.py``):
 2. who — ``hint_subject_mismatch``;
 3. account — ``account_level_unknown``, ``account_not_confirmed``, ``child_account_adult``,
    ``parent_as_pupil``, ``child_account_parent``;
-4. admin rules — the rule documents (``admin_rules`` step; reasons come from the rules);
-5. assurance — ``max_age_exceeded``, ``acr_not_met``;
-6. consent — ``consent_missing``, ``consent_scopes_missing``, ``consent_prompted``.
+4. delegation — ``scope_not_delegable``, ``child_not_linked`` (``policies.delegation``);
+5. admin rules — the rule documents (``admin_rules`` step; reasons come from the rules);
+6. assurance — ``max_age_exceeded``, ``acr_not_met``;
+7. the child choice — ``no_children_linked``, ``child_not_chosen`` (``choose_child``);
+8. consent — ``consent_missing``, ``consent_scopes_missing``, ``consent_prompted``.
 """
 
 from __future__ import annotations

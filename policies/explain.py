@@ -10,6 +10,7 @@ same the audit log and the journey use.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,9 @@ class Explanation:
     """The acr the built-in assurance check asks for (request, scopes and client)."""
     client_min_acr: str | None = None
     """The client's own minimum acr, when it has one."""
+    child_access: Mapping[str, Any] | None = None
+    """Acting for a child: the facts behind the answer (guardianships, delegable scopes,
+    consents), given by the caller, which knows the stores (``gateway.admin.policies``)."""
 
     @property
     def outcome(self) -> str:
@@ -92,6 +96,7 @@ class Explanation:
             "notify_guardian": list(self.notifications),
             "required_acr": self.required_acr,
             "client_min_acr": self.client_min_acr,
+            "child_access": None if self.child_access is None else dict(self.child_access),
         }
 
     def lines(self) -> list[str]:
@@ -117,6 +122,10 @@ class Explanation:
                 out.append(f"    line {t.line} {t.rule_id}: {t.outcome} {t.detail}".rstrip())
         if self.notifications:
             out.append(f"notify guardian: {', '.join(self.notifications)}")
+        if self.child_access is not None:
+            out.append("acting for the child:")
+            for name, value in self.child_access.items():
+                out.append(f"  {name}: {value}")
         return out
 
 

@@ -25,6 +25,9 @@ from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import replace
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 from gateway.admin.subjects import resolve_subject
@@ -33,6 +36,8 @@ from gateway.config.schema import ACR_ESIA
 from gateway.config.schema import ACR_VALUES
 from gateway.config.schema import ScopeSettings
 from gateway.core.audit import audit
+from gateway.core.children import links_for_client
+from gateway.core.children import serves
 from gateway.core.errors import NotFound
 from gateway.core.errors import ValidationFailed
 from gateway.core.logs import log_event
@@ -290,6 +295,7 @@ def _context(
     consent = tx.consents.active(
         subject.subject_id, client_id, acting_for.subject_id if acting_for else None
     )
+    links = links_for_client(tx.guardianships, tx.schools, subject.subject_id, client_id, now)
     return PolicyContext(
         kind=JourneyKind.AUTHORIZE,
         client=client,
@@ -304,6 +310,9 @@ def _context(
         consented_scopes=None if consent is None else consent.scopes,
         acting_for=None if acting_for is None else acting_for.subject_id,
         acting_for_age=None if acting_for is None else age_of(acting_for),
+        acting_for_linked=acting_for is not None
+        and any(link.child_id == acting_for.subject_id for link in links),
+        child_links=len(links),
     )
 
 
@@ -348,7 +357,80 @@ def explain_query(
         ctx = _context(
             tx, catalogue, now, query.client_id, subject, query.scopes, auth, age_of, child
         )
-    return explain(ctx, documents.current())
+        access = None if child_id is None else child_access(tx, ctx, catalogue, child_id)
+    return replace(explain(ctx, documents.current()), child_access=access)
+
+
+def child_access(
+    tx: UnitOfWork,
+    ctx: PolicyContext,
+    catalogue: Mapping[str, ScopeSettings],
+    child_id: str,
+) -> dict[str, Any]:
+    """Why this parent can or cannot act for this child at this school system: every link
+    between them (status, evidence, end, school and whether the client serves it), which
+    requested scopes are delegable, the parent's consent for the child here, and the
+    guardian consents for the child's own login (issue 11 item 8). Ids and codes only."""
+    client_id = ctx.client.client_id if ctx.client is not None else ""
+    links = [g for g in tx.guardianships.for_parent(ctx.subject_id) if g.child_id == child_id]
+    shown = []
+    for link in links:
+        shown.append(
+            {
+                "guardianship_id": link.guardianship_id,
+                "status": str(link.status),
+                "evidence": str(link.evidence),
+                "ends_at": _day(link.ends_at),
+                "ended_at": None if link.ended_at is None else _day(link.ended_at),
+                "usable": link.usable(ctx.now),
+                "school_id": link.school_id,
+                "school_serves_client": serves(link, tx.schools, client_id),
+            }
+        )
+    consent = tx.consents.active(ctx.subject_id, client_id, child_id)
+    guardian = [
+        c
+        for c in tx.guardian_consents.active_for_child(child_id, client_id)
+        if c.guardian_id == ctx.subject_id
+    ]
+    not_delegable = [s for s in ctx.scopes if s not in catalogue or not catalogue[s].delegable]
+    return {
+        "answer": _child_answer(shown, not_delegable, consent is not None),
+        "guardianships": shown,
+        "not_delegable_scopes": not_delegable,
+        "delegable_scopes": [s for s in ctx.scopes if s not in not_delegable],
+        "consent_for_child": None if consent is None else list(consent.scopes),
+        "guardian_consent_own_login": [list(c.scopes) for c in guardian],
+    }
+
+
+_NOT_USABLE = {
+    "ended": "the link was ended (unlinked by the parent or an admin)",
+    "pending": "the link is not verified yet",
+    "rejected": "the link was rejected",
+}
+
+
+def _child_answer(links: list[dict[str, Any]], not_delegable: list[str], consented: bool) -> str:
+    if not links:
+        return "no_guardianship: this person has no link to this child"
+    usable = [g for g in links if g["usable"]]
+    if not usable:
+        last = links[-1]
+        if last["status"] in ("verified", "expired"):
+            return f"guardianship_expired: the link ended at the 18th birthday ({last['ends_at']})"
+        return f"guardianship_{last['status']}: {_NOT_USABLE.get(last['status'], '')}".rstrip()
+    if not any(g["school_serves_client"] for g in usable):
+        return "school_not_served: the child's school is not bound to this school system"
+    if not_delegable:
+        return f"scope_not_delegable: {' '.join(not_delegable)}"
+    if not consented:
+        return "consent_missing: the parent is asked on the consent page for this child"
+    return "allowed: a verified link at a school of this system, consent for this child"
+
+
+def _day(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).date().isoformat()
 
 
 # --------------------------------------------------------------------------- dry run

@@ -27,11 +27,13 @@ port                               ``uow`` attribute      what
 :class:`PersonIndex`               ``uow.person_index``   subjects by SNILS blind index
 =================================  =====================  ===================================
 
-For the next steps (acting for a child, token exchange, the ``children`` claim): the links a
-parent may act on are ``uow.guardianships.for_parent(parent_id)`` filtered by
-:meth:`Guardianship.usable` (verified, not past ``ends_at``); one link by id is
-``uow.guardianships.get(guardianship_id)`` — always check ``parent_id`` against the signed-in
-person (a foreign id is "not found", SECURITY.md T94).
+Acting for a child, token exchange and the ``children`` claim all ask one question —
+which children may this parent act on through this school system? — and get one answer,
+:func:`links_for_client`: the parent's links that are :meth:`Guardianship.usable` (verified,
+not past ``ends_at``) and whose school is bound to the client (a school system learns of no
+child outside its own schools). One link by id is ``uow.guardianships.get(guardianship_id)``
+— always check ``parent_id`` against the signed-in person (a foreign id is "not found",
+SECURITY.md T94).
 """
 
 from __future__ import annotations
@@ -297,3 +299,46 @@ class PersonIndex(Protocol):
         pupil's own login joins the subject their parent's kids list made. Raises
         ``Conflict`` when that upstream identity is attached already."""
         ...
+
+
+def serves(link: Guardianship, schools: SchoolRepository, client_id: str) -> bool:
+    """Whether ``client_id`` is a school system of the link's school."""
+    if link.school_id is None:
+        return False
+    school = schools.get(link.school_id)
+    return school is not None and client_id in school.client_ids
+
+
+def links_for_client(
+    guardianships: GuardianshipRepository,
+    schools: SchoolRepository,
+    parent_id: str,
+    client_id: str,
+    now: float,
+) -> list[Guardianship]:
+    """The links through which ``parent_id`` may act for a child at ``client_id``: usable
+    (verified, before the 18th birthday) and at a school the client is bound to; oldest
+    first, one per child."""
+    seen: set[str] = set()
+    links: list[Guardianship] = []
+    for link in guardianships.for_parent(parent_id):
+        if link.child_id in seen or not link.usable(now):
+            continue
+        if serves(link, schools, client_id):
+            seen.add(link.child_id)
+            links.append(link)
+    return links
+
+
+@dataclass(frozen=True)
+class ChildClaim:
+    """One linked child as a school system may see them (the ``children`` claim, SECURITY.md
+    T98): the internal id (turned into the client's pairwise id by ``gateway.oauth``, never
+    sent), the first name, the school's short name and the class — nothing else."""
+
+    child_id: str
+    given_name: str
+    school: str
+    class_name: str
+    link_id: str = ""
+    """The guardianship's id (what vhod's own child-choice form names; never sent)."""

@@ -68,6 +68,13 @@ class DemoClient:
     scope: str
     prefix: str
     cookie_name: str
+    child_scope: str = ""
+    """The scope of «Войти за ребёнка» (``child`` and delegable scopes); empty: no button."""
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """Every scope the client is registered for (both buttons')."""
+        return tuple(dict.fromkeys((*self.scope.split(), *self.child_scope.split())))
 
 
 DEMO_CLIENTS = (
@@ -77,6 +84,7 @@ DEMO_CLIENTS = (
         "openid profile children diary schedule",
         "",
         "demo_school",
+        child_scope="openid child diary schedule",
     ),
     DemoClient(
         "demo-library",
@@ -135,7 +143,7 @@ def ensure_demo_client(services: Services, demo: DemoClient, base_url: str) -> C
     wanted = Client(
         client_id=demo.client_id,
         redirect_uris=(settings.redirect_uri,),
-        scopes=tuple(demo.scope.split()),
+        scopes=demo.scopes,
         grant_types=("authorization_code", "refresh_token"),
         name=demo.title,
         post_logout_redirect_uris=(settings.post_logout_redirect_uri,),
@@ -293,6 +301,7 @@ def _schools(services: Services, school_url: str) -> dict[str, SchoolSettings]:
                 services.session_secret, "demo_school_cookie", demo.client_id
             ).encode(),
             scope=demo.scope,
+            child_scope=demo.child_scope,
             cookie_name=demo.cookie_name,
             peers=tuple(
                 (other.title, f"{urls[other.client_id]}/")

@@ -8,7 +8,10 @@ It is what a school information system does with a standard OpenID Connect clien
   discovery document of the gateway, and ``iss`` of the answer checked (RFC 9207);
   "Войти с подтверждением" → ``/login?mfa=1``: the same with ``acr_values`` =
   :data:`ACR_MFA` (vhod asks for a second factor after ESIA, or only for it — a step-up —
-  in an existing session);
+  in an existing session); "Войти за ребёнка" → ``/login?child=1``: the scope
+  ``SchoolSettings.child_scope`` (``child`` and delegable scopes) — vhod asks which linked
+  child (skipped with one), then the consent for that child; the tokens' ``sub`` is the
+  child's, ``act.sub`` the parent's;
 * ``/callback``: code → tokens; the ID token is verified by Authlib against the gateway's
   JWKS (signature, ``iss``, ``aud``, ``exp``, ``nonce``); then ``/userinfo``; the page shows
   the ID token's claims, ``acr``/``amr``, userinfo and when the access token expires;
@@ -94,6 +97,8 @@ class SchoolSettings:
     title: str
     secret_key: bytes
     scope: str = "openid profile"
+    child_scope: str = ""
+    """The scope of «Войти за ребёнка» (``/login?child=1``); empty: no such button."""
     cookie_name: str = "demo_school"
     peers: tuple[tuple[str, str], ...] = ()
 
@@ -310,6 +315,8 @@ class _SchoolViews:
 
     def login(self) -> Any:
         extra = {"acr_values": ACR_MFA} if request.args.get("mfa") else {}
+        if request.args.get("child") and self._settings.child_scope:
+            extra["scope"] = self._settings.child_scope
         return self._vhod.authorize_redirect(self._settings.redirect_uri, **extra)
 
     def callback(self) -> Response:

@@ -82,6 +82,8 @@ def _respond(step: Step) -> Response:
         return see_other(url_for("consent.consent", jid=step.jid))
     if step.kind is StepKind.FACTOR:
         return see_other(url_for("factors.factor", jid=step.jid))
+    if step.kind is StepKind.CHILD:
+        return see_other(url_for("child_choice.choice", jid=step.jid))
     if step.kind is StepKind.PAGE:
         return see_other(url_for("login.denied", jid=step.jid))
     if step.kind is StepKind.FINISH:

@@ -72,7 +72,7 @@ class AccountService:
         views = tuple(
             ConsentView(
                 client_id=c.client_id,
-                client_name=_client_name(names.get(c.client_id), c.client_id),
+                client_name=client_name(names.get(c.client_id), c.client_id),
                 scopes=c.scopes,
                 granted_at=c.granted_at,
             )
@@ -114,5 +114,6 @@ class AccountService:
         return True
 
 
-def _client_name(client: Client | None, fallback: str) -> str:
+def client_name(client: Client | None, fallback: str) -> str:
+    """A client's name as people see it (its id when it has none)."""
     return client.name if client is not None and client.name else fallback

@@ -8,8 +8,8 @@ same "not found" (SECURITY.md T94). Unlinking ends the link (status ``ended``) a
 withdraws this parent's guardian consents for the child; ``guardianship.unlinked``,
 ``guardian_consent.granted`` and ``guardian_consent.revoked`` are audited with digests.
 
-The next engineer's seams: :meth:`ChildrenAccount.usable_links` is what a child choice
-offers (verified, before the 18th birthday).
+What a child choice, a token exchange and the ``children`` claim offer is
+``gateway.core.children.links_for_client`` (usable links at the client's schools).
 """
 
 from __future__ import annotations
@@ -87,12 +87,6 @@ class ChildrenAccount:
         self._clock = clock
         self._pepper = pepper
         self._problems = problems
-
-    def usable_links(self, parent_id: str) -> list[Guardianship]:
-        """The parent's verified links before the child's 18th birthday."""
-        now = self._clock.now()
-        with self._uow(read_only=True) as uow:
-            return [g for g in uow.guardianships.for_parent(parent_id) if g.usable(now)]
 
     def overview(self, parent_id: str) -> ChildrenView:
         now = self._clock.now()

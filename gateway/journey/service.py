@@ -8,6 +8,8 @@ The HTTP layer calls, in order::
     page = journeys.factor_prompt(jid, binding)               # GET /login/<jid>/factor
     page = journeys.start_factor(jid, binding, token, kind, ip)   # POST …/factor/send
     step = journeys.complete_factor(jid, binding, token, code, ip)  # POST …/factor
+    page = journeys.child_prompt(jid, binding)                # GET /login/<jid>/child
+    step = journeys.choose_child(jid, binding, token, link_id)   # POST /login/<jid>/child
     prompt = journeys.consent_prompt(jid, binding)            # GET /login/<jid>/consent
     step = journeys.record_consent(jid, binding, token, ok)   # POST /login/<jid>/consent
     done = journeys.finish(step, binding, session_cookie)     # when a step says FINISH
@@ -17,14 +19,14 @@ Every call returns a :class:`Step` saying what the browser does next, or raises
 (unknown or expired, another browser's, a missing/foreign/replayed upstream ``state`` —
 SECURITY.md T90); the person then sees one generic page and nothing reaches the client.
 
-Each step that brings news (an SSO session reused, the upstream's answer, the consent;
-next the second factor and the child choice) hands the journey to the policy
+Each step that brings news (an SSO session reused, the upstream's answer, the consent,
+the second factor, the child choice) hands the journey to the policy
 (``steps.decide``), whose decision is the next step: ``allow`` → ``FINISH``;
 ``require_consent`` → the consent page (``consent_required`` under ``prompt=none``);
 ``require_factor`` → the second-factor page (``steps.factor``; ``interaction_required``
-under ``prompt=none``); ``choose_child`` → not offered yet: ``interaction_required`` /
-``access_denied`` (never a silent downgrade, T60, T83); ``deny`` → a page for the person
-(``steps.denial``) or the client's error.
+under ``prompt=none``); ``choose_child`` → the child-choice page (``steps.child``; skipped
+with exactly one child; ``interaction_required`` under ``prompt=none`` otherwise);
+``deny`` → a page for the person (``steps.denial``) or the client's error.
 
 One-time steps: the upstream ``state`` → journey mapping, the forms' step tokens, and the
 journey itself at ``finish`` are all consumed (``EphemeralStore.consume``); a second use
@@ -50,6 +52,8 @@ from gateway.journey.steps import JourneySteps
 from gateway.journey.steps.base import Answered
 from gateway.journey.steps.base import Step
 from gateway.journey.steps.base import StepKind
+from gateway.journey.steps.child import ChildChoicePage
+from gateway.journey.steps.child import ChildChoiceStep
 from gateway.journey.steps.consent import CONSENT_TEXT_VERSION
 from gateway.journey.steps.consent import ConsentPrompt
 from gateway.journey.steps.denial import PERSON_PAGES
@@ -63,6 +67,7 @@ from gateway.journey.steps.sso import session_problem
 __all__ = [
     "CONSENT_TEXT_VERSION",
     "PERSON_PAGES",
+    "ChildChoicePage",
     "Completion",
     "ConsentPrompt",
     "FactorPage",
@@ -162,6 +167,22 @@ class JourneyService:
         """
         step = self._factor_step(jid)
         return self._next(step.verify(jid, binding, step_token, answer, client_ip))
+
+    def child_prompt(self, jid: str, binding: str) -> ChildChoicePage:
+        """What the child-choice page shows, with a fresh one-time step token."""
+        return self._child_step(jid).prompt(jid, binding)
+
+    def choose_child(self, jid: str, binding: str, step_token: str, link_id: str) -> Step:
+        """The person picked a child; the policy decides again.
+
+        :raises NotFound: not one of this person's children here (T94).
+        """
+        return self._next(self._child_step(jid).choose(jid, binding, step_token, link_id))
+
+    def _child_step(self, jid: str) -> ChildChoiceStep:
+        if self.steps.child is None:
+            raise reject("step_out_of_order", jid)
+        return self.steps.child
 
     def _factor_step(self, jid: str) -> FactorStep:
         if self.steps.factor is None:

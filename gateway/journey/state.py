@@ -19,6 +19,7 @@
         factor_pending --> child_choice
         factor_pending --> consent_pending
         factor_pending --> completed
+        child_choice --> factor_pending: a rule for acting asks for a factor
         child_choice --> consent_pending
         child_choice --> completed
         consent_pending --> completed
@@ -80,7 +81,7 @@ TRANSITIONS: dict[JourneyState, frozenset[JourneyState]] = {
         {S.FACTOR_PENDING, S.CHILD_CHOICE, S.CONSENT_PENDING, S.COMPLETED, S.FAILED}
     ),
     S.FACTOR_PENDING: frozenset({S.CHILD_CHOICE, S.CONSENT_PENDING, S.COMPLETED, S.FAILED}),
-    S.CHILD_CHOICE: frozenset({S.CONSENT_PENDING, S.COMPLETED, S.FAILED}),
+    S.CHILD_CHOICE: frozenset({S.FACTOR_PENDING, S.CONSENT_PENDING, S.COMPLETED, S.FAILED}),
     S.CONSENT_PENDING: frozenset({S.COMPLETED, S.FAILED}),
     S.COMPLETED: frozenset(),
     S.FAILED: frozenset(),
@@ -118,6 +119,8 @@ class Journey:
         side asks for ``esia-mfa``); ``authorize`` journeys use the request's ``acr_values``.
     :param factor: the second factor started at ``factor_pending`` (a code sent, a push
         challenge waiting), ``None`` until the person picks one.
+    :param acting_for: the child chosen at ``child_choice`` (internal subject id): the
+        tokens will be about that child, with the person as ``act``.
     :param ready: the policy allowed; :meth:`JourneyService.finish` may complete it.
     :param failure: reason code when ``failed``.
     :param stored: this journey is in the ephemeral store (loaded from or saved to it); not
@@ -141,6 +144,7 @@ class Journey:
     consent_given: bool = False
     min_acr: str | None = None
     factor: FactorChallenge | None = None
+    acting_for: str | None = None
     ready: bool = False
     failure: str | None = None
     history: tuple[JourneyState, ...] = field(default_factory=tuple)

@@ -19,7 +19,9 @@ are redirected with ``error``, ``error_description`` (ASCII), the exact ``state`
 6. ``request`` → ``request_not_supported`` (OIDC Core §6).
 7. ``response_type=code`` only (T8); ``response_mode`` absent or ``query``.
 8. ``scope`` with ``openid`` [POLICY], every value in the catalogue and registered for the
-   client → else ``invalid_scope``.
+   client → else ``invalid_scope``; with ``child`` (acting for a child) every value must
+   be ``delegable`` in the catalogue → else ``invalid_scope`` (never silently dropped;
+   SECURITY.md T96).
 9. ``nonce`` at most ``oauth.max_nonce_length`` characters (T21).
 10. PKCE: ``code_challenge`` present, ``code_challenge_method=S256`` exactly (T14–T16).
 11. ``prompt`` (``none`` alone), ``max_age`` (a non-negative integer), ``acr_values``
@@ -83,6 +85,8 @@ CLIENT_AUTH_PARAMS = frozenset({"client_secret", "client_assertion", "client_ass
 MAX_AGE_LIMIT = 10 * 365 * 86400
 MAX_HINT_LENGTH = 512
 MAX_ID_TOKEN_HINT_LENGTH = 8192
+CHILD_SCOPE = "child"
+"""The scope that asks to act for a child (only with delegable scopes)."""
 
 
 class AuthorizationFailure(Exception):
@@ -441,8 +445,9 @@ def _check_response_type(first: dict[str, str], client: ClientModel) -> None:
 def _checked_scopes(
     first: dict[str, str], client: ClientModel, catalogue: Mapping[str, ScopeSettings]
 ) -> tuple[str, ...]:
-    """Check 8: ``openid``, every scope in the catalogue, registered for the client, and
-    none that is only for a school system's own tokens (``roster``)."""
+    """Check 8: ``openid``, every scope in the catalogue and registered for the client, none
+    that is only for a school system's own tokens (``roster``); with ``child`` (acting for a
+    child) only scopes the catalogue marks ``delegable``."""
     scopes = tuple(dict.fromkeys(first.get("scope", "").split()))
     if "openid" not in scopes:
         raise InvalidScopeError("The openid scope is required.")
@@ -452,6 +457,8 @@ def _checked_scopes(
         raise InvalidScopeError("Scope not registered for the client.")
     if any(catalogue[s].machine_only for s in scopes):
         raise InvalidScopeError("Scope not available in a sign-in.")
+    if CHILD_SCOPE in scopes and not all(catalogue[s].delegable for s in scopes):
+        raise InvalidScopeError("A scope that cannot be used when acting for a child.")
     return scopes
 
 

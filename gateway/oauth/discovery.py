@@ -26,6 +26,7 @@ from typing import Any
 from gateway.config.schema import ACR_VALUES
 from gateway.config.schema import GatewayConfig
 from gateway.core.types import CLIENT_AUTH_METHODS
+from gateway.core.types import GRANT_TYPES
 from gateway.oauth.clientauth import ASSERTION_ALGS
 from gateway.oauth.context import PATH_AUTHORIZE
 from gateway.oauth.context import PATH_INTROSPECT
@@ -62,7 +63,7 @@ def metadata(config: GatewayConfig) -> dict[str, Any]:
         "claims_supported": claims,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": list(GRANT_TYPES),
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": list(ACR_VALUES),
         "subject_types_supported": ["pairwise" if config.oauth.pairwise_subjects else "public"],

@@ -13,7 +13,8 @@ happens and the answer is the same 200 (§2.2: no oracle). ``unsupported_token_t
 it learns about a token only if the token was issued to it or it is registered as a
 resource server (``introspection_allowed``) [POLICY]. Anything else — unknown, expired,
 revoked, not yours — is exactly ``{"active": false}`` (§2.2). Access and refresh tokens
-are both introspectable.
+are both introspectable. A token acting for a child answers ``sub`` = the child's pairwise
+id and ``act``; once the guardianship ended it is inactive.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from gateway.core.types import Grant
 from gateway.core.types import RefreshToken
 from gateway.oauth.adapters import ClientModel
 from gateway.oauth.adapters import VhodOAuth2Request
+from gateway.oauth.children import still_linked
 from gateway.oauth.context import OAuthContext
 from gateway.oauth.families import revoke_grant
 from gateway.oauth.tokens import AccessTokenInfo
@@ -90,11 +92,15 @@ def _issuer_side_live(ctx: OAuthContext, info: AccessTokenInfo) -> bool:
     """SECURITY.md T97: an access token is active only while its grant is not revoked and
     its client is enabled — read from the durable store, so that a revoked consent, a
     disabled client or a removed scope (``gateway.admin``) shows at once even if the
-    ephemeral ``revoked_grant`` marker were lost."""
+    ephemeral ``revoked_grant`` marker were lost — and, acting for a child, while the
+    guardianship holds."""
     with ctx.uow(read_only=True) as uow:
         client = uow.clients.get(info.client_id)
         grant = uow.grants.get(info.grant_id) if info.grant_id is not None else None
-    if client is None or client.disabled:
+        linked = grant is None or still_linked(
+            uow, grant.subject_id, grant.acting_for, info.client_id, ctx.clock.now()
+        )
+    if client is None or client.disabled or not linked:
         return False
     return info.grant_id is None or (grant is not None and grant.revoked_at is None)
 
@@ -193,7 +199,7 @@ class VhodIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
             or ctx.tokens.is_grant_revoked(grant.grant_id)
         ):
             return {"active": False}
-        return {
+        body = {
             "active": True,
             "token_type": "refresh_token",
             "scope": " ".join(refresh.scopes),
@@ -203,3 +209,11 @@ class VhodIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
             "exp": int(refresh.expires_at),
             "iat": int(refresh.created_at),
         }
+        if grant.acting_for is not None:
+            with ctx.uow(read_only=True) as uow:
+                client = uow.clients.get(grant.client_id)
+                linked = still_linked(uow, grant.subject_id, grant.acting_for, grant.client_id, now)
+            if client is None or not linked:
+                return {"active": False}
+            body["act"] = {"sub": ctx.tokens.subject(client, grant.subject_id)}
+        return body

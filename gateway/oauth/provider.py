@@ -37,6 +37,10 @@ from gateway.oauth.adapters import VhodOAuth2Request
 from gateway.oauth.authorize import AuthorizationFailure
 from gateway.oauth.authorize import Authorizer
 from gateway.oauth.backchannel import BackchannelWorker
+from gateway.oauth.children import CHILDREN_CLAIM
+from gateway.oauth.children import CHILDREN_SCOPE
+from gateway.oauth.children import children_claim
+from gateway.oauth.children import still_linked
 from gateway.oauth.context import PATH_INTROSPECT
 from gateway.oauth.context import PATH_REVOKE
 from gateway.oauth.context import PATH_TOKEN
@@ -44,6 +48,7 @@ from gateway.oauth.context import IncomingRequest
 from gateway.oauth.context import OAuthContext
 from gateway.oauth.context import build_oauth_context
 from gateway.oauth.discovery import metadata
+from gateway.oauth.grants import principal_of
 from gateway.oauth.logout import LogoutService
 from gateway.oauth.records import NS_CODE
 from gateway.oauth.server import AuthlibResponse
@@ -159,9 +164,12 @@ class OAuthProvider:
     def userinfo(self, token: str) -> dict[str, Any]:
         """OIDC Core §5.3: the person's claims for a valid access token with ``openid``.
 
-        ``sub`` is the authenticated person's pairwise id for the client (equal to the ID
-        token's, §5.3.2), also when the token acts for a child; the other claims come from
-        the :class:`~gateway.core.ports.ClaimsSource`, limited to the token's scopes.
+        ``sub`` equals the ID token's (§5.3.2): the authenticated person's pairwise id for
+        the client — acting for a child, the child's, with ``act.sub`` the person's (RFC
+        8693 §4.1) and no other claim. The person's own claims come from the
+        :class:`~gateway.core.ports.ClaimsSource`, limited to the token's scopes; the
+        ``children`` scope adds the ``children`` claim (pairwise ids, first name, school,
+        class). A token acting for a child whose link ended is ``invalid_token``.
 
         :raises InvalidTokenError: unknown, expired (beyond leeway), revoked.
         :raises InsufficientScopeError: no ``openid`` in the token's scope (RFC 6750 §3.1).
@@ -171,16 +179,27 @@ class OAuthProvider:
             raise InvalidTokenError()
         if "openid" not in info.scopes or info.grant_id is None:
             raise InsufficientScopeError("The openid scope is required.")
+        now = self.ctx.clock.now()
         with self.ctx.uow(read_only=True) as uow:
             grant = uow.grants.get(info.grant_id)
             client = uow.clients.get(info.client_id)
+            linked = grant is not None and still_linked(
+                uow, grant.subject_id, grant.acting_for, info.client_id, now
+            )
         if grant is None or grant.revoked_at is not None or client is None or client.disabled:
             raise InvalidTokenError()
+        if not linked:
+            raise InvalidTokenError()
+        sub, act = self.ctx.tokens.token_subject(client, principal_of(grant))
+        if act:
+            return {"sub": sub, "act": act}
         claims: dict[str, Any] = {}
         if self.ctx.claims is not None:
             claims = dict(self.ctx.claims.claims(grant.subject_id, info.scopes))
+        if CHILDREN_SCOPE in info.scopes:
+            claims[CHILDREN_CLAIM] = children_claim(self.ctx, client, grant.subject_id)
         claims.pop("sub", None)
-        return {"sub": self.ctx.tokens.subject(client, grant.subject_id), **claims}
+        return {"sub": sub, **claims}
 
     def client_token(self, token: str, scope: str) -> str:
         """The client behind a client-credentials access token that carries ``scope``

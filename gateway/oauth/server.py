@@ -1,8 +1,9 @@
 """The Authlib authorization server, framework-neutral, wired to vhod's ports.
 
 :func:`build_authorization_server` registers the grants (authorization code + S256 PKCE
-+ ID token, refresh token + ID token, client credentials), the client authentication
-methods (``client_secret_basic``, ``client_secret_post``, ``private_key_jwt``), the
++ ID token, refresh token + ID token, client credentials, RFC 8693 token exchange), the
+client authentication methods (``client_secret_basic``, ``client_secret_post``,
+``private_key_jwt``), the
 revocation and introspection endpoints and the RFC 9207 issuer extension.
 
 The server never produces an HTTP response itself: :meth:`handle_response` returns an
@@ -42,6 +43,7 @@ from gateway.oauth.grants import CodeGrant
 from gateway.oauth.grants import IdTokenExtension
 from gateway.oauth.grants import RefreshGrant
 from gateway.oauth.grants import S256CodeChallenge
+from gateway.oauth.grants import TokenExchange
 from gateway.oauth.grants import VhodIssuerParameter
 from gateway.oauth.records import Principal
 
@@ -211,6 +213,7 @@ def build_authorization_server(ctx: OAuthContext) -> VhodAuthorizationServer:
     server.register_grant(CodeGrant, [S256CodeChallenge(required=True), IdTokenExtension()])
     server.register_grant(RefreshGrant, [IdTokenExtension()])
     server.register_grant(ClientCredentials)
+    server.register_grant(TokenExchange)
     server.register_endpoint(VhodRevocationEndpoint)
     server.register_endpoint(VhodIntrospectionEndpoint)
     server.register_extension(VhodIssuerParameter(ctx.issuer))

@@ -7,6 +7,11 @@ client's ``sector`` groups clients that may correlate, by default a sector per c
 or one value for all clients when ``oauth.pairwise_subjects`` is off ("public").
 Stable for as long as the pepper is; the pepper must never be rotated.
 
+**Acting for a child** (issue 11 item 5): every token of a grant that acts for a child —
+ID token, access token, and what userinfo and introspection answer — has ``sub`` = the
+child's pairwise id for the client and ``act`` = ``{"sub": <the person's pairwise id>}``
+(:meth:`TokenService.token_subject`).
+
 **Access tokens** (RFC 9068 §2): header ``typ: at+jwt``, ``kid``; claims ``iss, sub, aud,
 exp, iat, jti, client_id, scope`` and, for a person, ``auth_time, acr, amr, sid`` and
 ``act`` (RFC 8693 §4.1) when a parent acts for a child — then ``sub`` is the child's
@@ -34,6 +39,7 @@ from gateway.config.schema import OAuthSettings
 from gateway.core.ids import keyed_digest
 from gateway.core.ids import new_code
 from gateway.core.ids import new_id
+from gateway.core.ids import subject_digest
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
 from gateway.core.ports import GrantRevoker
@@ -135,6 +141,19 @@ class TokenService:
         sector = client.sector_id if self._settings.pairwise_subjects else PUBLIC_SECTOR
         return keyed_digest(self._pepper, DIGEST_PAIRWISE, f"{sector}\x00{subject_id}")
 
+    def token_subject(self, client: Client, principal: Principal) -> tuple[str, dict[str, str]]:
+        """``sub`` of a person's tokens and their ``act`` (RFC 8693 §4.1): the person's
+        pairwise id and no ``act``; acting for a child, the child's pairwise id and
+        ``{"sub": <the person's pairwise id>}``."""
+        own = self.subject(client, principal.subject_id)
+        if principal.acting_for:
+            return self.subject(client, principal.acting_for), {"sub": own}
+        return own, {}
+
+    def audit_subject(self, subject_id: str) -> str:
+        """How a subject appears in audit events (``gateway.core.ids.subject_digest``)."""
+        return subject_digest(self._pepper, subject_id)
+
     def audience(self, client: Client) -> str:
         """``aud`` of the client's access tokens: its registered resource, else its id."""
         return client.resource or client.client_id
@@ -142,12 +161,18 @@ class TokenService:
     # ------------------------------------------------------------------ issuing
 
     def access_token(
-        self, client: Client, scopes: tuple[str, ...], principal: Principal | None
+        self,
+        client: Client,
+        scopes: tuple[str, ...],
+        principal: Principal | None,
+        audience: str | None = None,
     ) -> tuple[str, int]:
         """A new access token and its lifetime in seconds.
 
-        :param principal: the person (authorization code, refresh) or ``None``
-            (client credentials).
+        :param principal: the person (authorization code, refresh, token exchange) or
+            ``None`` (client credentials).
+        :param audience: ``aud`` (a token exchange's checked ``resource``/``audience``);
+            by default :meth:`audience`.
         """
         now = int(self._clock.now())
         ttl = self._settings.access_token_ttl_seconds
@@ -155,7 +180,7 @@ class TokenService:
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "sub": client.client_id,
-            "aud": self.audience(client),
+            "aud": audience or self.audience(client),
             "client_id": client.client_id,
             "scope": " ".join(scopes),
             "iat": now,
@@ -192,12 +217,9 @@ class TokenService:
 
     def _person_claims(self, client: Client, principal: Principal) -> dict[str, Any]:
         claims: dict[str, Any] = {"gid": principal.grant_id}
-        own_sub = self.subject(client, principal.subject_id)
-        if principal.acting_for:
-            claims["sub"] = self.subject(client, principal.acting_for)
-            claims["act"] = {"sub": own_sub}
-        else:
-            claims["sub"] = own_sub
+        claims["sub"], act = self.token_subject(client, principal)
+        if act:
+            claims["act"] = act
         add_login_claims(claims, principal)
         return claims
 
@@ -208,18 +230,27 @@ class TokenService:
         *,
         nonce: str | None,
         access_token: str | None,
+        extra: dict[str, Any] | None = None,
     ) -> str:
         """An ID token (OIDC Core §2, §3.1.3.6): ``iss sub aud exp iat auth_time nonce acr
-        amr sid azp at_hash``; ``sub`` is the authenticated person's pairwise id."""
+        amr sid azp at_hash``; ``sub`` is the authenticated person's pairwise id — acting
+        for a child, the child's, with ``act.sub`` the person's (RFC 8693 §4.1).
+
+        :param extra: claims of granted scopes that belong in the ID token (``children``).
+        """
         now = int(self._clock.now())
+        sub, act = self.token_subject(client, principal)
         claims: dict[str, Any] = {
+            **(extra or {}),
             "iss": self.issuer,
-            "sub": self.subject(client, principal.subject_id),
+            "sub": sub,
             "aud": client.client_id,
             "azp": client.client_id,
             "iat": now,
             "exp": now + self._settings.id_token_ttl_seconds,
         }
+        if act:
+            claims["act"] = act
         add_login_claims(claims, principal)
         if nonce is not None:
             claims["nonce"] = nonce

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from typing import Protocol
 
+from gateway.core.children import ChildClaim
 from gateway.core.types import SsoSession
 from gateway.core.types import UpstreamIdentity
 
@@ -64,6 +65,11 @@ class ClaimsSource(Protocol):
 
     def claims(self, subject_id: str, scopes: tuple[str, ...]) -> dict[str, Any]:
         """Example: ``return {"given_name": "Иван"} if "profile" in scopes else {}``."""
+        ...
+
+    def children(self, parent_id: str, client_id: str) -> list[ChildClaim]:
+        """The children ``parent_id`` may act for at ``client_id`` (the ``children`` claim:
+        first name, school, class — ``gateway.core.children.links_for_client``)."""
         ...
 
 

@@ -16,6 +16,7 @@ module               unit                        journey states it moves
 ``decide``           :class:`Decisions`          the policy's decision → the next step
 ``consent``          :class:`ConsentStep`        → ``consent_pending`` → (policy)
 ``factor``           :class:`FactorStep`         → ``factor_pending`` → (policy)
+``child``            :class:`ChildChoiceStep`    → ``child_choice`` → (policy)
 ``denial``           :class:`DenialPage`         → ``failed`` with a page for the person
 ``finish``           :class:`FinishStep`         → ``completed``
 ===================  ==========================  ===========================================
@@ -26,8 +27,8 @@ policy's decision, and its own answer methods returning
 :class:`~gateway.journey.steps.base.Answered` or an ending ``Step``). The second factor
 (``factor_pending``, decision ``require_factor``) fills its slot when the composition root
 passes :class:`~gateway.core.factors.SecondFactors` (without them: ``NotOffered``); the child
-choice (``child_choice``, decision ``choose_child``) still holds a
-:class:`~gateway.journey.steps.decide.NotOffered` slot in :func:`build_journey_steps`.
+choice (``child_choice``, decision ``choose_child``) is :class:`ChildChoiceStep`, fed by
+``gateway.core.children.links_for_client`` through :class:`SubjectClaims`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from gateway.core.ports import EphemeralStore
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.ports import UpstreamProvider
+from gateway.journey.claims import SubjectClaims
 from gateway.journey.guardianship import GuardianshipLinker
 from gateway.journey.guardianship import LinkProblems
 from gateway.journey.pupils import PupilIdentities
@@ -49,6 +51,7 @@ from gateway.journey.sessions import EphemeralSsoSessions
 from gateway.journey.state import JourneyState
 from gateway.journey.steps.base import Endings
 from gateway.journey.steps.base import WaitingStep
+from gateway.journey.steps.child import ChildChoiceStep
 from gateway.journey.steps.consent import ConsentStep
 from gateway.journey.steps.context import PolicyContextBuilder
 from gateway.journey.steps.decide import Decisions
@@ -63,8 +66,6 @@ from gateway.journey.steps.upstream import UpstreamStep
 from gateway.journey.subjects import SubjectResolver
 from policies.checks import Action
 from policies.engine import PolicyEngine
-
-CHILD_CHOICE_UNAVAILABLE = "child_choice_unavailable"
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class JourneySteps:
     context: PolicyContextBuilder
     decisions: Decisions
     finish: FinishStep
+    child: ChildChoiceStep | None = None
+    """The child choice (``choose_child``)."""
     factor: FactorStep | None = None
     """``None`` while no second factors are wired (the ``require_factor`` slot refuses)."""
 
@@ -124,6 +127,7 @@ def build_journey_steps(
         tokens=tokens,
         endings=endings,
         uow=uow,
+        sealer=sealer,
         clock=clock,
         pepper=pepper,
         policy=policy,
@@ -143,17 +147,32 @@ def build_journey_steps(
             factors=factors,
         )
     )
+    child = ChildChoiceStep(
+        records=records,
+        tokens=tokens,
+        endings=endings,
+        uow=uow,
+        children=SubjectClaims(uow, sealer, config.scopes, clock),
+    )
     waiting: dict[Action, WaitingStep] = {
         Action.REQUIRE_CONSENT: consent,
         Action.REQUIRE_FACTOR: factor or NotOffered(JourneyState.FACTOR_PENDING, endings),
-        # The wave-2 slot: no child choice yet (refused, T60).
-        Action.CHOOSE_CHILD: NotOffered(
-            JourneyState.CHILD_CHOICE, endings, CHILD_CHOICE_UNAVAILABLE
-        ),
+        Action.CHOOSE_CHILD: child,
     }
     context = PolicyContextBuilder(uow, sealer, clock, config.scopes, pupils)
     decisions = Decisions(policy, context, waiting, denial)
     finish = FinishStep(records=records, sso=sso, uow=uow, clock=clock, pepper=pepper)
     return JourneySteps(
-        records, tokens, endings, upstream, sso, consent, denial, context, decisions, finish, factor
+        records,
+        tokens,
+        endings,
+        upstream,
+        sso,
+        consent,
+        denial,
+        context,
+        decisions,
+        finish,
+        child=child,
+        factor=factor,
     )

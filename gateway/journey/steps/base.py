@@ -45,6 +45,8 @@ class StepKind(enum.StrEnum):
     """Show the consent page ``/login/<jid>/consent``."""
     FACTOR = "factor"
     """Show the second-factor page ``/login/<jid>/factor``."""
+    CHILD = "child"
+    """Show the child-choice page ``/login/<jid>/child``."""
     FINISH = "finish"
     """Call :meth:`JourneyService.finish` and answer the client."""
     ERROR = "error"
@@ -101,9 +103,11 @@ class WaitingStep(Protocol):
         """The state the journey waits in at this step."""
         ...
 
-    def enter(self, journey: Journey, decision: Decision, prompt_none: bool) -> Step:
+    def enter(self, journey: Journey, decision: Decision, prompt_none: bool) -> Step | Answered:
         """The policy asked for this step: the journey waits here (or, when the step
-        cannot be shown, e.g. under ``prompt=none``, ends with the matching error)."""
+        cannot be shown, e.g. under ``prompt=none``, ends with the matching error; or,
+        when there is nothing to ask — one child to choose from — answers at once and
+        the policy decides again)."""
         ...
 
 

@@ -6,6 +6,10 @@ consent text's and the rule documents' versions — and audits ``consent.granted
 journey goes back to the policy. Denial audits ``consent.denied``, stores nothing and
 ends the journey with ``access_denied``. Under ``prompt=none`` the page cannot be shown:
 ``consent_required``.
+
+Acting for a child, the consent is the parent's **for that child and that school system**:
+remembered per (parent, client, child) (``Consent.acting_for``), and the page says for
+whom (the child's first name, ``ConsentPrompt.acting_for_name``).
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ from gateway.core.errors import ConsentRequiredError
 from gateway.core.ids import new_id
 from gateway.core.ids import subject_digest
 from gateway.core.ports import Clock
+from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
+from gateway.core.profiles import open_profile
 from gateway.core.types import Consent
+from gateway.journey.account import client_name
 from gateway.journey.state import Journey
 from gateway.journey.state import JourneyState
 from gateway.journey.steps.base import Answered
@@ -47,6 +54,8 @@ class ConsentPrompt:
     scopes: tuple[str, ...]
     new_scopes: tuple[str, ...]
     step_token: str
+    acting_for_name: str | None = None
+    """The child's first name when the person consents for a child (else ``None``)."""
 
 
 def consent_version(rules_version: str | None) -> str:
@@ -69,6 +78,7 @@ class ConsentStep:
         tokens: StepTokens,
         endings: Endings,
         uow: UnitOfWorkFactory,
+        sealer: Sealer,
         clock: Clock,
         pepper: bytes,
         policy: PolicyEngine,
@@ -79,6 +89,7 @@ class ConsentStep:
         self._tokens = tokens
         self._endings = endings
         self._uow = uow
+        self._sealer = sealer
         self._clock = clock
         self._pepper = pepper
         self._policy = policy
@@ -91,26 +102,29 @@ class ConsentStep:
 
     def prompt(self, jid: str, binding: str) -> ConsentPrompt:
         """What the consent page shows, with a fresh one-time step token."""
-        journey = self._records.load_waiting(jid, binding, self.state)
-        req = journey.request
-        if req is None:
-            raise reject("step_out_of_order", jid)
+        journey, req = self._records.load_request(jid, binding, self.state)
         token = self._tokens.offer(journey)
         with self._uow(read_only=True) as uow:
             client = uow.clients.get(req.client_id)
             remembered = (
                 None
                 if journey.subject_id is None
-                else uow.consents.active(journey.subject_id, req.client_id)
+                else uow.consents.active(journey.subject_id, req.client_id, journey.acting_for)
             )
+            child = None if journey.acting_for is None else uow.subjects.get(journey.acting_for)
         granted = set(() if remembered is None else remembered.scopes)
         return ConsentPrompt(
             jid=jid,
             client_id=req.client_id,
-            client_name=(client.name if client is not None and client.name else req.client_id),
+            client_name=client_name(client, req.client_id),
             scopes=req.scopes,
             new_scopes=tuple(s for s in req.scopes if s not in granted),
             step_token=token,
+            acting_for_name=(
+                None
+                if journey.acting_for is None
+                else str(open_profile(self._sealer, child).get("given_name", "") if child else "")
+            ),
         )
 
     def record(self, jid: str, binding: str, step_token: str, approved: bool) -> Answered | Step:
@@ -130,13 +144,15 @@ class ConsentStep:
             "subject": subject_digest(self._pepper, subject_id),
             "journey": jid,
         }
+        if journey.acting_for is not None:
+            fields["child"] = subject_digest(self._pepper, journey.acting_for)
         if not approved:
             with self._uow() as uow:
                 uow.audit.append(now, "consent.denied", fields)
                 uow.commit()
             return self._endings.fail(journey, "consent_denied", AccessDeniedError())
         with self._uow() as uow:
-            previous = uow.consents.active(subject_id, req.client_id)
+            previous = uow.consents.active(subject_id, req.client_id, journey.acting_for)
             scopes = tuple(dict.fromkeys((*(previous.scopes if previous else ()), *req.scopes)))
             uow.consents.save(
                 Consent(
@@ -145,6 +161,7 @@ class ConsentStep:
                     client_id=req.client_id,
                     scopes=scopes,
                     granted_at=now,
+                    acting_for=journey.acting_for,
                     policy_version=consent_version(self._policy.rules_version),
                 )
             )

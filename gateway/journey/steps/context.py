@@ -6,13 +6,21 @@ The account level and birth date come from the upstream's answer during a fresh 
 else from the subject's sealed profile (a reused SSO session). The age in years is all
 that reaches the policy of the birth date. The factor step raises the journey's ``auth``
 (acr and amr) when the person passes a second factor; the child choice adds ``acting_for``.
+
+Acting for a child (``policies.delegation``): when the client asks for ``child``, the
+context counts the children the person may act for there (``child_links``,
+``gateway.core.children.links_for_client``); once one is chosen it names the child, the
+child's age (the rules read the data subject's age) and whether the link still holds —
+and the remembered consent it reads is the one given for that child.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from gateway.config.schema import ScopeSettings
+from gateway.core.children import links_for_client
 from gateway.core.ports import Clock
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWork
@@ -26,6 +34,7 @@ from gateway.journey.pupils import PupilIdentities
 from gateway.journey.state import Journey
 from gateway.journey.steps.records import reject
 from policies.checks import PolicyContext
+from policies.delegation import CHILD_SCOPE
 
 
 class PolicyContextBuilder:
@@ -64,7 +73,7 @@ class PolicyContextBuilder:
             consent = (
                 None
                 if req is None or journey.consent_given
-                else uow.consents.active(subject_id, req.client_id)
+                else uow.consents.active(subject_id, req.client_id, journey.acting_for)
             )
             if subject is None:
                 subject = uow.subjects.get(subject_id)
@@ -87,6 +96,7 @@ class PolicyContextBuilder:
                 if req is None or age is None or age >= ADULT_AGE
                 else guardian_consented_scopes(uow, subject_id, req.client_id, now)
             )
+            acting = self._acting(uow, journey, now)
         return PolicyContext(
             kind=journey.kind,
             client=client,
@@ -106,7 +116,37 @@ class PolicyContextBuilder:
             consent_given_now=journey.consent_given,
             guardian_consented_scopes=guardian_scopes,
             identity_conflict=conflict,
+            acting_for=journey.acting_for,
+            acting_for_age=acting.age,
+            acting_for_linked=acting.linked,
+            child_links=acting.links,
         )
+
+    def _acting(self, uow: UnitOfWork, journey: Journey, now: float) -> _Acting:
+        """The facts about acting for a child (nothing unless ``child`` was asked for or
+        a child is chosen)."""
+        req = journey.request
+        if req is None or (CHILD_SCOPE not in req.scopes and journey.acting_for is None):
+            return _Acting()
+        links = links_for_client(
+            uow.guardianships, uow.schools, journey.subject_id or "", req.client_id, now
+        )
+        if journey.acting_for is None:
+            return _Acting(links=len(links))
+        child = uow.subjects.get(journey.acting_for)
+        birthdate = None if child is None else open_profile(self._sealer, child).get("birthdate")
+        return _Acting(
+            links=len(links),
+            linked=any(link.child_id == journey.acting_for for link in links),
+            age=age_on(birthdate if isinstance(birthdate, str) else None, today(now)),
+        )
+
+
+@dataclass(frozen=True)
+class _Acting:
+    links: int = 0
+    linked: bool = False
+    age: int | None = None
 
 
 def guardian_consented_scopes(

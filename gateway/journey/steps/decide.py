@@ -7,17 +7,17 @@ engine evaluates the journey's context (:mod:`.context`) and :class:`Decisions` 
 
 * ``allow`` → ``FINISH`` (the ready journey rides on the step; it is not stored again);
 * an action with a waiting step (``require_consent``, ``require_factor``,
-  ``choose_child``) → that step's :meth:`~gateway.journey.steps.base.WaitingStep.enter`;
+  ``choose_child``) → that step's :meth:`~gateway.journey.steps.base.WaitingStep.enter`
+  (which may answer at once — one child to choose from — and the policy decides again);
 * ``deny`` → :class:`~gateway.journey.steps.denial.DenialPage`.
 
 The slots: the waiting steps come in one table keyed by the action that asks for them,
-and every action but ``allow`` and ``deny`` must have one. ``require_factor`` and
-``choose_child`` hold a :class:`NotOffered` today — no second factor can raise the acr
-yet, and no child can be chosen: under ``prompt=none`` ``interaction_required``,
-otherwise ``access_denied`` (reasons ``acr_not_met`` / ``child_choice_unavailable``),
-never a silent downgrade (SECURITY.md T60, T83). The factor step (state
-``factor_pending``) and the child-choice step (state ``child_choice``) replace them in
-the table :func:`~gateway.journey.steps.build_journey_steps` builds.
+and every action but ``allow`` and ``deny`` must have one. A slot without its step holds
+a :class:`NotOffered` — under ``prompt=none`` ``interaction_required``, otherwise
+``access_denied``, never a silent downgrade (SECURITY.md T60, T83): ``require_factor``
+when no second factors are wired. :func:`~gateway.journey.steps.build_journey_steps`
+puts the factor step (``factor_pending``) and the child-choice step (``child_choice``)
+in their slots.
 """
 
 from __future__ import annotations
@@ -38,10 +38,13 @@ from gateway.journey.steps.base import WaitingStep
 from gateway.journey.steps.base import step_of
 from gateway.journey.steps.context import PolicyContextBuilder
 from gateway.journey.steps.denial import DenialPage
+from gateway.journey.steps.records import reject
 from policies.checks import Action
 from policies.checks import Decision
 from policies.engine import PolicyEngine
 
+MAX_ROUNDS = 4
+"""How many times one request may ask the policy (a waiting step may answer at once)."""
 WAITING_ACTIONS = frozenset({Action.REQUIRE_CONSENT, Action.REQUIRE_FACTOR, Action.CHOOSE_CHILD})
 """The actions that send the journey to a step where it waits for the person."""
 
@@ -84,7 +87,20 @@ class Decisions:
         self._denial = denial
 
     def next(self, answered: Answered) -> Step:
-        """The policy's decision on the journey as its next step."""
+        """The policy's decision on the journey as its next step.
+
+        A waiting step that needs nothing from the person (one child to choose from)
+        answers at once; the policy then decides again — at most :data:`MAX_ROUNDS`
+        times, so that a step answering the same forever cannot loop.
+        """
+        for _ in range(MAX_ROUNDS):
+            result = self._once(answered)
+            if isinstance(result, Step):
+                return result
+            answered = result
+        raise reject("decision_loop", answered.journey.jid)
+
+    def _once(self, answered: Answered) -> Step | Answered:
         journey, subject = answered
         decision = self._policy.evaluate(self._context.build(journey, subject))
         req = journey.request

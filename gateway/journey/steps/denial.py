@@ -30,7 +30,13 @@ from gateway.journey.steps.tokens import StepTokens
 from policies.checks import Decision
 
 PERSON_PAGES = frozenset(
-    {"account_not_confirmed", "child_account_adult", "parent_as_pupil", "child_account_parent"}
+    {
+        "account_not_confirmed",
+        "child_account_adult",
+        "parent_as_pupil",
+        "child_account_parent",
+        "no_children_linked",
+    }
 )
 """Deny reasons explained to the person on a page before the client hears
 ``access_denied``; every other deny goes to the client at once."""

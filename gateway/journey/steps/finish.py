@@ -98,6 +98,11 @@ class FinishStep:
                     "subject": subject_digest(self._pepper, subject_id),
                     "acr": auth.acr,
                     "fresh_login": journey.fresh_login,
+                    **(
+                        {}
+                        if journey.acting_for is None
+                        else {"child": subject_digest(self._pepper, journey.acting_for)}
+                    ),
                 },
             )
             uow.commit()
@@ -106,6 +111,7 @@ class FinishStep:
             sid=session.sid,
             auth=auth,
             granted_scopes=() if req is None else req.scopes,
+            acting_for=journey.acting_for,
         )
         return Completion(
             journey.kind, req, journey.return_to, outcome, session, session_cookie=cookie

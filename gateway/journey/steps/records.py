@@ -139,6 +139,19 @@ class JourneyRecords:
             raise reject("step_out_of_order", jid)
         return journey
 
+    def load_request(
+        self, jid: str, binding: str, state: JourneyState
+    ) -> tuple[Journey, AuthorizationRequest]:
+        """:meth:`load_waiting` for a page about a client's request (consent, child
+        choice): the journey and its request.
+
+        :raises JourneyRejected: as :meth:`load_waiting`, or a journey without a request.
+        """
+        journey = self.load_waiting(jid, binding, state)
+        if journey.request is None:
+            raise reject("step_out_of_order", jid)
+        return journey, journey.request
+
     def check_binding(self, journey: Journey, binding: str) -> Journey:
         """``journey`` if ``binding`` is its browser's and it has not expired."""
         if not binding or not constant_time_equals(journey.binding, self.bind(binding)):

@@ -12,9 +12,11 @@
   detection).
 * :mod:`.client_credentials` — :class:`ClientCredentials` (RFC 6749 §4.4).
 
-A new grant (e.g. token exchange, RFC 8693, where a parent's token is exchanged for one
-about a child: ``Principal.acting_for``) is one more module here: an Authlib grant class
-whose hooks build the token's subject with :func:`.base.principal_of`, persist through
+* :mod:`.token_exchange` — :class:`TokenExchange` (RFC 8693: a parent's access token for
+  one acting for a child, ``Principal.acting_for``).
+
+A new grant is one more module here: an Authlib grant class whose hooks build the
+token's subject with :func:`.base.principal_of`, persist through
 ``context_of(grant).uow`` and log through ``context_of(grant).event``; it is registered
 in ``gateway.oauth.server.build_authorization_server`` and re-exported below.
 """
@@ -33,6 +35,7 @@ from gateway.oauth.grants.extensions import IdTokenExtension
 from gateway.oauth.grants.extensions import S256CodeChallenge
 from gateway.oauth.grants.extensions import VhodIssuerParameter
 from gateway.oauth.grants.refresh_token import RefreshGrant
+from gateway.oauth.grants.token_exchange import TokenExchange
 
 __all__ = [
     "PERSON_ONLY_SCOPES",
@@ -43,6 +46,7 @@ __all__ = [
     "IdTokenExtension",
     "RefreshGrant",
     "S256CodeChallenge",
+    "TokenExchange",
     "VhodIssuerParameter",
     "append_query",
     "principal_of",

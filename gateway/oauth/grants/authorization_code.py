@@ -4,6 +4,10 @@ Codes are 256-bit random values stored as keyed digests; redemption is an atomic
 ``EphemeralStore.consume`` (Authlib reads then deletes), whose tombstone keeps the grant
 so that a replay revokes every token issued from it (RFC 6749 §4.1.2, §10.5; T26–T28).
 Codes are bound to client, redirect URI and PKCE challenge (``.extensions``).
+
+A code of a journey that acts for a child carries the child (``CodeRecord.acting_for``);
+its grant records it, ``Grant.sub`` is the child's pairwise id (so an ``id_token_hint``
+still maps back to the person who signed in), and ``token.issued_for_child`` is audited.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from gateway.core.types import JourneyOutcome
 from gateway.oauth.adapters import ClientModel
 from gateway.oauth.adapters import CodeModel
 from gateway.oauth.adapters import VhodOAuth2Request
+from gateway.oauth.children import audit_issued_for_child
 from gateway.oauth.families import revoke_grant
 from gateway.oauth.grants.base import append_query
 from gateway.oauth.grants.base import context_of
@@ -137,10 +142,12 @@ class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
         client: ClientModel = self.request.client
         now = ctx.clock.now()
         family_expires = now + ctx.settings.refresh_absolute_seconds
-        grant = record.grant(ctx.tokens.subject(client.client, record.subject_id), family_expires)
+        sub, _act = ctx.tokens.token_subject(client.client, principal_of(record))
+        grant = record.grant(sub, family_expires)
         refresh = token.get("refresh_token")
         with ctx.uow() as uow:
             uow.grants.add(grant)
+            audit_issued_for_child(ctx, uow, now, grant, self.GRANT_TYPE)
             if isinstance(refresh, str):
                 uow.refresh_tokens.add(
                     refresh_link(

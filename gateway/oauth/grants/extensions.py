@@ -6,7 +6,8 @@
   was consumed first, burns the code [POLICY].
 * :class:`IdTokenExtension` — the ID token of the code and refresh responses, signed with
   vhod's keys and clock (Authlib's ``OpenIDCode`` uses ``time.time()`` and decides
-  ``prompt`` itself; the journey does that here).
+  ``prompt`` itself; the journey does that here); with the ``children`` scope it carries
+  the ``children`` claim (as userinfo does).
 * :class:`VhodIssuerParameter` — RFC 9207 ``iss`` on every authorization response.
 """
 
@@ -25,6 +26,9 @@ from gateway.core.errors import InvalidGrantError
 from gateway.core.errors import InvalidRequestError
 from gateway.oauth.adapters import ClientModel
 from gateway.oauth.adapters import VhodOAuth2Request
+from gateway.oauth.children import CHILDREN_CLAIM
+from gateway.oauth.children import CHILDREN_SCOPE
+from gateway.oauth.children import children_claim
 from gateway.oauth.context import OAuthContext
 from gateway.oauth.grants.base import S256_CHALLENGE
 from gateway.oauth.grants.base import VERIFIER
@@ -79,11 +83,16 @@ class IdTokenExtension(OpenIDToken):  # type: ignore[misc]
         client: ClientModel = request.client
         principal: Principal = request.user
         ctx: OAuthContext = request.vhod_ctx
+        scopes = str(token.get("scope", "")).split()
+        extra: dict[str, Any] = {}
+        if CHILDREN_SCOPE in scopes and principal.acting_for is None:
+            extra[CHILDREN_CLAIM] = children_claim(ctx, client.client, principal.subject_id)
         return ctx.tokens.id_token(
             client.client,
             principal,
             nonce=principal.nonce,
             access_token=token.get("access_token"),
+            extra=extra,
         )
 
 

@@ -3,7 +3,10 @@
 Rotation on every use, the used token marked by a conditional ``UPDATE`` (exactly one
 concurrent exchange wins); reuse of a used token revokes the family (RFC 9700 §4.14.2;
 T36–T38); idle and absolute expiry (T40); a narrower ``scope`` is allowed and the new
-refresh token keeps the original scope (T39).
+refresh token keeps the original scope (T39). A family that acts for a child keeps the
+child (``Grant.acting_for``: the new tokens' ``sub`` and ``act`` as before) and is checked
+against the guardianship first: a link ended meanwhile is ``invalid_grant`` and leaves
+the token unused (issue 11 item 5).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from gateway.core.types import CLIENT_AUTH_METHODS
 from gateway.core.types import Grant
 from gateway.oauth.adapters import ClientModel
 from gateway.oauth.adapters import RefreshTokenModel
+from gateway.oauth.children import audit_issued_for_child
+from gateway.oauth.children import still_linked
 from gateway.oauth.families import revoke_grant
 from gateway.oauth.grants.base import context_of
 from gateway.oauth.grants.base import principal_of
@@ -60,6 +65,11 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
             if not set(stored.scopes) <= set(client.client.scopes):
                 raise InvalidGrantError("A granted scope is no longer registered for the client.")
             grant = uow.grants.get(stored.grant_id)
+            if grant is not None and not still_linked(
+                uow, grant.subject_id, grant.acting_for, client.client_id, now
+            ):
+                ctx.event("refresh_token.child_unlinked", client_id=client.client_id)
+                raise InvalidGrantError("The refresh token expired or was revoked.")
             reused = stored.used_at is not None or uow.refresh_tokens.use(digest, now) is None
             live = (
                 grant is not None
@@ -99,18 +109,20 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
         old: RefreshTokenModel = self.request.refresh_token
         now = ctx.clock.now()
         refresh = token.get("refresh_token")
-        if isinstance(refresh, str):
+        if isinstance(refresh, str) or grant.acting_for is not None:
             with ctx.uow() as uow:
-                uow.refresh_tokens.add(
-                    refresh_link(
-                        ctx,
-                        refresh,
-                        grant,
-                        generation=old.token.generation + 1,
-                        scopes=old.token.scopes,
-                        now=now,
+                if isinstance(refresh, str):
+                    uow.refresh_tokens.add(
+                        refresh_link(
+                            ctx,
+                            refresh,
+                            grant,
+                            generation=old.token.generation + 1,
+                            scopes=old.token.scopes,
+                            now=now,
+                        )
                     )
-                )
+                audit_issued_for_child(ctx, uow, now, grant, self.GRANT_TYPE)
                 uow.commit()
         ctx.event("token.refreshed", client_id=grant.client_id, grant_id=grant.grant_id)
 

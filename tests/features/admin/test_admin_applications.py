@@ -195,18 +195,15 @@ def test_link_ends_at_18_at_once_and_the_job_expires_and_tells(seeded: Any, cloc
     reviews = seeded.reviews
     for application_id in (first, second):
         reviews.approve(application_id, reviews.reviewer(None))
-    assert len(seeded.children.usable_links(parent_id)) == 2
+    assert _usable(seeded, parent_id, clock) == 2
     report = seeded.lifecycle.run_once()
     assert (report.expired, report.warned) == (0, 2)
     assert seeded.lifecycle.run_once().warned == 0  # told once
     assert sum("через" in t for t in _outbox(seeded)) == 2
 
     clock.advance(2 * DAY + 1)
-    # Unusable at once, before any job runs.
-    assert len(seeded.children.usable_links(parent_id)) == 1
-    with seeded.uow(read_only=True) as uow:
-        links = uow.guardianships.for_parent(parent_id)
-    assert sum(g.usable(clock.now()) for g in links) == 1
+    # Unusable at once, before any job runs (every use goes through Guardianship.usable).
+    assert _usable(seeded, parent_id, clock) == 1
     assert seeded.children.overview(parent_id).expired == ("Вера",)
     report = seeded.lifecycle.run_once()
     assert report.expired == 1
@@ -234,3 +231,10 @@ def test_documents_are_purged_after_the_retention_period(seeded: Any, clock: Any
     with pytest.raises(Exception, match="no such document"):
         reviews.document(application_id, document.document_id)
     assert replace(document, deleted_at=None).size > 0
+
+
+def _usable(seeded: Any, parent_id: str, clock: Any) -> int:
+    """How many of the parent's links count now (``Guardianship.usable``)."""
+    with seeded.uow(read_only=True) as uow:
+        links = uow.guardianships.for_parent(parent_id)
+    return sum(g.usable(clock.now()) for g in links)

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from gateway.admin.clients import register_client
+from gateway.core.ids import keyed_digest
+from gateway.core.types import TOKEN_EXCHANGE
 from gateway.core.types import Client
 from gateway.dev.school_registry import seed_school_registry
 from providers.upstream.esia_sandbox.personas import load_personas
@@ -18,14 +20,33 @@ from tests.features.esia_journey.browser import Browser
 from tests.features.esia_journey.browser import SchoolClient
 from tests.features.esia_journey.stack import JourneyStack
 
-SCOPES = ("openid", "profile", "children", "diary", "roster")
+SCOPES = (
+    "openid",
+    "profile",
+    "children",
+    "child",
+    "diary",
+    "schedule",
+    "offline_access",
+    "roster",
+)
 KIDS_SCHOOL = SchoolClient(
     "kids-school",
     "kids-school-secret-0123456789-0123456789-0123456789",
     "https://kids-school.example/cb",
     "https://kids-school.example/signed-out",
 )
-"""The school system of ``demo-school-1`` (bound to it; may push its roster)."""
+"""The school system of ``demo-school-1`` (bound to it; may push its roster, act for a
+parent's children and exchange a parent's token for a child's)."""
+
+
+def subject_of(stack: JourneyStack, persona_oid: int) -> str:
+    """The subject id of a sandbox persona (by its ESIA oid) once it signed in."""
+    digest = keyed_digest(stack.services.pepper, "upstream_subject", str(persona_oid))
+    with stack.services.uow(read_only=True) as uow:
+        subject = uow.subjects.find_by_upstream("esia", digest)
+    assert subject is not None
+    return subject.subject_id
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +81,12 @@ def stack(
             redirect_uris=(KIDS_SCHOOL.redirect_uri,),
             scopes=SCOPES,
             name="Электронный дневник",
-            grant_types=("authorization_code", "refresh_token", "client_credentials"),
+            grant_types=(
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                TOKEN_EXCHANGE,
+            ),
         ),
         KIDS_SCHOOL.secret,
     )

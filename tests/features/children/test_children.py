@@ -16,8 +16,8 @@ import re
 import requests
 
 from gateway.core.children import GuardianshipStatus
-from gateway.core.ids import keyed_digest
 from tests.features.children.conftest import KIDS_SCHOOL
+from tests.features.children.conftest import subject_of
 from tests.features.esia_journey.browser import Answer
 from tests.features.esia_journey.browser import Browser
 from tests.features.esia_journey.stack import JourneyStack
@@ -36,14 +36,6 @@ def _forms(page: Answer) -> list[tuple[str, dict[str, str]]]:
         )
         for m in _FORM.finditer(page.text)
     ]
-
-
-def _subject_of(stack: JourneyStack, persona_oid: int) -> str:
-    digest = keyed_digest(stack.services.pepper, "upstream_subject", str(persona_oid))
-    with stack.services.uow(read_only=True) as uow:
-        subject = uow.subjects.find_by_upstream("esia", digest)
-    assert subject is not None
-    return subject.subject_id
 
 
 def _parent_links(stack: JourneyStack, parent_id: str) -> dict[str, str]:
@@ -68,7 +60,7 @@ def test_parent_gets_the_two_rostered_kids_linked_and_the_third_explained(
     answer = _login(browser, "parent")
     assert answer.location is not None
     assert "code=" in answer.location, answer.location
-    parent_id = _subject_of(stack, 1000100001)
+    parent_id = subject_of(stack, 1000100001)
     links = _parent_links(stack, parent_id)
     assert sorted(links.values()) == ["verified", "verified"]
 
@@ -97,11 +89,11 @@ def test_teen15_signs_in_as_the_same_pupil(stack: JourneyStack, browser: Browser
         _login(parent, "parent")
     finally:
         parent.close()
-    parent_links = _parent_links(stack, _subject_of(stack, 1000100001))
+    parent_links = _parent_links(stack, subject_of(stack, 1000100001))
     answer = _login(browser, "teen15", "openid profile diary")
     assert answer.location is not None
     assert "code=" in answer.location, answer.location
-    teen = _subject_of(stack, 1000100013)
+    teen = subject_of(stack, 1000100013)
     assert teen in parent_links  # the parent's kid, not a new person
 
 
@@ -137,8 +129,8 @@ def test_kid7_refused_until_the_parent_consents_on_account(
         kid7.close()
     assert allowed.location is not None
     assert "code=" in allowed.location, allowed.location
-    kid_subject = _subject_of(stack, 1000100011)
-    assert kid_subject in _parent_links(stack, _subject_of(stack, 1000100001))
+    kid_subject = subject_of(stack, 1000100011)
+    assert kid_subject in _parent_links(stack, subject_of(stack, 1000100001))
 
 
 def test_T94_another_parents_child_id_is_the_same_404(stack: JourneyStack) -> None:
@@ -173,13 +165,13 @@ def test_T94_another_parents_child_id_is_the_same_404(stack: JourneyStack) -> No
     request_id = re.compile(r"[0-9a-f]{16,}")
     assert request_id.sub("", foreign.text) == request_id.sub("", missing.text)
     # The owner's link is untouched.
-    parent_links = _parent_links(stack, _subject_of(stack, 1000100001))
+    parent_links = _parent_links(stack, subject_of(stack, 1000100001))
     assert str(GuardianshipStatus.VERIFIED) in parent_links.values()
 
 
 def test_unlink_ends_the_link(stack: JourneyStack, browser: Browser) -> None:
     _login(browser, "parent")
-    parent_id = _subject_of(stack, 1000100001)
+    parent_id = subject_of(stack, 1000100001)
     before = _parent_links(stack, parent_id)
     action, fields = next(
         (a, f) for a, f in _forms(_children_page(stack, browser)) if a.endswith("/unlink")

@@ -188,6 +188,28 @@ def test_login_with_confirmation(stack: DevStack, persona: str, kind: str) -> No
     assert f"pwd, {kind}, mfa" in school.text
 
 
+def test_signing_in_for_a_child_at_the_demo_school(stack: DevStack) -> None:
+    """«Войти за ребёнка»: ESIA as ``parent``, the child choice (Пётр or Иван), the consent
+    for that child; the school shows tokens about the child with ``act``."""
+    person = Person()
+    home = person.get(f"{stack.school.url}/")
+    assert "Войти за ребёнка" in home.text
+    choice = person.esia(person.get(f"{stack.school.url}/login?child=1"), stack, "parent")
+    assert choice.url.endswith("/child"), choice.url
+    buttons = dict(
+        (name, value)
+        for value, name in re.findall(r'name="child" value="([^"]+)">([^<]+)<', choice.text)
+    )
+    assert set(buttons) == {"Пётр", "Иван"}
+    consent = person.submit(choice, child=buttons["Иван"])
+    assert consent.url.endswith("/consent"), consent.url
+    assert "Иван" in consent.text
+    school = person.submit(consent, decision="approve")
+    assert school.url == f"{stack.school.url}/"
+    assert "Вы вошли" in school.text
+    assert "<th>act</th>" in school.text
+
+
 def test_demo_clients_are_registered_idempotently(stack: DevStack) -> None:
     demo = DEMO_CLIENTS[0]
     moved = ensure_demo_client(stack.services, demo, "http://127.0.0.1:1/")

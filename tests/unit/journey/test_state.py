@@ -60,7 +60,7 @@ def test_legal_paths(path: tuple[JourneyState, ...]) -> None:
         (S.COMPLETED, S.COMPLETED),  # a completed journey is never completed twice
         (S.COMPLETED, S.FAILED),
         (S.FAILED, S.COMPLETED),
-        (S.CHILD_CHOICE, S.FACTOR_PENDING),
+        (S.CHILD_CHOICE, S.UPSTREAM_PENDING),
     ],
 )
 def test_illegal_moves_are_refused(start: JourneyState, target: JourneyState) -> None:

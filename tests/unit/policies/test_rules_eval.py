@@ -221,7 +221,7 @@ def test_the_engine_step_runs_after_account_checks_and_before_consent() -> None:
     engine = build_policy_engine(FixedRuleDocuments(document))
     decision = engine.evaluate(ctx(consented_scopes=None))
     assert decision.reason == "diary_closed"
-    assert [t.reason for t in decision.trail][-2:] == ["child_account_parent", "diary_closed"]
+    assert [t.reason for t in decision.trail][-2:] == ["child_not_linked", "diary_closed"]
     assert decision.details["version"] == "7"
 
 
