@@ -25,6 +25,8 @@ from gateway.config.schema import GatewayConfig
 from gateway.config.schema import production_problems
 from gateway.core.clock import SystemClock
 from gateway.core.errors import ConfigError
+from gateway.core.faults import arm_from_environment
+from gateway.core.faults import crash_point_problems
 from gateway.core.ports import Clock
 from gateway.core.ports import Disposable
 from gateway.core.ports import EphemeralStore
@@ -62,7 +64,11 @@ def startup_problems(config: GatewayConfig) -> list[str]:
     rules and what building the upstream would refuse (files read). ``vhod config check``
     runs this very function (through ``load_config(more_checks=...)``), and
     :func:`build_services` refuses to start while it finds anything."""
-    return production_problems(config) + upstream_problems(config)
+    return (
+        production_problems(config)
+        + upstream_problems(config)
+        + crash_point_problems(config.is_production)
+    )
 
 
 def build_services(
@@ -83,6 +89,7 @@ def build_services(
         raise ConfigError(problems)
     clock = clock or SystemClock()
     engine, uow, ephemeral, sealer = _stores(config, clock, prepare_stores)
+    arm_from_environment(data_dir(config))
     key_manager = KeyManager(uow, sealer, clock, config.keys)
     pepper = secret_bytes(config.secrets.pepper, "pepper")
 

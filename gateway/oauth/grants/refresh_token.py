@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749 import RefreshTokenGrant
 
 from gateway.core.errors import InvalidGrantError
 from gateway.core.errors import InvalidScopeError
+from gateway.core.faults import crash_point
 from gateway.core.types import CLIENT_AUTH_METHODS
 from gateway.core.types import Grant
 from gateway.oauth.adapters import ClientModel
@@ -112,6 +113,7 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
                     )
                 )
                 uow.commit()
+        crash_point("token.refresh_rotated")
         ctx.event("token.refreshed", client_id=grant.client_id, grant_id=grant.grant_id)
 
     def revoke_old_credential(self, refresh_token: RefreshTokenModel) -> None:
