@@ -44,6 +44,7 @@ from gateway.oauth.provider import build_oauth_provider
 from gateway.oauth.tokens import GrantRevocationMarks
 from gateway.store.factory import build_engine
 from gateway.store.factory import ephemeral_store_from_url
+from gateway.store.restore_epoch import StoredRestoreEpoch
 from gateway.store.sql.migrate import is_up_to_date
 from gateway.store.sql.migrate import upgrade
 from gateway.store.sql.uow import SqlUnitOfWorkFactory
@@ -119,7 +120,9 @@ def build_services(
         uow=uow, sealer=sealer, clock=clock, pepper=pepper, catalogue=config.scopes
     )
     claims = SubjectClaims(uow, sealer, config.scopes)
+    restore_epoch = StoredRestoreEpoch(data_dir(config), ephemeral)
     oauth = build_oauth_provider(
+        restore_epoch=restore_epoch,
         config=config,
         clock=clock,
         uow=uow,
@@ -162,6 +165,7 @@ def build_services(
             problems=LinkProblems(ephemeral, sealer),
         ),
         schools=SchoolDirectory(uow, sealer, clock),
+        restore_epoch=restore_epoch,
     )
 
 

@@ -26,6 +26,7 @@ from gateway.core.ports import Disposable
 from gateway.core.ports import EphemeralStore
 from gateway.core.ports import GrantRevoker
 from gateway.core.ports import KeyManagement
+from gateway.core.ports import RestoreEpoch
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.ports import UpstreamProvider
@@ -77,6 +78,8 @@ class Services:
     """«Мои дети» on ``/account``: linked children, unlinking, guardian consents."""
     schools: SchoolDirectory
     """The school registry and rosters (search, imports, school systems' pushes)."""
+    restore_epoch: RestoreEpoch
+    """The not-before epoch of a database restore (``vhod db restored``; R15)."""
 
 
 def services() -> Services:

@@ -72,7 +72,12 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
                 uow.commit()
         if reused:
             self._punish_reuse(grant)
-        if grant is None or not live or ctx.tokens.is_grant_revoked(grant.grant_id):
+        if (
+            grant is None
+            or not live
+            or ctx.tokens.is_grant_revoked(grant.grant_id)
+            or ctx.tokens.predates_restore(grant.created_at)
+        ):
             raise InvalidGrantError("The refresh token expired or was revoked.")
         self.request.vhod_grant = grant
         return RefreshTokenModel(replace(stored, used_at=now), now)
