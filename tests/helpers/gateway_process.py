@@ -176,7 +176,11 @@ class HttpBrowser:
             response = self.get(target)
         raise AssertionError("too many redirects")
 
-    def authorize(self, client_id: str, redirect_uri: str, **extra: str) -> requests.Response:
+    def authorize(
+        self, client_id: str, redirect_uri: str, **extra: str | None
+    ) -> requests.Response:
+        """``GET /authorize`` with PKCE, ``state`` and ``nonce``; ``extra`` adds parameters
+        (``None`` drops one)."""
         self.verifier, challenge = pkce_pair()
         params = {
             "response_type": "code",
@@ -189,7 +193,9 @@ class HttpBrowser:
             "code_challenge_method": "S256",
             **extra,
         }
-        return self.get("/authorize?" + urlencode(params))
+        return self.get(
+            "/authorize?" + urlencode({k: v for k, v in params.items() if v is not None})
+        )
 
     def fake_login(self, page: requests.Response, persona: str = "parent") -> requests.Response:
         """On the fake upstream's page, pick ``persona``; the callback's answer, followed."""
@@ -224,7 +230,7 @@ class HttpBrowser:
             path, {"csrf_token": fields["csrf_token"], "step": fields["step"], "code": code}
         )
 
-    def login(self, client_id: str, redirect_uri: str, **extra: str) -> str:
+    def login(self, client_id: str, redirect_uri: str, **extra: str | None) -> str:
         """The whole login (fake upstream unless an SSO session is reused, consent when
         asked); the code."""
         response = self.follow(self.authorize(client_id, redirect_uri, **extra))

@@ -11,10 +11,17 @@ from tests.helpers.oauth import services as services
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """How many cases the fuzz tests generated (the closing note of issue 14)."""
+    """How many cases the fuzz tests generated, and the local conformance run's modules
+    (the closing note of issue 14)."""
     from tests.reliability.fuzzing import CASES
+    from tests.reliability.test_conformance_basic_op import RESULTS
 
     if CASES:
         total = sum(CASES.values())
         parts = ", ".join(f"{name} {count}" for name, count in sorted(CASES.items()))
         terminalreporter.write_line(f"fuzz cases: {total} ({parts})")
+    if RESULTS:
+        width = max(len(name) for name, _, _ in RESULTS)
+        terminalreporter.write_line("oidcc-basic-certification-test-plan (local, no browser):")
+        for name, result, note in RESULTS:
+            terminalreporter.write_line(f"  {name:<{width}}  {result}  {note}".rstrip())
