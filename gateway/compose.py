@@ -48,6 +48,8 @@ from gateway.store.restore_epoch import StoredRestoreEpoch
 from gateway.store.sql.migrate import is_up_to_date
 from gateway.store.sql.migrate import upgrade
 from gateway.store.sql.uow import SqlUnitOfWorkFactory
+from gateway.store.time_authority import AuthorityClock
+from gateway.store.time_authority import authority_of
 from keys.manager import KeyManager
 from keys.sealing import AesGcmSealer
 from policies.build import build_policy_engine
@@ -88,8 +90,11 @@ def build_services(
     problems = startup_problems(config)
     if problems:
         raise ConfigError(problems)
-    clock = clock or SystemClock()
+    authority_clock = AuthorityClock() if clock is None else None
+    clock = clock or authority_clock or SystemClock()
     engine, uow, ephemeral, sealer = _stores(config, clock, prepare_stores)
+    if authority_clock is not None:  # R7: one time authority for every node
+        authority_clock.bind(authority_of(engine, ephemeral))
     arm_from_environment(data_dir(config))
     key_manager = KeyManager(uow, sealer, clock, config.keys)
     pepper = secret_bytes(config.secrets.pepper, "pepper")
