@@ -106,6 +106,26 @@ def db_upgrade() -> None:
     click.echo("database is up to date; signing keys present")
 
 
+@db.command("restored")
+@handle_errors
+def db_restored() -> None:
+    """Declare that the database was restored from a snapshot (SECURITY.md R15): tokens,
+    refresh-token chains and consents issued before now stop working, so nothing revoked
+    after the snapshot comes back to life. Run it after every restore, before serving
+    (docs/operations.md)."""
+    svc = _services()
+    now = svc.clock.now()
+    epoch = svc.restore_epoch.bump(now)
+    with svc.uow() as uow:
+        consents = uow.consents.revoke_granted_before(epoch, now, "restore")
+        audit(uow, now, "db.restored", not_before=int(epoch), consents_revoked=consents)
+        uow.commit()
+    click.echo(
+        f"not-before epoch {int(epoch)}: tokens issued before it are dead; "
+        f"{consents} consent(s) revoked"
+    )
+
+
 # --------------------------------------------------------------------------- keys
 
 

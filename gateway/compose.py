@@ -26,6 +26,8 @@ from gateway.config.schema import GatewayConfig
 from gateway.config.schema import production_problems
 from gateway.core.clock import SystemClock
 from gateway.core.errors import ConfigError
+from gateway.core.faults import arm_from_environment
+from gateway.core.faults import crash_point_problems
 from gateway.core.ports import Clock
 from gateway.core.ports import Disposable
 from gateway.core.ports import EphemeralStore
@@ -45,9 +47,12 @@ from gateway.oauth.provider import build_oauth_provider
 from gateway.oauth.tokens import GrantRevocationMarks
 from gateway.store.factory import build_engine
 from gateway.store.factory import ephemeral_store_from_url
+from gateway.store.restore_epoch import StoredRestoreEpoch
 from gateway.store.sql.migrate import is_up_to_date
 from gateway.store.sql.migrate import upgrade
 from gateway.store.sql.uow import SqlUnitOfWorkFactory
+from gateway.store.time_authority import AuthorityClock
+from gateway.store.time_authority import authority_of
 from keys.manager import KeyManager
 from keys.sealing import AesGcmSealer
 from policies.build import build_policy_engine
@@ -69,7 +74,11 @@ def startup_problems(config: GatewayConfig) -> list[str]:
     rules and what building the upstream would refuse (files read). ``vhod config check``
     runs this very function (through ``load_config(more_checks=...)``), and
     :func:`build_services` refuses to start while it finds anything."""
-    return production_problems(config) + upstream_problems(config)
+    return (
+        production_problems(config)
+        + upstream_problems(config)
+        + crash_point_problems(config.is_production)
+    )
 
 
 def build_services(
@@ -88,8 +97,12 @@ def build_services(
     problems = startup_problems(config)
     if problems:
         raise ConfigError(problems)
-    clock = clock or SystemClock()
+    authority_clock = AuthorityClock() if clock is None else None
+    clock = clock or authority_clock or SystemClock()
     engine, uow, ephemeral, sealer = _stores(config, clock, prepare_stores)
+    if authority_clock is not None:  # R7: one time authority for every node
+        authority_clock.bind(authority_of(engine, ephemeral))
+    arm_from_environment(data_dir(config))
     key_manager = KeyManager(uow, sealer, clock, config.keys)
     pepper = secret_bytes(config.secrets.pepper, "pepper")
 
@@ -119,7 +132,9 @@ def build_services(
         uow=uow, sealer=sealer, clock=clock, pepper=pepper, catalogue=config.scopes
     )
     claims = SubjectClaims(uow, sealer, config.scopes, clock)
+    restore_epoch = StoredRestoreEpoch(data_dir(config), ephemeral)
     oauth = build_oauth_provider(
+        restore_epoch=restore_epoch,
         config=config,
         clock=clock,
         uow=uow,
@@ -191,6 +206,7 @@ def build_services(
             settings=config.applications,
             notices=notices,
         ),
+        restore_epoch=restore_epoch,
     )
 
 

@@ -89,6 +89,10 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
         problems.append(f"{path}: permission denied")
     except tomllib.TOMLDecodeError as exc:
         problems.append(f"{path}: not valid TOML: {exc}")
+    except UnicodeDecodeError:
+        problems.append(f"{path}: not valid TOML: the file is not UTF-8")
+    except IsADirectoryError:
+        problems.append(f"{path}: is a directory")
     return {}
 
 

@@ -27,6 +27,7 @@ from gateway.core.ports import Disposable
 from gateway.core.ports import EphemeralStore
 from gateway.core.ports import GrantRevoker
 from gateway.core.ports import KeyManagement
+from gateway.core.ports import RestoreEpoch
 from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.ports import UpstreamProvider
@@ -86,6 +87,8 @@ class Services:
     """Link applications, the review (admin pages and API, ``vhod applications``)."""
     lifecycle: ChildrenLifecycle
     """Links ending at 18, notices before, documents purged (``vhod worker``)."""
+    restore_epoch: RestoreEpoch
+    """The not-before epoch of a database restore (``vhod db restored``; R15)."""
 
 
 def services() -> Services:

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 _JSON_ATTR = "_vhod_json_errors"
+BEARER_ENDPOINTS = frozenset({"oauth.userinfo"})
+"""Protected resources: their errors carry a ``Bearer`` challenge (RFC 6750 §3)."""
 
 
 def json_errors(view: F) -> F:
@@ -69,6 +71,10 @@ def protocol_error_json(err: ProtocolError, extra: dict[str, str] | None = None)
         # relying-party libraries (openid-client) read it before the body.
         response.headers["WWW-Authenticate"] = 'Basic realm="vhod", error="invalid_client"'
     elif err.status in (401, 403) and err.error in ("invalid_token", "insufficient_scope"):
+        response.headers["WWW-Authenticate"] = f'Bearer realm="vhod", error="{err.error}"'
+    elif request.endpoint in BEARER_ENDPOINTS:
+        # RFC 6750 §3.1: a malformed request to a protected resource (the token sent two
+        # ways...) is 400 with the challenge naming ``invalid_request``.
         response.headers["WWW-Authenticate"] = f'Bearer realm="vhod", error="{err.error}"'
     return response
 

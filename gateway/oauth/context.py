@@ -19,6 +19,7 @@ from gateway.core.ports import ClaimsSource
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
 from gateway.core.ports import KeySource
+from gateway.core.ports import RestoreEpoch
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.oauth.jose import Jose
 from gateway.oauth.tokens import TokenService
@@ -93,6 +94,7 @@ def build_oauth_context(
     keys: KeySource,
     pepper: bytes,
     claims: ClaimsSource | None = None,
+    restore_epoch: RestoreEpoch | None = None,
 ) -> OAuthContext:
     """The one way to assemble the OAuth context (token service included), shared by the
     serving provider and the stand-alone back-channel worker."""
@@ -103,6 +105,7 @@ def build_oauth_context(
         ephemeral=ephemeral,
         jose=Jose(keys),
         pepper=pepper,
+        restore_epoch=restore_epoch,
     )
     return OAuthContext(
         config=config, clock=clock, uow=uow, ephemeral=ephemeral, tokens=tokens, claims=claims

@@ -197,6 +197,7 @@ class VhodIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
             or grant.revoked_at is not None
             or grant.expires_at <= now
             or ctx.tokens.is_grant_revoked(grant.grant_id)
+            or ctx.tokens.predates_restore(grant.created_at)
         ):
             return {"active": False}
         body = {

@@ -29,6 +29,7 @@ from gateway.core.ports import ClaimsSource
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
 from gateway.core.ports import KeySource
+from gateway.core.ports import RestoreEpoch
 from gateway.core.ports import SsoSessions
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import AuthorizationRequest
@@ -246,9 +247,11 @@ def build_oauth_provider(
     sessions: SsoSessions | None = None,
     claims: ClaimsSource | None = None,
     on_event: Callable[[str], None] | None = None,
+    restore_epoch: RestoreEpoch | None = None,
 ) -> OAuthProvider:
     """Assemble the provider from the composition root's services."""
     ctx = build_oauth_context(
+        restore_epoch=restore_epoch,
         config=config,
         clock=clock,
         uow=uow,

@@ -43,6 +43,7 @@ from gateway.core.ids import subject_digest
 from gateway.core.ports import Clock
 from gateway.core.ports import EphemeralStore
 from gateway.core.ports import GrantRevoker
+from gateway.core.ports import RestoreEpoch
 from gateway.core.types import Client
 from gateway.core.types import TokenFormat
 from gateway.oauth.jose import TYP_ACCESS_TOKEN
@@ -121,6 +122,7 @@ class TokenService:
         ephemeral: EphemeralStore,
         jose: Jose,
         pepper: bytes,
+        restore_epoch: RestoreEpoch | None = None,
     ) -> None:
         self.issuer = issuer
         self._settings = settings
@@ -129,6 +131,7 @@ class TokenService:
         self._jose = jose
         self._pepper = pepper
         self._marks = GrantRevocationMarks(ephemeral, settings)
+        self._restore_epoch = restore_epoch
 
     # ------------------------------------------------------------------ identifiers
 
@@ -293,6 +296,8 @@ class TokenService:
             return None
         if info.grant_id is not None and self.is_grant_revoked(info.grant_id):
             return None
+        if self.predates_restore(info.iat):
+            return None
         if self._ephemeral.get(NS_REVOKED_JTI, info.jti) is not None:
             return None
         return info
@@ -364,6 +369,10 @@ class TokenService:
 
     def is_grant_revoked(self, grant_id: str) -> bool:
         return self._marks.is_grant_revoked(grant_id)
+
+    def predates_restore(self, issued_at: float) -> bool:
+        """Issued before the last database restore (``vhod db restored``; R15): dead."""
+        return self._restore_epoch is not None and issued_at < self._restore_epoch.not_before()
 
     def revoke_access_token(self, info: AccessTokenInfo, token: str) -> None:
         """Revoke one access token (RFC 7009 §2.1): its ``jti`` until it expires; an

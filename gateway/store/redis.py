@@ -150,6 +150,12 @@ class RedisEphemeralStore:
         with _redis_errors():
             self._client.ping()
 
+    def server_time(self) -> float:
+        """Redis's own clock (``TIME``), the time authority of a multi-node deployment."""
+        with _redis_errors():
+            seconds, micros = self._client.time()
+        return float(seconds) + float(micros) / 1e6
+
 
 @contextmanager
 def _redis_errors() -> Iterator[None]:

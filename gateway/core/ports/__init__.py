@@ -24,6 +24,7 @@ from gateway.core.ports.policy import DecisionT
 from gateway.core.ports.policy import PolicyStep
 from gateway.core.ports.process import Clock
 from gateway.core.ports.process import Disposable
+from gateway.core.ports.process import RestoreEpoch
 from gateway.core.ports.stores import AdminInviteRepository
 from gateway.core.ports.stores import AdminQueries
 from gateway.core.ports.stores import AuditRepository
@@ -68,6 +69,7 @@ __all__ = [
     "PolicyStep",
     "PublishedKey",
     "RefreshTokenRepository",
+    "RestoreEpoch",
     "SealedRecords",
     "Sealer",
     "SigningKeyMaterial",

@@ -11,6 +11,21 @@ class Clock(Protocol):
         ...
 
 
+class RestoreEpoch(Protocol):
+    """The not-before epoch set after a database restore (SECURITY.md §5 R15): tokens,
+    grants and consents issued before it are dead. Kept where a restore cannot roll it
+    back (``gateway.store.restore_epoch``)."""
+
+    def not_before(self) -> float:
+        """Seconds since the epoch; ``0.0`` when no restore was declared."""
+        ...
+
+    def bump(self, at: float) -> float:
+        """Declare a restore: the epoch becomes ``at`` (rounded up to a whole second;
+        never lower)."""
+        ...
+
+
 class Disposable(Protocol):
     """A process-wide resource the composition root owns (the SQL engine's pool)."""
 

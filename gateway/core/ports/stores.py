@@ -169,6 +169,11 @@ class ConsentRepository(Protocol):
         """Revoke every live consent of the subject for the client; how many were live."""
         ...
 
+    def revoke_granted_before(self, before: float, at: float, reason: str) -> int:
+        """Revoke every live consent granted before ``before`` (a database restore);
+        how many were live."""
+        ...
+
 
 class GrantRepository(Protocol):
     """Grants (token families) of ``gateway.oauth``. A revoked grant stays revoked: an

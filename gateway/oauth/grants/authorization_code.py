@@ -20,6 +20,7 @@ from authlib.oauth2.rfc6749 import AuthorizationCodeGrant
 
 from gateway.core.errors import InvalidGrantError
 from gateway.core.errors import ReplayDetected
+from gateway.core.faults import crash_point
 from gateway.core.ids import new_code
 from gateway.core.ids import new_id
 from gateway.core.types import CLIENT_AUTH_METHODS
@@ -137,6 +138,7 @@ class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
     def save_token(self, token: dict[str, Any]) -> None:
         """Write the grant and the first refresh token (digest only) in one transaction,
         committed before the answer (never 200 without durable records; R2)."""
+        crash_point("token.code_consumed")
         ctx = context_of(self)
         record: CodeRecord = self.request.authorization_code.record
         client: ClientModel = self.request.client
@@ -160,4 +162,5 @@ class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
                     )
                 )
             uow.commit()
+        crash_point("token.code_saved")
         ctx.event("token.issued", client_id=grant.client_id, grant_id=grant.grant_id)

@@ -20,6 +20,7 @@ from authlib.oauth2.rfc6749 import RefreshTokenGrant
 
 from gateway.core.errors import InvalidGrantError
 from gateway.core.errors import InvalidScopeError
+from gateway.core.faults import crash_point
 from gateway.core.types import CLIENT_AUTH_METHODS
 from gateway.core.types import Grant
 from gateway.oauth.adapters import ClientModel
@@ -81,7 +82,12 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
                 uow.commit()
         if reused:
             self._punish_reuse(grant)
-        if grant is None or not live or ctx.tokens.is_grant_revoked(grant.grant_id):
+        if (
+            grant is None
+            or not live
+            or ctx.tokens.is_grant_revoked(grant.grant_id)
+            or ctx.tokens.predates_restore(grant.created_at)
+        ):
             raise InvalidGrantError("The refresh token expired or was revoked.")
         self.request.vhod_grant = grant
         return RefreshTokenModel(replace(stored, used_at=now), now)
@@ -124,6 +130,7 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
                     )
                 audit_issued_for_child(ctx, uow, now, grant, self.GRANT_TYPE)
                 uow.commit()
+        crash_point("token.refresh_rotated")
         ctx.event("token.refreshed", client_id=grant.client_id, grant_id=grant.grant_id)
 
     def revoke_old_credential(self, refresh_token: RefreshTokenModel) -> None:

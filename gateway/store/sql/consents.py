@@ -104,6 +104,16 @@ class SqlConsentRepository:
         with sql_errors():
             return rowcount(self._connection.execute(stmt))
 
+    def revoke_granted_before(self, before: float, at: float, reason: str) -> int:
+        stmt = (
+            update(_table)
+            .where(_table.c.granted_at < before)
+            .where(_table.c.revoked_at.is_(None))
+            .values(revoked_at=at, revoked_reason=reason)
+        )
+        with sql_errors():
+            return rowcount(self._connection.execute(stmt))
+
 
 def _live(subject_id: str, client_id: str, acting_for: str | None) -> ColumnElement[bool]:
     acting = (

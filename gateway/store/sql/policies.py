@@ -37,6 +37,8 @@ from gateway.store.sql.tables_oauth import grants_table as _grants
 from gateway.store.sql.tables_policies import policy_documents_table as _docs
 
 MAX_LIMIT = 5000
+MAX_VERSION = 2**31 - 1
+"""``version`` is an SQL INTEGER (32 bits on PostgreSQL; SQLite refuses > 64 bits)."""
 
 
 class SqlPolicyDocumentRepository:
@@ -77,6 +79,8 @@ class SqlPolicyDocumentRepository:
         return record
 
     def get(self, version: int) -> PolicyDocumentRecord | None:
+        if not 0 < version <= MAX_VERSION:
+            return None  # outside the column's range: no such row (and no driver error)
         with sql_errors():
             row = self._connection.execute(select(_docs).where(_docs.c.version == version)).first()
         return None if row is None else _to_record(row)
