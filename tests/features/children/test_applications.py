@@ -31,6 +31,7 @@ from gateway.core.children import GuardianshipStatus
 from gateway.core.identifiers import snils_check_digits
 from gateway.core.ids import keyed_digest
 from providers.upstream.esia_sandbox.personas import load_personas
+from tests.features.children.conftest import KIDS_SCHOOL
 from tests.features.esia_journey.browser import Answer
 from tests.features.esia_journey.browser import Browser
 from tests.features.esia_journey.stack import JourneyStack
@@ -196,6 +197,16 @@ def test_foreign_certificate_goes_to_review_and_an_approval_verifies_the_link(
     # The same child by ESIA's SNILS: the kid's own subject is the application's child.
     with stack.services.uow(read_only=True) as uow:
         assert uow.person_index.find(application.snils_index) == link.child_id
+    # The approved link lets the parent act for Лев at that school's school system.
+    answer = browser.login(KIDS_SCHOOL, "parent_foreign", "openid child diary")
+    tokens = browser.token(KIDS_SCHOOL, answer)
+    access = stack.verify(tokens["access_token"])
+    with stack.services.uow(read_only=True) as uow:
+        client = uow.clients.get(KIDS_SCHOOL.client_id)
+    assert client is not None
+    pairwise = stack.services.oauth.ctx.tokens.subject
+    assert access["sub"] == pairwise(client, link.child_id)
+    assert access["act"] == {"sub": pairwise(client, parent_id)}
 
 
 def test_full_match_with_the_roster_verifies_at_once(stack: JourneyStack, browser: Browser) -> None:
