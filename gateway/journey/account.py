@@ -21,6 +21,7 @@ from gateway.core.ports import Sealer
 from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.profiles import open_profile
 from gateway.core.types import Client
+from gateway.core.types import Subject
 
 REVOKED_BY_USER = "user"
 
@@ -31,6 +32,8 @@ class ConsentView:
     client_name: str
     scopes: tuple[str, ...]
     granted_at: float
+    for_child: str | None = None
+    """The child's first name when the consent lets the client act for a child."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,11 @@ class AccountService:
                 return None
             consents = uow.consents.list_active(subject_id)
             names = {c.client_id: uow.clients.get(c.client_id) for c in consents}
+            children = {
+                c.acting_for: uow.subjects.get(c.acting_for)
+                for c in consents
+                if c.acting_for is not None
+            }
         profile = open_profile(self._sealer, subject)
         display = " ".join(
             str(profile[k]) for k in ("given_name", "middle_name", "family_name") if profile.get(k)
@@ -75,11 +83,18 @@ class AccountService:
                 client_name=client_name(names.get(c.client_id), c.client_id),
                 scopes=c.scopes,
                 granted_at=c.granted_at,
+                for_child=None
+                if c.acting_for is None
+                else self._first_name(children[c.acting_for]),
             )
             for c in consents
-            if c.acting_for is None
         )
         return AccountView(display_name=display, consents=views)
+
+    def _first_name(self, child: Subject | None) -> str:
+        """The child's first name for the page (personal data: page only, never logs)."""
+        given = None if child is None else open_profile(self._sealer, child).get("given_name")
+        return str(given) if given else "—"
 
     def revoke_consent(
         self, subject_id: str, client_id: str, grant_revoker: GrantRevoker | None

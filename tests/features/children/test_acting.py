@@ -356,3 +356,19 @@ def test_explain_why_a_parent_cannot_act_for_a_child(stack: JourneyStack) -> Non
     with stack.app.test_request_context("/admin/explain"):
         page = render_template("admin_explain_child.html", result=ended)
     assert "guardianship_ended" in page
+
+
+def test_T97_a_consent_for_a_child_is_shown_and_revocable_on_account(
+    stack: JourneyStack, browser: Browser
+) -> None:
+    tokens = _act_for(stack, browser, "Иван")
+    page = browser.get(f"{stack.gateway_url}/account")
+    assert page.status == 200
+    assert "за ребёнка: Иван" in page.text
+    revoke = browser.submit(page, client_id=KIDS_SCHOOL.client_id)
+    assert revoke.status in (200, 303)
+    assert "за ребёнка: Иван" not in browser.get(f"{stack.gateway_url}/account").text
+    refused = _post(
+        "/token", stack, grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+    )
+    assert refused.json()["error"] == "invalid_grant"
