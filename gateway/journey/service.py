@@ -8,6 +8,7 @@ The HTTP layer calls, in order::
     page = journeys.factor_prompt(jid, binding)               # GET /login/<jid>/factor
     page = journeys.start_factor(jid, binding, token, kind, ip)   # POST …/factor/send
     step = journeys.complete_factor(jid, binding, token, code, ip)  # POST …/factor
+    step = journeys.cancel_factor(jid, binding, token)         # POST …/factor/cancel
     prompt = journeys.consent_prompt(jid, binding)            # GET /login/<jid>/consent
     step = journeys.record_consent(jid, binding, token, ok)   # POST /login/<jid>/consent
     done = journeys.finish(step, binding, session_cookie)     # when a step says FINISH
@@ -162,6 +163,10 @@ class JourneyService:
         """
         step = self._factor_step(jid)
         return self._next(step.verify(jid, binding, step_token, answer, client_ip))
+
+    def cancel_factor(self, jid: str, binding: str, step_token: str) -> Step:
+        """The person left the factor page for the service: ``access_denied``."""
+        return self._factor_step(jid).cancel(jid, binding, step_token)
 
     def _factor_step(self, jid: str) -> FactorStep:
         if self.steps.factor is None:

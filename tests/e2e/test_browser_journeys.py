@@ -8,9 +8,6 @@ tests below failed at the first «Разрешить».
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
 from gateway.admin.invites import create_invite
@@ -18,18 +15,10 @@ from gateway.dev.runner import LIBRARY_PREFIX
 from gateway.dev.runner import DevStack
 from tests.helpers.browser import Person
 from tests.helpers.browser import claim_cell
-from tests.helpers.browser import new_person
 
 pytestmark = pytest.mark.browser
 
 SIGNED_IN = "Вы вошли"
-
-
-@pytest.fixture
-def person(browser: Any) -> Iterator[Person]:
-    someone = new_person(browser)
-    yield someone
-    someone.context.close()
 
 
 def sign_in_at_school(person: Person, stack: DevStack, persona: str, prefix: str = "") -> None:
