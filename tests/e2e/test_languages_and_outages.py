@@ -115,3 +115,29 @@ def test_esia_down(people: Any, stack: DevStack) -> None:
         requests.delete(f"{stack.sandbox.url}/sandbox/faults", timeout=10)
     sign_in_at_school(person, stack, "parent")  # and back to normal
     assert "Вы вошли" in person.text()
+
+
+def test_pages_outside_a_journey(people: Any, stack: DevStack) -> None:
+    """vhod's home, a missing page, a school's broken request, a login link opened in
+    another browser and the admin area for a non-admin: each says what happened."""
+    issuer = stack.config.server.issuer
+    person = people("ru-RU")
+    person.open(f"{issuer}/")
+    assert "Госуслуги" in person.text()
+    person.open(f"{issuer}/no-such-page")
+    assert "Страница не найдена." in person.text()
+    person.open(f"{issuer}/authorize?client_id=nobody&response_type=code")
+    assert person.heading() == "Не удалось войти"
+    assert "Школьная система отправила неправильный запрос на вход" in person.text()
+    switch = person.page.locator("header a.lang")
+    assert switch.get_attribute("href") == "/?lang=en"  # error pages echo nothing asked
+
+    to_consent(person, stack, "parent_foreign")
+    elsewhere = people("ru-RU")
+    elsewhere.open(person.page.url)  # the consent link in another browser
+    assert elsewhere.heading() == "Вход не удалось продолжить"
+    assert "Вернитесь в школьную систему" in elsewhere.text()
+
+    person.click("Разрешить")
+    person.open(f"{issuer}/admin/")
+    assert person.heading() == "Доступ запрещён"
