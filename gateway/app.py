@@ -39,7 +39,10 @@ from gateway.http.deps import Services
 from gateway.http.errors import error_page
 from gateway.http.errors import register_error_handlers
 from gateway.http.i18n import current_language
+from gateway.http.i18n import human_time
 from gateway.http.i18n import register_messages
+from gateway.http.i18n import remember_language
+from gateway.http.i18n import switch_url
 from gateway.http.i18n import t
 from gateway.http.oauth import init_oauth
 from gateway.http.security import init_security
@@ -86,8 +89,10 @@ def create_app(
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["vhod"] = services
-    app.jinja_env.globals.update(t=t, version=__version__)
+    app.jinja_env.globals.update(t=t, version=__version__, switch_url=switch_url)
+    app.jinja_env.filters["human_time"] = human_time
     app.context_processor(lambda: {"lang": current_language()})
+    app.after_request(remember_language)
 
     register_messages(esia_messages())  # ESIA failure pages (providers/upstream/esia)
     init_security(app)

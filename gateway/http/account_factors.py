@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC
-from datetime import datetime
 from functools import wraps
 
 from flask import Blueprint
@@ -42,6 +40,7 @@ from gateway.core.factors import FactorManagement
 from gateway.core.logs import log_event
 from gateway.core.types import SsoSession
 from gateway.http.deps import services
+from gateway.http.i18n import human_time
 from gateway.http.login import journeys
 from gateway.http.login import rejected_page
 from gateway.http.login import respond
@@ -109,9 +108,7 @@ def _fresh_session() -> SsoSession | Response:
 
 
 def _date(value: float | None) -> str:
-    if value is None:
-        return ""
-    return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return human_time(value)
 
 
 def _grouped(secret: str) -> str:

@@ -91,7 +91,10 @@ def failure_response(failure: AuthorizationFailure) -> Response:
         location = oauth_provider().error_location(failure.redirect_uri, err, failure.state)
         return see_other(location)
     body = render_template(
-        "oauth_error.html", error_code=err.error, request_id=g.get("vhod_request_id", "")
+        "oauth_error.html",
+        error_page=True,
+        error_code=err.error,
+        request_id=g.get("vhod_request_id", ""),
     )
     status = err.status if 400 <= err.status < 500 and err.status != 401 else 400
     return Response(body, status=status, mimetype="text/html")

@@ -82,6 +82,7 @@ def protocol_error_json(err: ProtocolError, extra: dict[str, str] | None = None)
 def error_page(status: int, title_key: str, text_key: str) -> Response:
     body = render_template(
         "error.html",
+        error_page=True,
         title_key=title_key,
         text_key=text_key,
         request_id=g.get("vhod_request_id", ""),

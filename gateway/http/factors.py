@@ -9,6 +9,8 @@
 * ``POST /login/<jid>/factor/send`` — start (or resend) the factor the person picked;
   codes go only to the channel ESIA verified (SECURITY.md T89). A send limit answers
   429 with ``Retry-After`` and the page says when to try again (T85–T88).
+* ``POST /login/<jid>/factor/cancel`` — «Отменить вход»: back to the service, which hears
+  ``access_denied``.
 * ``POST /login/<jid>/factor`` — the answer; a wrong, expired or used code gets one
   message for every cause (T75); success sends the journey on (303, T12).
 
@@ -107,3 +109,8 @@ def answer(jid: str) -> Response:
             page, 200 if pending else 400, notice="factor_waiting" if pending else "factor_failed"
         )
     return respond(step)
+
+
+@bp.post("/login/<jid>/factor/cancel")
+def cancel(jid: str) -> Response:
+    return respond(journeys().cancel_factor(jid, read_binding(), request.form.get("step", "")))

@@ -1,9 +1,10 @@
 """Browser-facing hardening applied to every response, and CSRF protection for forms.
 
-Headers (SECURITY.md T66, T67): a strict CSP (``default-src 'none'``; scripts, styles and
-images only from ``'self'``; ``frame-ancestors 'none'``; no ``form-action``, because
-Chromium applies it to the redirect after a form post, and the consent form must end in
-a redirect to the school system), ``X-Frame-Options: DENY``, ``X-Content-Type-Options:
+Headers (SECURITY.md T66, T67): a strict CSP (``default-src 'none'``; scripts, styles,
+images and script requests (``connect-src``: the push page's polling) only from
+``'self'``; ``frame-ancestors 'none'``; no ``form-action``, because Chromium applies it
+to the redirect after a form post, and the consent form must end in a redirect to the
+school system), ``X-Frame-Options: DENY``, ``X-Content-Type-Options:
 nosniff``, ``Referrer-Policy: same-origin``, ``Cross-Origin-Opener-Policy: same-origin``,
 HSTS when the issuer is https,
 and ``Cache-Control: no-store`` on every response unless a view opts into caching (public
@@ -190,7 +191,7 @@ def init_security(app: Flask) -> None:
         h.setdefault(
             "Content-Security-Policy",
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "frame-ancestors 'none'; base-uri 'none'",
+            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
         )
         h["X-Frame-Options"] = "DENY"
         h["X-Content-Type-Options"] = "nosniff"

@@ -8,6 +8,7 @@ The HTTP layer calls, in order::
     page = journeys.factor_prompt(jid, binding)               # GET /login/<jid>/factor
     page = journeys.start_factor(jid, binding, token, kind, ip)   # POST …/factor/send
     step = journeys.complete_factor(jid, binding, token, code, ip)  # POST …/factor
+    step = journeys.cancel_factor(jid, binding, token)         # POST …/factor/cancel
     page = journeys.child_prompt(jid, binding)                # GET /login/<jid>/child
     step = journeys.choose_child(jid, binding, token, link_id)   # POST /login/<jid>/child
     prompt = journeys.consent_prompt(jid, binding)            # GET /login/<jid>/consent
@@ -167,6 +168,10 @@ class JourneyService:
         """
         step = self._factor_step(jid)
         return self._next(step.verify(jid, binding, step_token, answer, client_ip))
+
+    def cancel_factor(self, jid: str, binding: str, step_token: str) -> Step:
+        """The person left the factor page for the service: ``access_denied``."""
+        return self._factor_step(jid).cancel(jid, binding, step_token)
 
     def child_prompt(self, jid: str, binding: str) -> ChildChoicePage:
         """What the child-choice page shows, with a fresh one-time step token."""

@@ -8,39 +8,17 @@ tests below failed at the first «Разрешить».
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
 from gateway.admin.invites import create_invite
 from gateway.dev.runner import LIBRARY_PREFIX
 from gateway.dev.runner import DevStack
+from tests.e2e.journeys import SIGNED_IN
+from tests.e2e.journeys import sign_in_at_school
 from tests.helpers.browser import Person
 from tests.helpers.browser import claim_cell
-from tests.helpers.browser import new_person
 
 pytestmark = pytest.mark.browser
-
-SIGNED_IN = "Вы вошли"
-
-
-@pytest.fixture
-def person(browser: Any) -> Iterator[Person]:
-    someone = new_person(browser)
-    yield someone
-    someone.context.close()
-
-
-def sign_in_at_school(person: Person, stack: DevStack, persona: str, prefix: str = "") -> None:
-    """School → «Войти через Госуслуги» → sandbox persona → (consent, if asked)."""
-    person.open(f"{stack.school.url}{prefix}/")
-    person.follow("Войти через Госуслуги")
-    if person.at(stack.sandbox.url):
-        person.esia_login(persona)
-    if person.at(stack.config.server.issuer) and "/consent" in person.page.url:
-        assert person.heading() == "Разрешить доступ к данным"
-        person.click("Разрешить")
 
 
 @pytest.mark.parametrize("persona", ["parent", "teen15", "single"])
@@ -203,12 +181,12 @@ def test_account_page_revokes_a_consent(person: Person, stack: DevStack) -> None
     sign_in_at_school(person, stack, "teen15")
     person.open(f"{stack.config.server.issuer}/account")
     assert person.heading() == "Личный кабинет vhod"
-    row = person.page.locator("tr", has_text="Школа № 1")
+    row = person.page.locator("ul.consents li", has_text="Школа № 1")
     assert row.count() == 1
     with person.page.expect_navigation():
         row.get_by_role("button", name="Отозвать").click()
     assert person.heading() == "Личный кабинет vhod"
-    assert person.page.locator("tr", has_text="Школа № 1").count() == 0
+    assert person.page.locator("ul.consents li", has_text="Школа № 1").count() == 0
     # the next login at the school asks for consent again (vhod's SSO session stays)
     person.open(f"{stack.school.url}/login")
     assert person.heading() == "Разрешить доступ к данным"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.helpers.backends import require
+from tests.helpers.page_checks import PageAudit
 
 CHROMIUM_ARGS = (
     "--no-sandbox",
@@ -27,6 +28,7 @@ CHROMIUM_ARGS = (
     "--disable-sync",
 )
 TIMEOUT_MS = 15_000
+DESKTOP = {"width": 1280, "height": 800}
 
 
 def chromium_path() -> str | None:
@@ -62,18 +64,29 @@ def launch_chromium() -> tuple[Any, Any]:
 
 @dataclass
 class Person:
-    """One person at one browser (a fresh context: own cookies, own language)."""
+    """One person at one browser (a fresh context: own cookies, own language). With an
+    ``audit``, every vhod page this person reaches is checked (:mod:`page_checks`)."""
 
     context: Any
     page: Any
+    audit: PageAudit | None = None
+    scripts: bool = True
+
+    def arrived(self) -> None:
+        """Check the page just reached (called after every navigation of these helpers;
+        call it after a navigation the page made by itself)."""
+        if self.audit is not None:
+            self.audit.visit(self.page, self.scripts)
 
     def open(self, url: str) -> None:
         self.page.goto(url)
+        self.arrived()
 
     def click(self, name: str, role: str = "button") -> None:
         """Press the visible control called ``name`` and wait for the next page."""
         with self.page.expect_navigation():
             self.page.get_by_role(role, name=name, exact=True).click()
+        self.arrived()
 
     def follow(self, name: str) -> None:
         self.click(name, role="link")
@@ -100,6 +113,7 @@ class Person:
         (``/dev/outbox`` as JSON, newest last) and confirm it; the code."""
         with self.page.expect_navigation():
             self.page.get_by_role("button", name=re.compile(f"^{re.escape(option)}")).click()
+        self.arrived()
         answer = self.context.request.get(
             f"{issuer}/dev/outbox?kind={kind}", headers={"Accept": "application/json"}
         )
@@ -110,11 +124,16 @@ class Person:
         return found.group(1)
 
 
-def new_person(browser: Any, locale: str = "ru-RU", javascript: bool = True) -> Person:
-    context = browser.new_context(locale=locale, java_script_enabled=javascript)
+def new_person(
+    browser: Any,
+    locale: str = "ru-RU",
+    javascript: bool = True,
+    audit: PageAudit | None = None,
+) -> Person:
+    context = browser.new_context(locale=locale, java_script_enabled=javascript, viewport=DESKTOP)
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
-    return Person(context, context.new_page())
+    return Person(context, context.new_page(), audit, javascript)
 
 
 def claim_cell(person: Person, name: str) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC
-from datetime import datetime
 from functools import wraps
 from typing import Any
 from typing import TypeVar
@@ -26,6 +24,7 @@ from gateway.core.errors import ValidationFailed
 from gateway.http.deps import Services
 from gateway.http.deps import services
 from gateway.http.errors import json_errors
+from gateway.http.i18n import human_time
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -137,9 +136,7 @@ def _take_flash() -> dict[str, Any] | None:
 
 
 def _when(value: float | None) -> str:
-    if value is None:
-        return ""
-    return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return human_time(value, seconds=True)
 
 
 bp.add_app_template_filter(_when, "admin_time")

@@ -55,6 +55,7 @@ from policies.checks import Decision
 log = logging.getLogger(LOGGER)
 
 NO_FACTOR = "no_factor_available"
+FACTOR_CANCELLED = "factor_cancelled"
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,13 @@ class FactorStep:
             uow.commit()
         log_event(log, "factor.passed", factor=challenge.kind, journey=jid)
         return Answered(replace(journey, auth=raised, factor=None))
+
+    def cancel(self, jid: str, binding: str, step_token: str) -> Step:
+        """The person gave up on the factor page («Отменить вход»): the journey ends and
+        the client hears ``access_denied`` (one use per page token)."""
+        journey = self._records.load_waiting(jid, binding, self.state)
+        self._tokens.use(journey, step_token)
+        return self._endings.fail(journey, FACTOR_CANCELLED, AccessDeniedError())
 
     def _page(self, journey: Journey) -> FactorPage:
         return FactorPage(
