@@ -1,7 +1,7 @@
 """Blueprint ``consent``: ``/login/<jid>/consent`` — show, approve, deny.
 
 Per client and per scope (the catalogue's Russian or English description; for a parent
-acting for a child, the page names the child: ``consent_child_form.html``), a CSRF-
+acting for a child, the same page names the child), a CSRF-
 protected form (SECURITY.md T68) with a one-time step token; the answer is a 303
 (T12). "Deny" ends the login with ``access_denied`` and stores nothing (T11).
 """
@@ -46,8 +46,7 @@ def consent(jid: str) -> Response:
         }
         for name in prompt.scopes
     ]
-    template = "consent_form.html" if prompt.acting_for_name is None else "consent_child_form.html"
-    body = render_template(template, prompt=prompt, scopes=scopes)
+    body = render_template("consent_form.html", prompt=prompt, scopes=scopes)
     return Response(body, mimetype="text/html")
 
 
