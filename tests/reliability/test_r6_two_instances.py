@@ -162,7 +162,7 @@ def test_r6_races_across_two_instances(tmp_path: Path) -> None:
             tmp_path,
             port_a,
             store,
-            server={"threads": 8},
+            server={"threads": 8, "max_in_flight": 256, "admission_wait_seconds": 30},
             logging={"level": "INFO"},
             sms={"max_attempts": MAX_ATTEMPTS},
             **{"sms.limits": {"per_number_per_minute": 10}},
