@@ -46,6 +46,7 @@ from tests.helpers.gateway_process import code_in_text
 from tests.helpers.journey import hidden_fields
 from tests.helpers.processes import free_port
 from tests.reliability.servers import Registered
+from tests.reliability.servers import code_grant
 from tests.reliability.servers import prepared_config
 from tests.reliability.servers import register
 from tests.reliability.servers import services_of
@@ -92,15 +93,6 @@ def _token(base: str, rc: Registered, data: dict[str, str]) -> requests.Response
     return requests.post(base + "/token", data=data, auth=rc.auth, timeout=60)
 
 
-def _code_grant(browser: HttpBrowser, rc: Registered, code: str) -> dict[str, str]:
-    return {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": rc.redirect_uri,
-        "code_verifier": browser.verifier,
-    }
-
-
 def _step_tokens(browser: HttpBrowser, bases: list[str], path: str, count: int) -> list[str]:
     """``count`` fresh one-time step tokens of a journey page, fetched from both nodes."""
     tokens = []
@@ -109,6 +101,20 @@ def _step_tokens(browser: HttpBrowser, bases: list[str], path: str, count: int) 
         assert page.status_code == 200, (page.status_code, page.text[:300])
         tokens.append(hidden_fields(page.text)["step"])
     return tokens
+
+
+def _answers(
+    bases: list[str], path: str, csrf: str, steps: list[str], code: str, jar: Any
+) -> list[Result]:
+    """``code`` submitted once per step token, all at once, alternating the nodes."""
+    return together(
+        [
+            lambda i=i: _post(
+                bases[i % 2], path, {"csrf_token": csrf, "step": steps[i], "code": code}, jar.copy()
+            )
+            for i in range(len(steps))
+        ]
+    )
 
 
 def _sms_started(browser: HttpBrowser, rc: Registered) -> requests.Response:
@@ -205,7 +211,7 @@ def test_r6_races_across_two_instances(tmp_path: Path) -> None:
             # T28: one code, redeemed on both nodes at once → exactly one 200.
             for _ in range(3):
                 code = browser.login(rc.client_id, rc.redirect_uri, scope="openid offline_access")
-                grant = _code_grant(browser, rc, code)
+                grant = code_grant(browser, rc, code)
                 results = together(
                     [
                         lambda i=i, grant=grant: _token(bases[i % 2], rc, grant)
@@ -223,7 +229,7 @@ def test_r6_races_across_two_instances(tmp_path: Path) -> None:
             # the reuse revokes the family (the winner's new token is dead too).
             for _ in range(3):
                 code = browser.login(rc.client_id, rc.redirect_uri, scope="openid offline_access")
-                first = _token(a.base, rc, _code_grant(browser, rc, code))
+                first = _token(a.base, rc, code_grant(browser, rc, code))
                 assert first.status_code == 200, first.text
                 data = {
                     "grant_type": "refresh_token",
@@ -259,17 +265,7 @@ def test_r6_races_across_two_instances(tmp_path: Path) -> None:
             steps = _step_tokens(browser, bases, path, GUESSES + 1)
             jar = browser.http.cookies
             before = _compared(a, b)
-            results = together(
-                [
-                    lambda i=i: _post(
-                        bases[i % 2],
-                        path,
-                        {"csrf_token": csrf, "step": steps[i], "code": wrong},
-                        jar.copy(),
-                    )
-                    for i in range(GUESSES)
-                ]
-            )
+            results = _answers(bases, path, csrf, steps[:GUESSES], wrong, jar)
             seen = statuses(results)
             assert set(seen) <= {400, 429}, sorted(set(map(str, seen)))
             compared = _compared(a, b) - before
@@ -290,17 +286,7 @@ def test_r6_races_across_two_instances(tmp_path: Path) -> None:
             csrf = hidden_fields(sent.text)["csrf_token"]
             steps = _step_tokens(browser, bases, path, RACERS)
             jar = browser.http.cookies
-            results = together(
-                [
-                    lambda i=i: _post(
-                        bases[i % 2],
-                        path,
-                        {"csrf_token": csrf, "step": steps[i], "code": right},
-                        jar.copy(),
-                    )
-                    for i in range(RACERS)
-                ]
-            )
+            results = _answers(bases, path, csrf, steps, right, jar)
             seen = statuses(results)
             assert seen.count(303) == 1, seen
             assert set(seen) <= {303, 400}, seen
