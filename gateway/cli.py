@@ -421,7 +421,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         "--workers",
         str(workers or cfg.server.workers),
         "--threads",
-        str(cfg.server.threads),
+        str(2 * cfg.server.max_in_flight),  # spares answer the shed: gateway.http.admission
         "--worker-class",
         "gthread",
         "--timeout",

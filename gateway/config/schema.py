@@ -55,6 +55,18 @@ class ServerSettings(Section):
     cors_origins: tuple[str, ...] = ()
     """Origins allowed to call discovery, JWKS and the token endpoint from a browser."""
     request_timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 30
+    max_in_flight: Annotated[int, Field(ge=1, le=512)] = 16
+    """Requests one worker admits at once: ``threads`` of them work, the others wait for a
+    working slot; past it, ``503`` + ``Retry-After`` (SECURITY.md §5 R14). The worker runs
+    twice as many threads, the spares answering the shed."""
+    admission_wait_seconds: Annotated[float, Field(ge=0, le=30)] = 2.0
+    """How long a request waits for a working slot before ``503`` + ``Retry-After``."""
+
+    @model_validator(mode="after")
+    def _in_flight_covers_threads(self) -> ServerSettings:
+        if self.max_in_flight < self.threads:
+            raise ValueError("max_in_flight must be at least threads")
+        return self
 
     @field_validator("issuer")
     @classmethod

@@ -105,6 +105,16 @@ def register(config: Path, client_id: str = "school") -> Registered:
     return Registered(client_id, secret, redirect_uri)
 
 
+def code_grant(browser: Any, rc: Registered, code: str) -> dict[str, str]:
+    """The token request redeeming ``code`` (``browser``: a ``HttpBrowser`` after login)."""
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": rc.redirect_uri,
+        "code_verifier": browser.verifier,
+    }
+
+
 def live_families(config: Path, client_id: str) -> list[tuple[str, int]]:
     """Grants of ``client_id`` not revoked, with their unused refresh tokens: each is a
     token set someone could still use."""

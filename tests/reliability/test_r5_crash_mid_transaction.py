@@ -24,6 +24,7 @@ from tests.helpers.gateway_process import GatewayProcess
 from tests.helpers.gateway_process import HttpBrowser
 from tests.helpers.processes import free_port
 from tests.reliability.servers import Registered
+from tests.reliability.servers import code_grant
 from tests.reliability.servers import live_families
 from tests.reliability.servers import prepared_config
 from tests.reliability.servers import register
@@ -34,15 +35,6 @@ pytestmark = pytest.mark.slow
 
 def _token(server: GatewayProcess, rc: Registered, **data: str) -> requests.Response:
     return requests.post(server.base + "/token", data=data, auth=rc.auth, timeout=30)
-
-
-def _code_grant(browser: HttpBrowser, rc: Registered, code: str) -> dict[str, str]:
-    return {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": rc.redirect_uri,
-        "code_verifier": browser.verifier,
-    }
 
 
 def _crashes(server: GatewayProcess, rc: Registered, **data: str) -> None:
@@ -69,7 +61,7 @@ def _walk_the_crash_points(tmp_path: Path, store: dict[str, Any] | None) -> None
 
         # 1. Killed after the code was consumed, before the grant was written.
         code = browser.login(rc.client_id, rc.redirect_uri, scope="openid offline_access")
-        grant = _code_grant(browser, rc, code)
+        grant = code_grant(browser, rc, code)
         _crashes(server, rc, **grant)
         assert live_families(config, rc.client_id) == []
         _invalid_grant(_token(server, rc, **grant))
@@ -78,7 +70,7 @@ def _walk_the_crash_points(tmp_path: Path, store: dict[str, Any] | None) -> None
         # 2. Killed after the grant committed, before the answer: the retry is a replay,
         #    which revokes the undelivered family.
         code = browser.login(rc.client_id, rc.redirect_uri, scope="openid offline_access")
-        grant = _code_grant(browser, rc, code)
+        grant = code_grant(browser, rc, code)
         _crashes(server, rc, **grant)
         assert len(live_families(config, rc.client_id)) == 1  # written, never delivered
         _invalid_grant(_token(server, rc, **grant))
@@ -86,7 +78,7 @@ def _walk_the_crash_points(tmp_path: Path, store: dict[str, Any] | None) -> None
 
         # 3. Killed after the refresh rotation committed, before the answer.
         code = browser.login(rc.client_id, rc.redirect_uri, scope="openid offline_access")
-        issued = _token(server, rc, **_code_grant(browser, rc, code))
+        issued = _token(server, rc, **code_grant(browser, rc, code))
         assert issued.status_code == 200, issued.text
         tokens = issued.json()
         assert live_families(config, rc.client_id) == [(_only_grant(config, rc), 1)]

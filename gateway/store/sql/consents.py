@@ -3,6 +3,11 @@
 At most one live record per (subject, client, acting_for): :meth:`save` closes an earlier
 live one as ``superseded`` in the same transaction, so the rows also keep the history of
 every grant and revocation. Never commits.
+
+Two approvals at once (two nodes, SECURITY.md §5 R6) would both find nothing to supersede
+and both insert; :meth:`save` therefore first locks the subject's row (``SELECT … FOR
+UPDATE`` on PostgreSQL; SQLite has one writer at a time), so the second sees the first's
+record once it commits and supersedes it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from gateway.core.types import Consent
 from gateway.store.sql._results import rowcount
 from gateway.store.sql.errors import sql_errors
 from gateway.store.sql.tables_identity import consents_table as _table
+from gateway.store.sql.tables_identity import subjects_table
 
 SUPERSEDED = "superseded"
 
@@ -74,6 +80,11 @@ class SqlConsentRepository:
 
     def save(self, consent: Consent) -> None:
         with sql_errors():
+            self._connection.execute(
+                select(subjects_table.c.subject_id)
+                .where(subjects_table.c.subject_id == consent.subject_id)
+                .with_for_update()
+            )
             self._connection.execute(
                 update(_table)
                 .where(_live(consent.subject_id, consent.client_id, consent.acting_for))

@@ -1,0 +1,119 @@
+"""Admission limit: load shedding for one serving process (SECURITY.md §5 R14).
+
+gunicorn has none: its ``gthread`` worker queues every accepted connection until a thread
+is free, so under overload the wait of every request grows with the queue and ``/healthz``
+waits in the same queue (a starved liveness probe restarts a healthy node).
+
+``vhod serve`` therefore runs ``2 × [server] max_in_flight`` threads per worker, and this
+WSGI middleware admits at most ``max_in_flight`` requests at once, of which at most
+``[server] threads`` work (the others wait, at most ``[server] admission_wait_seconds``,
+for a working slot). A request past ``max_in_flight``, or one that waited too long, is
+answered at once with ``503`` + ``Retry-After`` (JSON ``{"error":
+"temporarily_unavailable"}``, ``Cache-Control: no-store``) and never reaches the
+application; the spare threads answer these fast, which drains gunicorn's own queue.
+``/healthz`` and ``/readyz`` are never held back. So admitted requests keep a bounded
+latency, excess load is shed fast, and the process recovers by itself when the load drops.
+
+Connections beyond the threads wait in gunicorn's queue and the listen backlog; a reverse
+proxy's connection limit is the place to bound those.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["PROBES", "AdmissionLimit"]
+
+PROBES = frozenset({"/healthz", "/readyz"})
+_BODY = b'{"error":"temporarily_unavailable","error_description":"overloaded, retry later"}'
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class AdmissionLimit:
+    """Wrap ``app``: at most ``admitted`` requests at once, at most ``slots`` of them in
+    ``app``; the others wait up to ``wait_seconds`` for a slot; past either bound, 503 +
+    ``Retry-After: retry_after``."""
+
+    def __init__(
+        self, app: WsgiApp, slots: int, admitted: int, wait_seconds: float, retry_after: int
+    ) -> None:
+        if not 1 <= slots <= admitted or wait_seconds < 0 or retry_after < 1:
+            raise ValueError("1 ≤ slots ≤ admitted, wait_seconds ≥ 0, retry_after ≥ 1")
+        self.app = app
+        self._slots = threading.BoundedSemaphore(slots)
+        self._admitted = admitted
+        self._in_flight = 0
+        self._wait = wait_seconds
+        self._retry_after = str(retry_after)
+        self._lock = threading.Lock()
+        self.shed = 0
+        """Requests answered 503 by this process so far."""
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "") in PROBES:
+            return self.app(environ, start_response)
+        with self._lock:
+            admit = self._in_flight < self._admitted
+            if admit:
+                self._in_flight += 1
+        if not admit:
+            return self._shed(start_response)
+        if not self._slots.acquire(timeout=self._wait):
+            self._leave()
+            return self._shed(start_response)
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return _Released(body, self._done)
+
+    def _done(self) -> None:
+        self._slots.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _shed(self, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        with self._lock:
+            self.shed += 1
+        start_response(
+            "503 Service Unavailable",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(_BODY))),
+                ("Cache-Control", "no-store"),
+                ("Retry-After", self._retry_after),
+            ],
+        )
+        return [_BODY]
+
+
+class _Released:
+    """The app's body; the slot is given back once the server closed it."""
+
+    def __init__(self, body: Iterable[bytes], release: Callable[[], None]) -> None:
+        self._body = body
+        self._release: Callable[[], None] | None = release
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
