@@ -362,3 +362,40 @@ def test_keys_survive_data_key_rotation_and_reseal(
     fresh = KeyManager(db.uow, sealer, clock, settings)
     for alg in ALGS:
         assert _verify_with(fresh, _sign(fresh, alg)) is not None
+
+
+def test_public_jwks_json_is_the_jwks_encoded_once_per_snapshot(manager: KeyManager) -> None:
+    manager.ensure_keys()
+    body = manager.public_jwks_json()
+    assert json.loads(body) == manager.public_jwks()
+    assert manager.public_jwks_json() is body  # no re-encoding while the keys are unchanged
+    manager.rotate()
+    rotated = manager.public_jwks_json()
+    assert rotated != body
+    assert json.loads(rotated) == manager.public_jwks()
+
+
+def test_public_jwks_json_follows_a_rotation_in_another_process(
+    db: FakeDatabase, sealer: AesGcmSealer, clock: FixedClock, settings: KeySettings
+) -> None:
+    cli = KeyManager(db.uow, sealer, clock, settings, cache_ttl_seconds=TTL_SECONDS)
+    worker = KeyManager(db.uow, sealer, clock, settings, cache_ttl_seconds=TTL_SECONDS)
+    cli.ensure_keys()
+    before = worker.public_jwks_json()
+    cli.rotate()
+    clock.advance(TTL_SECONDS)
+    after = worker.public_jwks_json()
+    assert after != before
+    assert json.loads(after) == cli.public_jwks()
+    assert after == cli.public_jwks_json()  # the same bytes in every process
+
+
+def test_public_jwks_json_drops_a_retired_key_when_its_window_ends(
+    manager: KeyManager, clock: FixedClock
+) -> None:
+    manager.ensure_keys()
+    manager.rotate()
+    clock.advance(KEEP_SECONDS + TTL_SECONDS - 1)
+    assert len(json.loads(manager.public_jwks_json())["keys"]) == 6  # a fresh snapshot
+    clock.advance(1)  # the retired keys' window ends while that snapshot is still fresh
+    assert len(json.loads(manager.public_jwks_json())["keys"]) == 4
