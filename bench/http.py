@@ -30,13 +30,16 @@ stopped by PID.
 
 Knobs: ``BENCH_DURATION`` (default ``10s``), ``BENCH_WARMUP`` (``3s``),
 ``BENCH_CONNECTIONS`` (``16``; e.g. ``16,64``), ``BENCH_ROUNDS`` (``2``),
-``BENCH_SERVER`` (``gunicorn`` or ``granian``).
+``BENCH_SERVER`` (``gunicorn`` or ``granian``: not a project dependency, ``pip install
+granian`` first; vhod then runs as ``gateway.wsgi:app`` under granian's WSGI interface, its
+access log on, after the same preparation as ``vhod serve``).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -402,6 +405,7 @@ def _server_argv(app: str, port: int) -> list[str]:
             "--blocking-threads",
             str(THREADS),
             "--no-ws",
+            "--access-log",  # as gunicorn's: on
             app,
         ]
     return [
@@ -657,6 +661,12 @@ Key = tuple[str, int]
 def main() -> None:
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk)")
+        return
+    if SERVER not in ("gunicorn", "granian"):
+        print(f"BENCH_SERVER={SERVER!r}: choose gunicorn or granian")
+        return
+    if SERVER == "granian" and importlib.util.find_spec("granian") is None:
+        print("BENCH_SERVER=granian: granian is not installed (pip install granian)")
         return
     started = time.monotonic()
     results: dict[str, dict[Key, list[Result]]] = {"reference": {}, "vhod": {}}
