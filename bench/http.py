@@ -45,7 +45,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -63,6 +62,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.processes import free_port
+from bench.processes import process
 from bench.processes import tree_cpu
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
@@ -351,42 +351,6 @@ def _measure(target: Target, scenario: Scenario, connections: int, workdir: Path
 # ------------------------------------------------------------------------------ processes
 
 
-@contextmanager
-def _process(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iterator[int]:
-    """Start ``argv`` in a session of its own; stop it, then any child left, by PID."""
-    with log.open("ab") as sink:
-        proc = subprocess.Popen(
-            argv, env=env, cwd=cwd, stdout=sink, stderr=sink, start_new_session=True
-        )
-    children: set[int] = set()
-    try:
-        yield proc.pid
-    finally:
-        children = _children(proc.pid)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-def _children(pid: int) -> set[int]:
-    found: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            text = (entry / "stat").read_text()
-            if int(text[text.rindex(")") + 2 :].split()[1]) == pid:
-                found.add(int(entry.name))
-    return found
-
-
 def _server_argv(app: str, port: int) -> list[str]:
     """vhod's production server for ``app`` (``BENCH_SERVER``)."""
     if SERVER == "granian":
@@ -564,7 +528,8 @@ def _vhod(workdir: Path, backends: Backends) -> Iterator[Target]:
         vhod = str(Path(sys.executable).with_name("vhod"))
         argv = [vhod, "serve", "--workers", str(WORKERS)]
     log = workdir / "vhod.log"
-    with _process(argv, env, Path.cwd(), log) as pid:
+    with process(argv, env, Path.cwd(), log) as proc:
+        pid = proc.pid
         base = f"http://127.0.0.1:{port}"
         _wait(f"{base}/healthz", pid, log)
         yield Target("vhod", base, pid, auth["jwt"], auth["opaque"], "bench-opaque")
@@ -639,7 +604,8 @@ def _reference(workdir: Path, backends: Backends) -> Iterator[Target]:
         "REF_REDIS_PREFIX": f"{backends.tag}_ref:",
     }
     log = workdir / "reference.log"
-    with _process(["node", "server.js"], env, REFERENCE_DIR, log) as pid:
+    with process(["node", "server.js"], env, REFERENCE_DIR, log) as proc:
+        pid = proc.pid
         base = f"http://127.0.0.1:{port}"
         _wait(f"{base}/.well-known/openid-configuration", pid, log)
         yield Target(
@@ -709,7 +675,8 @@ def _floor(workdir: Path, env: dict[str, str]) -> dict[Key, Result]:
     ok = _checked(lambda doc: None if doc.get("ok") is True else "not the no-op app")
     get = Scenario("floor GET", "/", ok)
     post = Scenario("floor POST", "/", ok, "POST", TOKEN_BODY, "Basic Zm9vOmJhcg==")
-    with _process(_server_argv("bench.http:noop_app", port), env, Path.cwd(), log) as pid:
+    with process(_server_argv("bench.http:noop_app", port), env, Path.cwd(), log) as proc:
+        pid = proc.pid
         target = Target("floor", f"http://127.0.0.1:{port}", pid, "", "", "")
         _wait(target.base + "/", pid, log)
         for scenario in (get, post):

@@ -230,12 +230,20 @@ def test_wrong_key_does_not_verify(manager: KeyManager) -> None:
         jwt.decode(token, ECKey.import_key(found.public_jwk), algorithms=["ES256"])
 
 
-def test_other_process_follows_rotation_after_cache_ttl(
+def _two_processes(
     db: FakeDatabase, sealer: AesGcmSealer, clock: FixedClock, settings: KeySettings
-) -> None:
+) -> tuple[KeyManager, KeyManager]:
+    """The CLI and a serving worker over one key table, keys created by the CLI."""
     cli = KeyManager(db.uow, sealer, clock, settings, cache_ttl_seconds=TTL_SECONDS)
     worker = KeyManager(db.uow, sealer, clock, settings, cache_ttl_seconds=TTL_SECONDS)
     cli.ensure_keys()
+    return cli, worker
+
+
+def test_other_process_follows_rotation_after_cache_ttl(
+    db: FakeDatabase, sealer: AesGcmSealer, clock: FixedClock, settings: KeySettings
+) -> None:
+    cli, worker = _two_processes(db, sealer, clock, settings)
     old = worker.signing_key("RS256").kid
     cli.rotate()
     new = cli.signing_key("RS256").kid
@@ -378,9 +386,7 @@ def test_public_jwks_json_is_the_jwks_encoded_once_per_snapshot(manager: KeyMana
 def test_public_jwks_json_follows_a_rotation_in_another_process(
     db: FakeDatabase, sealer: AesGcmSealer, clock: FixedClock, settings: KeySettings
 ) -> None:
-    cli = KeyManager(db.uow, sealer, clock, settings, cache_ttl_seconds=TTL_SECONDS)
-    worker = KeyManager(db.uow, sealer, clock, settings, cache_ttl_seconds=TTL_SECONDS)
-    cli.ensure_keys()
+    cli, worker = _two_processes(db, sealer, clock, settings)
     before = worker.public_jwks_json()
     cli.rotate()
     clock.advance(TTL_SECONDS)
