@@ -143,17 +143,38 @@ def write_config(path: Path, sections: dict[str, dict[str, object]]) -> None:
 
 
 @contextlib.contextmanager
-def process(argv: list[str], env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(
-        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+def process(
+    argv: list[str], env: dict[str, str], cwd: Path, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``argv`` in a session of its own (output to ``log`` or nowhere); at the end
+    stop it with SIGTERM, then SIGKILL any child of it still left, by PID."""
+    with contextlib.ExitStack() as files:
+        sink = files.enter_context(log.open("ab")) if log is not None else subprocess.DEVNULL
+        proc = subprocess.Popen(
+            argv, env=env, cwd=cwd, stdout=sink, stderr=sink, start_new_session=True
+        )
     try:
         yield proc
     finally:
+        children = children_of(proc.pid)
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(timeout=15)
+                proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def children_of(root: int) -> set[int]:
+    """The PIDs whose parent is ``root``."""
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            info = _stat(int(entry.name))
+            if info is not None and info[0] == root:
+                found.add(int(entry.name))
+    return found

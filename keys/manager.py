@@ -183,6 +183,7 @@ class KeyManager:
         self._snapshot: _Snapshot | None = None
         self._active: dict[str, ActiveKey] = {}
         self._verification: dict[str, VerificationKey] = {}
+        self._jwks_json: tuple[_Snapshot, float, bytes] | None = None
 
     # ----------------------------------------------------------------------- lifecycle
 
@@ -279,13 +280,27 @@ class KeyManager:
     def public_jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The JWK Set for ``jwks_uri``: ``active``, ``next`` and retired keys within the
         keep window, public members only (SECURITY.md T2). A fresh dict on every call."""
+        return self._jwk_set(self._current(), self._clock.now())
+
+    def public_jwks_json(self) -> bytes:
+        """:meth:`public_jwks` as compact JSON bytes, built once per key-table snapshot.
+
+        The same ``bytes`` object comes back until the snapshot is reloaded (every
+        ``cache_ttl_seconds``, on an unknown ``kid`` or after a rotation here) or a retired
+        key's keep window ends, so a caller may key its own derived values (an ``ETag``)
+        on the object's identity. The bytes depend only on the key table: every worker
+        serves the same document.
+        """
         snapshot = self._current()
         now = self._clock.now()
-        published = sorted(
-            (r for r in snapshot.records if self._published_until(r) > now),
-            key=_publication_order,
-        )
-        return jwk_set(json.loads(r.public_jwk) for r in published)
+        cached = self._jwks_json
+        if cached is not None and cached[0] is snapshot and now < cached[1]:
+            return cached[2]
+        body = json.dumps(self._jwk_set(snapshot, now), separators=(",", ":")).encode()
+        ends = [u for u in map(self._published_until, snapshot.records) if u > now]
+        valid_until = min((u for u in ends if u != float("inf")), default=float("inf"))
+        self._jwks_json = (snapshot, valid_until, body)
+        return body
 
     def verification_key(self, kid: str) -> VerificationKey | None:
         """The published key with this ``kid``, or ``None``.
@@ -330,6 +345,13 @@ class KeyManager:
         return infos
 
     # ----------------------------------------------------------------------- internals
+
+    def _jwk_set(self, snapshot: _Snapshot, now: float) -> dict[str, list[dict[str, Any]]]:
+        published = sorted(
+            (r for r in snapshot.records if self._published_until(r) > now),
+            key=_publication_order,
+        )
+        return jwk_set(json.loads(r.public_jwk) for r in published)
 
     def _published_until(self, record: SigningKey) -> float:
         if record.state is not KeyState.RETIRED:

@@ -3,11 +3,18 @@
 Both are public and cacheable (no personal data; five minutes, shorter than any key
 rotation step, so relying parties see a new ``next`` key well before it signs; SECURITY.md
 R8) and answer CORS requests from ``server.cors_origins`` only (T3).
+
+Both bodies are precomputed bytes (the provider encodes the discovery document once; the
+key manager re-encodes the JWKS only when its key-table snapshot changes, which follows a
+rotation in any process within its cache TTL). Each carries a strong ``ETag``, a hash of
+the body alone, so every worker and every node with the same config and keys gives the
+same one; a matching ``If-None-Match`` gets ``304 Not Modified`` (RFC 9110 §13.1.2).
 """
 
 from __future__ import annotations
 
-import json
+import base64
+import hashlib
 
 from flask import Blueprint
 from flask import Response
@@ -26,8 +33,35 @@ CACHE_SECONDS = 300
 bp = Blueprint("discovery", __name__)
 
 
-def _json(body: object) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), mimetype="application/json")
+class _Tagged:
+    """The last body seen and its ``ETag``, recomputed only when a new body object comes."""
+
+    def __init__(self) -> None:
+        self._last: tuple[bytes, str] = (b"", "")
+
+    def etag(self, body: bytes) -> str:
+        last = self._last
+        if last[0] is body:
+            return last[1]
+        digest = hashlib.sha256(body).digest()[:18]
+        tag = base64.urlsafe_b64encode(digest).decode()
+        self._last = (body, tag)  # one atomic assignment: threads may race, never tear
+        return tag
+
+
+_DISCOVERY_TAG = _Tagged()
+_JWKS_TAG = _Tagged()
+
+
+def _document(body: bytes, tagged: _Tagged) -> Response:
+    tag = tagged.etag(body)
+    if request.if_none_match.contains_weak(tag):
+        response = Response(status=304)
+    else:
+        response = Response(body, mimetype="application/json")
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
+    return response
 
 
 @bp.get(PATH_DISCOVERY)
@@ -36,7 +70,7 @@ def _json(body: object) -> Response:
 @cacheable(CACHE_SECONDS)
 def configuration() -> Response:
     """OIDC Discovery §4 (see ``gateway.oauth.discovery``)."""
-    return _json(oauth_provider().discovery())
+    return _document(oauth_provider().discovery_json(), _DISCOVERY_TAG)
 
 
 @bp.get(PATH_JWKS)
@@ -45,7 +79,7 @@ def configuration() -> Response:
 @cacheable(CACHE_SECONDS)
 def jwks() -> Response:
     """RFC 7517 §5: the published public keys (T2)."""
-    return _json(oauth_provider().jwks())
+    return _document(oauth_provider().jwks_json(), _JWKS_TAG)
 
 
 @bp.after_request

@@ -202,7 +202,7 @@ def init_security(app: Flask) -> None:
             h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         view = app.view_functions.get(request.endpoint or "")
         max_age = getattr(view, _CACHEABLE_ATTR, None) if view is not None else None
-        if isinstance(max_age, int) and response.status_code == 200:
+        if isinstance(max_age, int) and response.status_code in (200, 304):
             h["Cache-Control"] = f"public, max-age={max_age}"
         else:
             h["Cache-Control"] = "no-store"

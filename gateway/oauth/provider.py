@@ -15,6 +15,7 @@ open across ephemeral writes (on the embedded SQLite default both live in one fi
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -74,6 +75,7 @@ class OAuthProvider:
         self.backchannel = BackchannelWorker(ctx)
         self.logout = LogoutService(ctx, sessions, wake_worker=self.backchannel.wake)
         self._metadata: dict[str, Any] | None = None
+        self._metadata_json: bytes | None = None
 
     # ------------------------------------------------------------------ metadata
 
@@ -83,8 +85,18 @@ class OAuthProvider:
             self._metadata = metadata(self.ctx.config)
         return dict(self._metadata)
 
+    def discovery_json(self) -> bytes:
+        """:meth:`discovery` as compact JSON, encoded once (the same object every call)."""
+        if self._metadata_json is None:
+            self._metadata_json = json.dumps(self.discovery(), separators=(",", ":")).encode()
+        return self._metadata_json
+
     def jwks(self) -> dict[str, Any]:
         return dict(self._keys.public_jwks())
+
+    def jwks_json(self) -> bytes:
+        """:meth:`jwks` as compact JSON; the same object while the published keys are."""
+        return self._keys.public_jwks_json()
 
     # ------------------------------------------------------------------ authorization
 

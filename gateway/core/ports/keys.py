@@ -80,6 +80,10 @@ class KeySource(Protocol):
         """The JWKS document: every published key, public parts only."""
         ...
 
+    def public_jwks_json(self) -> bytes:
+        """:meth:`public_jwks` as compact JSON; the same object while the keys are unchanged."""
+        ...
+
 
 class KeyManagement(KeySource, Protocol):
     """Signing keys for the admin side and the CLI as well: list and rotate."""

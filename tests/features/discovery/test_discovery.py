@@ -142,3 +142,41 @@ def test_issuer_never_comes_from_the_host_header(client: Any) -> None:
         headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"},
     ).get_json()
     assert "evil" not in str(doc)
+
+
+@pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/jwks"])
+def test_documents_carry_a_strong_etag_and_answer_304(client: Any, path: str) -> None:
+    first = client.get(path)
+    etag = first.headers["ETag"]
+    assert etag.startswith('"')
+    assert not etag.startswith("W/")
+    assert first.headers["Cache-Control"] == "public, max-age=300"
+    again = client.get(path)
+    assert again.headers["ETag"] == etag
+    assert again.data == first.data
+    for header in (etag, f'"other", {etag}', "*"):
+        cached = client.get(path, headers={"If-None-Match": header})
+        assert cached.status_code == 304, header
+        assert cached.data == b""
+        assert cached.headers["ETag"] == etag
+        assert cached.headers["Cache-Control"] == "public, max-age=300"
+    stale = client.get(path, headers={"If-None-Match": '"not-it"'})
+    assert stale.status_code == 200
+    assert stale.data == first.data
+
+
+def test_document_bodies_are_the_documents(client: Any, services: Any) -> None:
+    discovery = client.get("/.well-known/openid-configuration")
+    assert discovery.get_json() == metadata(services.config)
+    jwks = client.get("/jwks")
+    assert jwks.get_json() == services.keys.public_jwks()
+
+
+def test_rotation_changes_jwks_and_its_etag(client: Any, services: Any) -> None:
+    before = client.get("/jwks")
+    services.keys.rotate()
+    after = client.get("/jwks", headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert after.get_json() == services.keys.public_jwks()
+    assert len(after.get_json()["keys"]) > len(before.get_json()["keys"])

@@ -230,12 +230,20 @@ def test_wrong_key_does_not_verify(manager: KeyManager) -> None:
         jwt.decode(token, ECKey.import_key(found.public_jwk), algorithms=["ES256"])
 
 
-def test_other_process_follows_rotation_after_cache_ttl(
+def _two_processes(
     db: FakeDatabase, sealer: AesGcmSealer, clock: FixedClock, settings: KeySettings
-) -> None:
+) -> tuple[KeyManager, KeyManager]:
+    """The CLI and a serving worker over one key table, keys created by the CLI."""
     cli = KeyManager(db.uow, sealer, clock, settings, cache_ttl_seconds=TTL_SECONDS)
     worker = KeyManager(db.uow, sealer, clock, settings, cache_ttl_seconds=TTL_SECONDS)
     cli.ensure_keys()
+    return cli, worker
+
+
+def test_other_process_follows_rotation_after_cache_ttl(
+    db: FakeDatabase, sealer: AesGcmSealer, clock: FixedClock, settings: KeySettings
+) -> None:
+    cli, worker = _two_processes(db, sealer, clock, settings)
     old = worker.signing_key("RS256").kid
     cli.rotate()
     new = cli.signing_key("RS256").kid
@@ -362,3 +370,38 @@ def test_keys_survive_data_key_rotation_and_reseal(
     fresh = KeyManager(db.uow, sealer, clock, settings)
     for alg in ALGS:
         assert _verify_with(fresh, _sign(fresh, alg)) is not None
+
+
+def test_public_jwks_json_is_the_jwks_encoded_once_per_snapshot(manager: KeyManager) -> None:
+    manager.ensure_keys()
+    body = manager.public_jwks_json()
+    assert json.loads(body) == manager.public_jwks()
+    assert manager.public_jwks_json() is body  # no re-encoding while the keys are unchanged
+    manager.rotate()
+    rotated = manager.public_jwks_json()
+    assert rotated != body
+    assert json.loads(rotated) == manager.public_jwks()
+
+
+def test_public_jwks_json_follows_a_rotation_in_another_process(
+    db: FakeDatabase, sealer: AesGcmSealer, clock: FixedClock, settings: KeySettings
+) -> None:
+    cli, worker = _two_processes(db, sealer, clock, settings)
+    before = worker.public_jwks_json()
+    cli.rotate()
+    clock.advance(TTL_SECONDS)
+    after = worker.public_jwks_json()
+    assert after != before
+    assert json.loads(after) == cli.public_jwks()
+    assert after == cli.public_jwks_json()  # the same bytes in every process
+
+
+def test_public_jwks_json_drops_a_retired_key_when_its_window_ends(
+    manager: KeyManager, clock: FixedClock
+) -> None:
+    manager.ensure_keys()
+    manager.rotate()
+    clock.advance(KEEP_SECONDS + TTL_SECONDS - 1)
+    assert len(json.loads(manager.public_jwks_json())["keys"]) == 6  # a fresh snapshot
+    clock.advance(1)  # the retired keys' window ends while that snapshot is still fresh
+    assert len(json.loads(manager.public_jwks_json())["keys"]) == 4
