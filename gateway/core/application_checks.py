@@ -21,6 +21,7 @@ from gateway.core.children import GuardianshipStatus
 from gateway.core.children import RosterEntry
 from gateway.core.children import eighteenth_birthday
 from gateway.core.children import search_name
+from gateway.core.faults import crash_point
 from gateway.core.ids import keyed_digest
 from gateway.core.ids import new_id
 from gateway.core.ids import subject_digest
@@ -139,6 +140,7 @@ def verify_link(
     child_id = uow.person_index.find(application.snils_index)
     if child_id is None:
         child_id = _new_child(uow, sealer, pepper, application, child, now)
+    crash_point("guardianship.child_written")
     entry = None if roster_entry_id is None else uow.rosters.get(roster_entry_id)
     link = Guardianship(
         guardianship_id=new_id(),

@@ -35,6 +35,8 @@ CRASH_POINTS = frozenset(
         "token.code_consumed",  # the code is consumed, the grant not yet written
         "token.code_saved",  # the grant and its refresh token committed, no answer yet
         "token.refresh_rotated",  # the next refresh token committed, no answer yet
+        "factor.verified",  # the second factor's code is consumed, the journey not raised
+        "guardianship.child_written",  # the child's subject and index written, no link yet
     }
 )
 

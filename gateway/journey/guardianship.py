@@ -36,6 +36,7 @@ from gateway.core.children import GuardianshipStatus
 from gateway.core.children import RosterEntry
 from gateway.core.children import eighteenth_birthday
 from gateway.core.children import search_name
+from gateway.core.faults import crash_point
 from gateway.core.identifiers import is_valid_snils
 from gateway.core.ids import keyed_digest
 from gateway.core.ids import new_id
@@ -210,6 +211,7 @@ class GuardianshipLinker:
             }
             for match in matches:
                 child_id = uow.person_index.find(match.index) or self._new_child(uow, match, now)
+                crash_point("guardianship.child_written")
                 if child_id in live or child_id == parent.subject_id:
                     continue
                 ends = eighteenth_birthday(str(match.kid.get("birthdate", "")))

@@ -13,21 +13,37 @@ on PostgreSQL + Redis.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+import sqlalchemy
 
+from gateway.core.factors import ACR_ESIA_MFA
 from gateway.core.faults import CRASH_POINTS
+from gateway.core.ids import keyed_digest
+from gateway.core.ids import new_id
+from gateway.core.types import Subject
+from gateway.dev.school_registry import seed_school_registry
+from gateway.journey.subjects import seal_profile
+from providers.factors.senders.outbox import DevOutbox
+from providers.upstream.esia_sandbox.personas import load_personas
 from tests.helpers.gateway_process import GatewayProcess
 from tests.helpers.gateway_process import HttpBrowser
+from tests.helpers.gateway_process import code_in_text
 from tests.helpers.processes import free_port
 from tests.reliability.servers import Registered
 from tests.reliability.servers import code_grant
 from tests.reliability.servers import live_families
 from tests.reliability.servers import prepared_config
 from tests.reliability.servers import register
+from tests.reliability.servers import services_of
 from tests.reliability.servers import shared_backends
 
 pytestmark = pytest.mark.slow
@@ -54,7 +70,7 @@ def _walk_the_crash_points(tmp_path: Path, store: dict[str, Any] | None) -> None
     port = free_port()
     config = prepared_config(tmp_path, port, store)
     rc = register(config)
-    env = {"VHOD_CRASH_AT": ",".join(sorted(CRASH_POINTS))}
+    env = {"VHOD_CRASH_AT": ",".join(sorted(p for p in CRASH_POINTS if p.startswith("token.")))}
     server = GatewayProcess(config, port, tmp_path / "serve.log", env).start()
     try:
         browser = HttpBrowser(server.base)
@@ -124,3 +140,154 @@ def test_r5_crash_points_refused_outside_dev_mode() -> None:
     assert crash_point_problems(False, {"VHOD_CRASH_AT": "token.nowhere"})
     assert crash_point_problems(False, {"VHOD_CRASH_AT": "token.code_saved"}) == []
     assert crash_point_problems(True, {}) == []
+
+
+# -- The second factor: killed after the code was consumed, before the journey recorded it.
+
+
+RESEND = 10
+
+
+def _sms_page(browser: HttpBrowser, rc: Registered) -> requests.Response:
+    page = browser.follow(browser.authorize(rc.client_id, rc.redirect_uri, acr_values=ACR_ESIA_MFA))
+    factor = browser.fake_login(page)
+    assert factor.url.endswith("/factor"), factor.url
+    sent = browser.pick_factor(factor, "sms")
+    assert sent.status_code == 200, sent.text[:300]
+    return sent
+
+
+def _sms_codes(config: Path) -> list[str]:
+    with services_of(config) as svc:
+        messages = DevOutbox(svc.ephemeral, svc.clock).messages("sms")
+    return [code_in_text(m.text) for m in messages]
+
+
+def _factor_crash(tmp_path: Path, store: dict[str, Any] | None) -> None:
+    port = free_port()
+    config = prepared_config(
+        tmp_path,
+        port,
+        store,
+        sms={"resend_cooldown_seconds": RESEND},
+        **{"sms.limits": {"per_number_per_minute": 10}},
+    )
+    rc = register(config)
+    env = {"VHOD_CRASH_AT": "factor.verified"}
+    server = GatewayProcess(config, port, tmp_path / "serve.log", env).start()
+    try:
+        browser = HttpBrowser(server.base)
+        sent = _sms_page(browser, rc)
+        right = _sms_codes(config)[0]
+        with pytest.raises(requests.ConnectionError):
+            browser.answer_factor(sent, right)
+        server.wait_ready()
+        # The journey never recorded the factor: no esia-mfa session to reuse.
+        silent = browser.authorize(
+            rc.client_id, rc.redirect_uri, acr_values=ACR_ESIA_MFA, prompt="none"
+        )
+        assert "code=" not in silent.headers.get("Location", ""), silent.headers
+        # The code was consumed with the crash: the same code is not accepted again.
+        page = browser.http.get(sent.url.removesuffix("/send"), allow_redirects=False, timeout=30)
+        assert page.status_code == 200, (page.status_code, page.text[:300])
+        again = browser.answer_factor(page, right)
+        assert again.status_code == 400, (again.status_code, again.text[:300])
+        # The person asks for a new code (after the resend pause), and that one completes
+        # the login.
+        time.sleep(RESEND + 0.5)
+        resent = browser.pick_factor(page_again(browser, page), "sms")
+        assert resent.status_code == 200, resent.text[:300]
+        fresh = _sms_codes(config)[0]
+        assert fresh != right
+        done = browser.answer_factor(resent, fresh)
+        assert done.status_code == 303, (done.status_code, done.text[:300])
+        assert "SIGKILL" in server.output(), server.output()[-3000:]
+    finally:
+        server.kill()
+
+
+def page_again(browser: HttpBrowser, page: requests.Response) -> requests.Response:
+    """The factor page once more (a fresh step token)."""
+    fresh = browser.http.get(page.url, allow_redirects=False, timeout=30)
+    assert fresh.status_code == 200, (fresh.status_code, fresh.text[:300])
+    return fresh
+
+
+def test_r5_sigkill_after_factor_verified_sqlite(tmp_path: Path) -> None:
+    _factor_crash(tmp_path, None)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_r5_sigkill_after_factor_verified_postgres_redis(tmp_path: Path) -> None:
+    with shared_backends() as store:
+        _factor_crash(tmp_path, store)
+
+
+# -- Mid child-link: killed between the child's subject/index and the guardianship.
+
+
+def _child_link_counts(config: Path) -> tuple[int, int, int]:
+    """Child subjects, child subjects holding a SNILS index, guardianships."""
+    with services_of(config) as svc, svc.engine.connect() as conn:  # type: ignore[attr-defined]
+        children = conn.execute(
+            sqlalchemy.text("SELECT COUNT(*) FROM subjects WHERE account_level = 'child'")
+        ).scalar_one()
+        indexed = conn.execute(
+            sqlalchemy.text(
+                "SELECT COUNT(*) FROM subjects"
+                " WHERE account_level = 'child' AND snils_index IS NOT NULL"
+            )
+        ).scalar_one()
+        links = conn.execute(sqlalchemy.text("SELECT COUNT(*) FROM guardianships")).scalar_one()
+    return int(children), int(indexed), int(links)
+
+
+def _link_process(config: Path, parent_id: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "VHOD_CRASH_AT": "guardianship.child_written"}
+    return subprocess.run(
+        [sys.executable, "-m", "tests.reliability.child_link_process", str(config), parent_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _child_link_crash(tmp_path: Path, store: dict[str, Any] | None) -> None:
+    config = prepared_config(tmp_path, free_port(), store)
+    with services_of(config) as svc:
+        seed_school_registry(svc, load_personas())
+        now = svc.clock.now()
+        parent_id = new_id()
+        parent = Subject(
+            subject_id=parent_id,
+            created_at=now,
+            updated_at=now,
+            account_level="verified",
+            roles=(),
+            sealed_profile=seal_profile(svc.sealer, parent_id, {}),
+        )
+        with svc.uow() as uow:
+            uow.subjects.add(parent, "esia", keyed_digest(svc.pepper, "upstream_subject", "p1"))
+            uow.commit()
+    crashed = _link_process(config, parent_id)
+    assert crashed.returncode == -signal.SIGKILL, (crashed.returncode, crashed.stderr[-2000:])
+    assert _child_link_counts(config) == (0, 0, 0)  # nothing of the link
+    done = _link_process(config, parent_id)  # the marker is there: this run goes through
+    assert done.returncode == 0, done.stderr[-2000:]
+    linked = int(done.stdout.split()[-1])
+    assert linked >= 1
+    assert _child_link_counts(config) == (linked, linked, linked)  # the whole link
+
+
+def test_r5_sigkill_mid_child_link_sqlite(tmp_path: Path) -> None:
+    _child_link_crash(tmp_path, None)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_r5_sigkill_mid_child_link_postgres_redis(tmp_path: Path) -> None:
+    with shared_backends() as store:
+        _child_link_crash(tmp_path, store)

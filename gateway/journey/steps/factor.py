@@ -32,6 +32,7 @@ from gateway.core.factors import FactorSubject
 from gateway.core.factors import SecondFactors
 from gateway.core.factors import combine_amr
 from gateway.core.factors import verified_channels
+from gateway.core.faults import crash_point
 from gateway.core.ids import subject_digest
 from gateway.core.logs import log_event
 from gateway.core.ports import Clock
@@ -156,6 +157,7 @@ class FactorStep:
         if challenge is None or auth is None or subject_id is None:
             raise FactorFailed("nothing_started")
         amr = self._factors.verify(self._who(journey, client_ip), challenge, answer)
+        crash_point("factor.verified")
         now = self._clock.now()
         raised = raised_auth(auth, amr, now)
         with self._uow() as uow:
