@@ -22,6 +22,7 @@ embedded SQLite is one process's store).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +39,9 @@ from providers.factors.base import NS_BAN
 from providers.factors.base import NS_FAIL
 from providers.factors.base import NS_LEVEL
 from providers.factors.base import NS_STREAK
+from providers.factors.device import Device
+from providers.factors.device import HttpDeviceTransport
+from providers.factors.push import APPROVE
 from providers.factors.senders.outbox import DevOutbox
 from tests.contract import databases
 from tests.helpers.gateway_process import GatewayProcess
@@ -327,3 +331,78 @@ def test_r6_code_and_refresh_races_two_instances_on_one_sqlite_file(tmp_path: Pa
     finally:
         a.kill()
         b.kill()
+
+
+_SECRET = re.compile(r'<code class="secret">([^<]+)</code>')
+_NUMBER = re.compile(r'class="number"[^>]*><strong>(\d+)</strong>')
+
+
+def _device_answer(base: str, body: dict[str, Any]) -> requests.Response:
+    return requests.post(base + "/factors/push/answer", json=body, timeout=60)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_r6_push_double_approve_across_two_instances(tmp_path: Path) -> None:
+    """The reference device sends the same signed approval to both nodes at once → one
+    accepted, the other refused; the browser then finishes on both nodes at once → one
+    login goes on (one code), the other is refused."""
+    with shared_backends() as store:
+        port_a, port_b = free_port(), free_port()
+        config = prepared_config(
+            tmp_path,
+            port_a,
+            store,
+            server={"threads": 8, "max_in_flight": 256, "admission_wait_seconds": 30},
+        )
+        rc = register(config)
+        a = GatewayProcess(config, port_a, tmp_path / "a.log").start()
+        b = GatewayProcess(config, port_b, tmp_path / "b.log").start()
+        bases = [a.base, b.base]
+        try:
+            browser = HttpBrowser(a.base)
+            factors = browser.fake_login(browser.follow(browser.get("/account/factors")))
+            assert urlsplit(factors.url).path == "/account/factors", factors.url
+            csrf = hidden_fields(factors.text)["csrf_token"]
+            enrol = browser.post("/account/factors/push", {"csrf_token": csrf})
+            assert enrol.status_code == 200, (enrol.status_code, enrol.text[:300])
+            found = _SECRET.search(enrol.text)
+            assert found is not None
+            device = Device(HttpDeviceTransport(a.base))
+            device.enrol(found.group(1).strip())
+
+            page = browser.follow(
+                browser.authorize(
+                    rc.client_id, rc.redirect_uri, acr_values=ACR_ESIA_MFA, prompt="login"
+                )
+            )
+            factor = browser.fake_login(page)
+            assert factor.url.endswith("/factor"), factor.url
+            sent = browser.pick_factor(factor, "push")
+            assert sent.status_code == 200, sent.text[:300]
+            number = _NUMBER.search(sent.text)
+            assert number is not None, sent.text[:500]
+            (pending,) = device.pending()
+            body = device.answer_body(
+                str(pending["challenge_id"]),
+                int(pending["expires_at"]),
+                APPROVE,
+                int(number.group(1)),
+            )
+            results = together([lambda i=i: _device_answer(bases[i], body) for i in range(2)])
+            seen = statuses(results)
+            print(f"R6 push answers: {seen}")  # noqa: T201
+            assert seen.count(200) == 1, seen
+            assert all(isinstance(s, int) and 400 <= s < 500 for s in seen if s != 200), seen
+
+            path = urlsplit(sent.url).path.removesuffix("/send")
+            csrf = hidden_fields(sent.text)["csrf_token"]
+            steps = [hidden_fields(sent.text)["step"], *_step_tokens(browser, bases, path, 1)]
+            jar = browser.http.cookies
+            finished = _answers(bases, path, csrf, steps, "", jar)
+            seen = statuses(finished)
+            print(f"R6 push finish: {seen}")  # noqa: T201
+            assert seen.count(303) == 1, seen
+        finally:
+            a.kill()
+            b.kill()
