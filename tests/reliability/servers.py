@@ -16,10 +16,13 @@ import sqlalchemy
 from gateway.admin.clients import register_client
 from gateway.app import build_services
 from gateway.config.loader import load_config
+from gateway.core.factors import ACR_ESIA_MFA
 from gateway.core.types import Client
+from providers.factors.senders.outbox import DevOutbox
 from tests.contract import databases
 from tests.helpers.backends import require
 from tests.helpers.gateway_process import base_config
+from tests.helpers.gateway_process import code_in_text
 from tests.helpers.gateway_process import write_config
 
 SCOPES = ("openid", "profile", "email", "offline_access", "diary")
@@ -128,3 +131,21 @@ def live_families(config: Path, client_id: str) -> list[tuple[str, int]]:
             {"c": client_id},
         ).all()
     return [(str(grant), int(count)) for grant, count in rows]
+
+
+def sms_started(browser: Any, rc: Registered) -> Any:
+    """A login asking for esia-mfa, through the fake upstream, with the SMS factor picked
+    (``browser``: a ``HttpBrowser``); the page after the send."""
+    page = browser.follow(browser.authorize(rc.client_id, rc.redirect_uri, acr_values=ACR_ESIA_MFA))
+    factor = browser.fake_login(page)
+    assert factor.url.endswith("/factor"), factor.url
+    sent = browser.pick_factor(factor, "sms")
+    assert sent.status_code == 200, sent.text[:300]
+    return sent
+
+
+def sms_codes(config: Path) -> list[str]:
+    """The codes of the dev outbox's SMS messages, newest first."""
+    with services_of(config) as svc:
+        messages = DevOutbox(svc.ephemeral, svc.clock).messages("sms")
+    return [code_in_text(m.text) for m in messages]

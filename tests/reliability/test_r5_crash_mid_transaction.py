@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,9 @@ from gateway.core.ids import new_id
 from gateway.core.types import Subject
 from gateway.dev.school_registry import seed_school_registry
 from gateway.journey.subjects import seal_profile
-from providers.factors.senders.outbox import DevOutbox
 from providers.upstream.esia_sandbox.personas import load_personas
 from tests.helpers.gateway_process import GatewayProcess
 from tests.helpers.gateway_process import HttpBrowser
-from tests.helpers.gateway_process import code_in_text
 from tests.helpers.processes import free_port
 from tests.reliability.servers import Registered
 from tests.reliability.servers import code_grant
@@ -45,8 +44,25 @@ from tests.reliability.servers import prepared_config
 from tests.reliability.servers import register
 from tests.reliability.servers import services_of
 from tests.reliability.servers import shared_backends
+from tests.reliability.servers import sms_codes
+from tests.reliability.servers import sms_started
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite"),
+        pytest.param("postgres_redis", marks=[pytest.mark.postgres, pytest.mark.redis]),
+    ]
+)
+def store(request: pytest.FixtureRequest) -> Iterator[dict[str, Any] | None]:
+    """The embedded SQLite default, then PostgreSQL + Redis."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with shared_backends() as options:
+        yield options
 
 
 def _token(server: GatewayProcess, rc: Registered, **data: str) -> requests.Response:
@@ -122,15 +138,8 @@ def _only_grant(config: Path, rc: Registered) -> str:
     return families[0][0]
 
 
-def test_r5_sigkill_at_crash_points_sqlite(tmp_path: Path) -> None:
-    _walk_the_crash_points(tmp_path, None)
-
-
-@pytest.mark.postgres
-@pytest.mark.redis
-def test_r5_sigkill_at_crash_points_postgres_redis(tmp_path: Path) -> None:
-    with shared_backends() as store:
-        _walk_the_crash_points(tmp_path, store)
+def test_r5_sigkill_at_crash_points(tmp_path: Path, store: dict[str, Any] | None) -> None:
+    _walk_the_crash_points(tmp_path, store)
 
 
 def test_r5_crash_points_refused_outside_dev_mode() -> None:
@@ -148,21 +157,6 @@ def test_r5_crash_points_refused_outside_dev_mode() -> None:
 RESEND = 10
 
 
-def _sms_page(browser: HttpBrowser, rc: Registered) -> requests.Response:
-    page = browser.follow(browser.authorize(rc.client_id, rc.redirect_uri, acr_values=ACR_ESIA_MFA))
-    factor = browser.fake_login(page)
-    assert factor.url.endswith("/factor"), factor.url
-    sent = browser.pick_factor(factor, "sms")
-    assert sent.status_code == 200, sent.text[:300]
-    return sent
-
-
-def _sms_codes(config: Path) -> list[str]:
-    with services_of(config) as svc:
-        messages = DevOutbox(svc.ephemeral, svc.clock).messages("sms")
-    return [code_in_text(m.text) for m in messages]
-
-
 def _factor_crash(tmp_path: Path, store: dict[str, Any] | None) -> None:
     port = free_port()
     config = prepared_config(
@@ -177,8 +171,8 @@ def _factor_crash(tmp_path: Path, store: dict[str, Any] | None) -> None:
     server = GatewayProcess(config, port, tmp_path / "serve.log", env).start()
     try:
         browser = HttpBrowser(server.base)
-        sent = _sms_page(browser, rc)
-        right = _sms_codes(config)[0]
+        sent = sms_started(browser, rc)
+        right = sms_codes(config)[0]
         with pytest.raises(requests.ConnectionError):
             browser.answer_factor(sent, right)
         server.wait_ready()
@@ -197,7 +191,7 @@ def _factor_crash(tmp_path: Path, store: dict[str, Any] | None) -> None:
         time.sleep(RESEND + 0.5)
         resent = browser.pick_factor(page_again(browser, page), "sms")
         assert resent.status_code == 200, resent.text[:300]
-        fresh = _sms_codes(config)[0]
+        fresh = sms_codes(config)[0]
         assert fresh != right
         done = browser.answer_factor(resent, fresh)
         assert done.status_code == 303, (done.status_code, done.text[:300])
@@ -213,15 +207,8 @@ def page_again(browser: HttpBrowser, page: requests.Response) -> requests.Respon
     return fresh
 
 
-def test_r5_sigkill_after_factor_verified_sqlite(tmp_path: Path) -> None:
-    _factor_crash(tmp_path, None)
-
-
-@pytest.mark.postgres
-@pytest.mark.redis
-def test_r5_sigkill_after_factor_verified_postgres_redis(tmp_path: Path) -> None:
-    with shared_backends() as store:
-        _factor_crash(tmp_path, store)
+def test_r5_sigkill_after_factor_verified(tmp_path: Path, store: dict[str, Any] | None) -> None:
+    _factor_crash(tmp_path, store)
 
 
 # -- Mid child-link: killed between the child's subject/index and the guardianship.
@@ -282,12 +269,5 @@ def _child_link_crash(tmp_path: Path, store: dict[str, Any] | None) -> None:
     assert _child_link_counts(config) == (linked, linked, linked)  # the whole link
 
 
-def test_r5_sigkill_mid_child_link_sqlite(tmp_path: Path) -> None:
-    _child_link_crash(tmp_path, None)
-
-
-@pytest.mark.postgres
-@pytest.mark.redis
-def test_r5_sigkill_mid_child_link_postgres_redis(tmp_path: Path) -> None:
-    with shared_backends() as store:
-        _child_link_crash(tmp_path, store)
+def test_r5_sigkill_mid_child_link(tmp_path: Path, store: dict[str, Any] | None) -> None:
+    _child_link_crash(tmp_path, store)

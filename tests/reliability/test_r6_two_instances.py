@@ -22,9 +22,11 @@ embedded SQLite is one process's store).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,11 +44,9 @@ from providers.factors.base import NS_STREAK
 from providers.factors.device import Device
 from providers.factors.device import HttpDeviceTransport
 from providers.factors.push import APPROVE
-from providers.factors.senders.outbox import DevOutbox
 from tests.contract import databases
 from tests.helpers.gateway_process import GatewayProcess
 from tests.helpers.gateway_process import HttpBrowser
-from tests.helpers.gateway_process import code_in_text
 from tests.helpers.journey import hidden_fields
 from tests.helpers.processes import free_port
 from tests.reliability.servers import Registered
@@ -55,6 +55,8 @@ from tests.reliability.servers import prepared_config
 from tests.reliability.servers import register
 from tests.reliability.servers import services_of
 from tests.reliability.servers import shared_backends
+from tests.reliability.servers import sms_codes
+from tests.reliability.servers import sms_started
 
 pytestmark = pytest.mark.slow
 
@@ -121,21 +123,6 @@ def _answers(
     )
 
 
-def _sms_started(browser: HttpBrowser, rc: Registered) -> requests.Response:
-    page = browser.follow(browser.authorize(rc.client_id, rc.redirect_uri, acr_values=ACR_ESIA_MFA))
-    factor = browser.fake_login(page)
-    assert factor.url.endswith("/factor"), factor.url
-    sent = browser.pick_factor(factor, "sms")
-    assert sent.status_code == 200, sent.text[:300]
-    return sent
-
-
-def _last_sms(config: Path) -> str:
-    with services_of(config) as svc:
-        message = DevOutbox(svc.ephemeral, svc.clock).messages("sms")[0]
-    return code_in_text(message.text)
-
-
 def _lift_lockout(prefix: str) -> None:
     """Forget the account lockout's counters, so that only the code's own state decides."""
     client = redis.Redis.from_url(databases.redis_url())
@@ -163,6 +150,24 @@ def _consents(config: Path, client_id: str) -> int:
                 {"c": client_id},
             ).scalar_one()
         )
+
+
+@contextlib.contextmanager
+def _two_nodes(
+    tmp_path: Path, store: dict[str, Any] | None, **sections: dict[str, Any]
+) -> Iterator[tuple[Path, Registered, GatewayProcess, GatewayProcess]]:
+    """Two ``vhod serve`` processes on one store, a client registered; killed after."""
+    port_a, port_b = free_port(), free_port()
+    server = {"threads": 8, "max_in_flight": 256, "admission_wait_seconds": 30}
+    config = prepared_config(tmp_path, port_a, store, server=server, **sections)
+    rc = register(config)
+    a = GatewayProcess(config, port_a, tmp_path / "a.log").start()
+    b = GatewayProcess(config, port_b, tmp_path / "b.log").start()
+    try:
+        yield config, rc, a, b
+    finally:
+        a.kill()
+        b.kill()
 
 
 def _losers_ok(r: requests.Response, busy_allowed: bool) -> bool:
@@ -219,94 +224,81 @@ def _refresh_race(
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_r6_races_across_two_instances(tmp_path: Path) -> None:
-    with shared_backends() as store:
-        port_a, port_b = free_port(), free_port()
-        config = prepared_config(
-            tmp_path,
-            port_a,
-            store,
-            server={"threads": 8, "max_in_flight": 256, "admission_wait_seconds": 30},
-            logging={"level": "INFO"},
-            sms={"max_attempts": MAX_ATTEMPTS},
-            **{"sms.limits": {"per_number_per_minute": 10}},
-            lockout={"max_failures": 20, "max_account_failures": 50},
-        )
-        rc = register(config)
-        a = GatewayProcess(config, port_a, tmp_path / "a.log").start()
-        b = GatewayProcess(config, port_b, tmp_path / "b.log").start()
+    sections: dict[str, Any] = {
+        "logging": {"level": "INFO"},
+        "sms": {"max_attempts": MAX_ATTEMPTS},
+        "sms.limits": {"per_number_per_minute": 10},
+        "lockout": {"max_failures": 20, "max_account_failures": 50},
+    }
+    with shared_backends() as store, _two_nodes(tmp_path, store, **sections) as nodes:
+        config, rc, a, b = nodes
         bases = [a.base, b.base]
-        try:
-            # Two parallel consent approvals of one journey → one consent record.
-            browser = HttpBrowser(a.base)
-            page = browser.follow(browser.authorize(rc.client_id, rc.redirect_uri))
-            consent = browser.fake_login(page)
-            assert consent.status_code == 200, consent.text[:300]
-            assert consent.url.endswith("/consent"), consent.url
-            path = urlsplit(consent.url).path
-            csrf = hidden_fields(consent.text)["csrf_token"]
-            steps = [hidden_fields(consent.text)["step"], *_step_tokens(browser, bases, path, 1)]
-            jar = browser.http.cookies
-            results = together(
-                [
-                    lambda i=i: _post(
-                        bases[i],
-                        path,
-                        {"csrf_token": csrf, "step": steps[i], "decision": "approve"},
-                        jar.copy(),
-                    )
-                    for i in range(2)
-                ]
-            )
-            codes = [
-                r
-                for r in results
-                if isinstance(r, requests.Response) and "code=" in r.headers.get("Location", "")
+        # Two parallel consent approvals of one journey → one consent record.
+        browser = HttpBrowser(a.base)
+        page = browser.follow(browser.authorize(rc.client_id, rc.redirect_uri))
+        consent = browser.fake_login(page)
+        assert consent.status_code == 200, consent.text[:300]
+        assert consent.url.endswith("/consent"), consent.url
+        path = urlsplit(consent.url).path
+        csrf = hidden_fields(consent.text)["csrf_token"]
+        steps = [hidden_fields(consent.text)["step"], *_step_tokens(browser, bases, path, 1)]
+        jar = browser.http.cookies
+        results = together(
+            [
+                lambda i=i: _post(
+                    bases[i],
+                    path,
+                    {"csrf_token": csrf, "step": steps[i], "decision": "approve"},
+                    jar.copy(),
+                )
+                for i in range(2)
             ]
-            assert len(codes) == 1, statuses(results)
-            assert _consents(config, rc.client_id) == 1
+        )
+        codes = [
+            r
+            for r in results
+            if isinstance(r, requests.Response) and "code=" in r.headers.get("Location", "")
+        ]
+        assert len(codes) == 1, statuses(results)
+        assert _consents(config, rc.client_id) == 1
 
-            _code_race(bases, browser, rc)
-            _refresh_race(bases, browser, rc)
+        _code_race(bases, browser, rc)
+        _refresh_race(bases, browser, rc)
 
-            # 150 wrong SMS codes at once, over both nodes → at most 5 compared; the code is
-            # then dead: the right one is refused even with the account lockout lifted.
-            browser = HttpBrowser(a.base)
-            sent = _sms_started(browser, rc)
-            right = _last_sms(config)
-            wrong = f"{(int(right) + 1) % 1_000_000:06d}"
-            path = urlsplit(sent.url).path.removesuffix("/send")
-            csrf = hidden_fields(sent.text)["csrf_token"]
-            steps = _step_tokens(browser, bases, path, GUESSES + 1)
-            jar = browser.http.cookies
-            before = _compared(a, b)
-            results = _answers(bases, path, csrf, steps[:GUESSES], wrong, jar)
-            seen = statuses(results)
-            assert set(seen) <= {400, 429}, sorted(set(map(str, seen)))
-            compared = _compared(a, b) - before
-            print(f"R6: {GUESSES} parallel wrong codes on 2 nodes → {compared} compared")  # noqa: T201
-            assert 1 <= compared <= MAX_ATTEMPTS, compared
-            _lift_lockout(store["redis_prefix"])
-            late = _post(
-                a.base, path, {"csrf_token": csrf, "step": steps[GUESSES], "code": right}, jar
-            )
-            assert late.status_code == 400, (late.status_code, late.text[:300])
-            assert "code_attempts_exhausted" in a.output()
+        # 150 wrong SMS codes at once, over both nodes → at most 5 compared; the code is
+        # then dead: the right one is refused even with the account lockout lifted.
+        browser = HttpBrowser(a.base)
+        sent = sms_started(browser, rc)
+        right = sms_codes(config)[0]
+        wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+        path = urlsplit(sent.url).path.removesuffix("/send")
+        csrf = hidden_fields(sent.text)["csrf_token"]
+        steps = _step_tokens(browser, bases, path, GUESSES + 1)
+        jar = browser.http.cookies
+        before = _compared(a, b)
+        results = _answers(bases, path, csrf, steps[:GUESSES], wrong, jar)
+        seen = statuses(results)
+        assert set(seen) <= {400, 429}, sorted(set(map(str, seen)))
+        compared = _compared(a, b) - before
+        print(f"R6: {GUESSES} parallel wrong codes on 2 nodes → {compared} compared")  # noqa: T201
+        assert 1 <= compared <= MAX_ATTEMPTS, compared
+        _lift_lockout(store["redis_prefix"])
+        late = _post(a.base, path, {"csrf_token": csrf, "step": steps[GUESSES], "code": right}, jar)
+        assert late.status_code == 400, (late.status_code, late.text[:300])
+        assert "code_attempts_exhausted" in a.output()
 
-            # The right code on both nodes at once → exactly one success.
-            browser = HttpBrowser(b.base)
-            sent = _sms_started(browser, rc)
-            right = _last_sms(config)
-            path = urlsplit(sent.url).path.removesuffix("/send")
-            csrf = hidden_fields(sent.text)["csrf_token"]
-            steps = _step_tokens(browser, bases, path, RACERS)
-            jar = browser.http.cookies
-            results = _answers(bases, path, csrf, steps, right, jar)
-            seen = statuses(results)
-            assert seen.count(303) == 1, seen
-            assert set(seen) <= {303, 400}, seen
-        finally:
-            a.kill()
-            b.kill()
+        # The right code on both nodes at once → exactly one success.
+        browser = HttpBrowser(b.base)
+        sent = sms_started(browser, rc)
+        right = sms_codes(config)[0]
+        path = urlsplit(sent.url).path.removesuffix("/send")
+        csrf = hidden_fields(sent.text)["csrf_token"]
+        steps = _step_tokens(browser, bases, path, RACERS)
+        jar = browser.http.cookies
+        results = _answers(bases, path, csrf, steps, right, jar)
+        seen = statuses(results)
+        assert seen.count(303) == 1, seen
+        assert set(seen) <= {303, 400}, seen
 
 
 def test_r6_code_and_refresh_races_two_instances_on_one_sqlite_file(tmp_path: Path) -> None:
@@ -314,23 +306,10 @@ def test_r6_code_and_refresh_races_two_instances_on_one_sqlite_file(tmp_path: Pa
     ``busy_timeout``) and the SQL ephemeral store (the embedded default): exactly one
     winner; a loser may be told to retry (503 + ``Retry-After``), never a second winner.
     The embedded default is still a one-node deployment (docs/operations.md)."""
-    port_a, port_b = free_port(), free_port()
-    config = prepared_config(
-        tmp_path,
-        port_a,
-        None,
-        server={"threads": 8, "max_in_flight": 256, "admission_wait_seconds": 30},
-    )
-    rc = register(config)
-    a = GatewayProcess(config, port_a, tmp_path / "a.log").start()
-    b = GatewayProcess(config, port_b, tmp_path / "b.log").start()
-    try:
+    with _two_nodes(tmp_path, None) as (_, rc, a, b):
         browser = HttpBrowser(a.base)
         _code_race([a.base, b.base], browser, rc, busy=True)
         _refresh_race([a.base, b.base], browser, rc, busy=True)
-    finally:
-        a.kill()
-        b.kill()
 
 
 _SECRET = re.compile(r'<code class="secret">([^<]+)</code>')
@@ -347,62 +326,48 @@ def test_r6_push_double_approve_across_two_instances(tmp_path: Path) -> None:
     """The reference device sends the same signed approval to both nodes at once → one
     accepted, the other refused; the browser then finishes on both nodes at once → one
     login goes on (one code), the other is refused."""
-    with shared_backends() as store:
-        port_a, port_b = free_port(), free_port()
-        config = prepared_config(
-            tmp_path,
-            port_a,
-            store,
-            server={"threads": 8, "max_in_flight": 256, "admission_wait_seconds": 30},
-        )
-        rc = register(config)
-        a = GatewayProcess(config, port_a, tmp_path / "a.log").start()
-        b = GatewayProcess(config, port_b, tmp_path / "b.log").start()
+    with shared_backends() as store, _two_nodes(tmp_path, store) as (_, rc, a, b):
         bases = [a.base, b.base]
-        try:
-            browser = HttpBrowser(a.base)
-            factors = browser.fake_login(browser.follow(browser.get("/account/factors")))
-            assert urlsplit(factors.url).path == "/account/factors", factors.url
-            csrf = hidden_fields(factors.text)["csrf_token"]
-            enrol = browser.post("/account/factors/push", {"csrf_token": csrf})
-            assert enrol.status_code == 200, (enrol.status_code, enrol.text[:300])
-            found = _SECRET.search(enrol.text)
-            assert found is not None
-            device = Device(HttpDeviceTransport(a.base))
-            device.enrol(found.group(1).strip())
+        browser = HttpBrowser(a.base)
+        factors = browser.fake_login(browser.follow(browser.get("/account/factors")))
+        assert urlsplit(factors.url).path == "/account/factors", factors.url
+        csrf = hidden_fields(factors.text)["csrf_token"]
+        enrol = browser.post("/account/factors/push", {"csrf_token": csrf})
+        assert enrol.status_code == 200, (enrol.status_code, enrol.text[:300])
+        found = _SECRET.search(enrol.text)
+        assert found is not None
+        device = Device(HttpDeviceTransport(a.base))
+        device.enrol(found.group(1).strip())
 
-            page = browser.follow(
-                browser.authorize(
-                    rc.client_id, rc.redirect_uri, acr_values=ACR_ESIA_MFA, prompt="login"
-                )
+        page = browser.follow(
+            browser.authorize(
+                rc.client_id, rc.redirect_uri, acr_values=ACR_ESIA_MFA, prompt="login"
             )
-            factor = browser.fake_login(page)
-            assert factor.url.endswith("/factor"), factor.url
-            sent = browser.pick_factor(factor, "push")
-            assert sent.status_code == 200, sent.text[:300]
-            number = _NUMBER.search(sent.text)
-            assert number is not None, sent.text[:500]
-            (pending,) = device.pending()
-            body = device.answer_body(
-                str(pending["challenge_id"]),
-                int(pending["expires_at"]),
-                APPROVE,
-                int(number.group(1)),
-            )
-            results = together([lambda i=i: _device_answer(bases[i], body) for i in range(2)])
-            seen = statuses(results)
-            print(f"R6 push answers: {seen}")  # noqa: T201
-            assert seen.count(200) == 1, seen
-            assert all(isinstance(s, int) and 400 <= s < 500 for s in seen if s != 200), seen
+        )
+        factor = browser.fake_login(page)
+        assert factor.url.endswith("/factor"), factor.url
+        sent = browser.pick_factor(factor, "push")
+        assert sent.status_code == 200, sent.text[:300]
+        number = _NUMBER.search(sent.text)
+        assert number is not None, sent.text[:500]
+        (pending,) = device.pending()
+        body = device.answer_body(
+            str(pending["challenge_id"]),
+            int(pending["expires_at"]),
+            APPROVE,
+            int(number.group(1)),
+        )
+        results = together([lambda i=i: _device_answer(bases[i], body) for i in range(2)])
+        seen = statuses(results)
+        print(f"R6 push answers: {seen}")  # noqa: T201
+        assert seen.count(200) == 1, seen
+        assert all(isinstance(s, int) and 400 <= s < 500 for s in seen if s != 200), seen
 
-            path = urlsplit(sent.url).path.removesuffix("/send")
-            csrf = hidden_fields(sent.text)["csrf_token"]
-            steps = [hidden_fields(sent.text)["step"], *_step_tokens(browser, bases, path, 1)]
-            jar = browser.http.cookies
-            finished = _answers(bases, path, csrf, steps, "", jar)
-            seen = statuses(finished)
-            print(f"R6 push finish: {seen}")  # noqa: T201
-            assert seen.count(303) == 1, seen
-        finally:
-            a.kill()
-            b.kill()
+        path = urlsplit(sent.url).path.removesuffix("/send")
+        csrf = hidden_fields(sent.text)["csrf_token"]
+        steps = [hidden_fields(sent.text)["step"], *_step_tokens(browser, bases, path, 1)]
+        jar = browser.http.cookies
+        finished = _answers(bases, path, csrf, steps, "", jar)
+        seen = statuses(finished)
+        print(f"R6 push finish: {seen}")  # noqa: T201
+        assert seen.count(303) == 1, seen
