@@ -134,10 +134,8 @@ class FactorStep:
         """
         journey = self._records.load_waiting(jid, binding, self.state)
         self._tokens.use(journey, step_token)
-        who = self._who(journey, client_ip)
-        if kind not in {o.kind for o in self._factors.options(who)}:
-            raise FactorFailed("factor_not_offered")
-        challenge = self._factors.start(who, kind)
+        # The port refuses a kind it does not offer (FactorFailed "factor_not_offered").
+        challenge = self._factors.start(self._who(journey, client_ip), kind)
         journey = self._records.save(replace(journey, factor=challenge))
         log_event(log, "factor.started", factor=kind, journey=jid)
         return self._page(journey)
