@@ -96,10 +96,27 @@ QUIET_LIBRARIES = ("authlib", "urllib3", "requests")
 
 
 def redact(text: str) -> str:
-    """Mask personal data and credentials in free text."""
+    """Mask personal data and credentials in free text.
+
+    Short texts that need no masking (event names, ids, reason codes: the same few values
+    on every line) are remembered, so the patterns run once per distinct value, not once
+    per line. A text that needed masking is never remembered (nothing personal is kept).
+    """
+    if text in _CLEAN:
+        return text
+    masked = text
     for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+        masked = pattern.sub(replacement, masked)
+    if masked == text and len(text) <= _CLEAN_MAX_LENGTH:
+        if len(_CLEAN) >= _CLEAN_MAX_ENTRIES:
+            _CLEAN.clear()
+        _CLEAN.add(text)
+    return masked
+
+
+_CLEAN: set[str] = set()
+_CLEAN_MAX_LENGTH = 64
+_CLEAN_MAX_ENTRIES = 4096
 
 
 def _redact_value(key: str, value: Any) -> Any:

@@ -37,6 +37,7 @@ Database failures, including at commit, raise :class:`StoreUnavailable`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy import Connection
@@ -113,13 +114,22 @@ class SqlUnitOfWork:
     person_index: PersonIndex
     applications: ApplicationRepository
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
-        """:param engine: as :meth:`SqlUnitOfWorkFactory.bind_for` gives it."""
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        read_only: bool = False,
+        on_clients_changed: Callable[[], None] | None = None,
+    ) -> None:
+        """:param engine: as :meth:`SqlUnitOfWorkFactory.bind_for` gives it.
+        :param on_clients_changed: run after a commit that added or changed a client."""
         with sql_errors():
             connection = engine.connect()
         self._connection = connection
         self._read_only = read_only
-        self.clients = SqlClientRepository(connection)
+        self._on_clients_changed = on_clients_changed
+        self._clients = SqlClientRepository(connection)
+        self.clients = self._clients
         self.keys = SqlKeyRepository(connection)
         self.audit = SqlAuditRepository(connection)
         self.invites = SqlAdminInviteRepository(connection)
@@ -150,6 +160,10 @@ class SqlUnitOfWork:
             raise RuntimeError("a read-only unit of work cannot commit")
         with sql_errors():
             self._connection.commit()
+        if self._clients.written:
+            self._clients.written = False
+            if self._on_clients_changed is not None:
+                self._on_clients_changed()
 
     def rollback(self) -> None:
         with sql_errors():
@@ -183,6 +197,12 @@ class SqlUnitOfWorkFactory:
         self._engine = engine
         self._writer = self.bind_for(engine, read_only=False)
         self._reader = self.bind_for(engine, read_only=True)
+        self._on_clients_changed: Callable[[], None] | None = None
+
+    def on_clients_changed(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` after every commit that added or changed a client (the composition
+        root moves the client-cache version: ``gateway.oauth.client_cache``)."""
+        self._on_clients_changed = hook
 
     @property
     def engine(self) -> Engine:
@@ -199,8 +219,9 @@ class SqlUnitOfWorkFactory:
         return engine
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        engine = self._reader if read_only else self._writer
-        return SqlUnitOfWork(engine, read_only=read_only)
+        if read_only:
+            return SqlUnitOfWork(self._reader, read_only=True)
+        return SqlUnitOfWork(self._writer, on_clients_changed=self._on_clients_changed)
 
 
 _uow: type[UnitOfWork] = SqlUnitOfWork
