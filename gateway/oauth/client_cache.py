@@ -39,6 +39,8 @@ VERSION_KEY = "all"
 VERSION_TTL_SECONDS = 90 * 86400
 """The counter outlives any deployment's quiet spell; if it does expire, the version reads
 as absent, which differs from every cached version, so nothing stale survives it."""
+VERSION = (NS_CLIENT_VERSION, VERSION_KEY)
+"""Where the version lives, for a caller that reads it along with other values."""
 MAX_AGE_SECONDS = 30.0
 MAX_ENTRIES = 4096
 
@@ -82,7 +84,7 @@ class ClientCache:
 
     def version(self) -> bytes | None:
         """The client table's current version (one ephemeral read)."""
-        return self._ephemeral.get(NS_CLIENT_VERSION, VERSION_KEY)
+        return self._ephemeral.get(*VERSION)
 
     def get(self, client_id: str, version: bytes | None) -> Client | None:
         """The client (``None``: no such client), read from the durable store unless this

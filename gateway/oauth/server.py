@@ -31,6 +31,7 @@ from gateway.core.errors import ProtocolError
 from gateway.core.types import Client
 from gateway.oauth.adapters import ClientModel
 from gateway.oauth.adapters import VhodOAuth2Request
+from gateway.oauth.client_cache import VERSION
 from gateway.oauth.client_cache import ClientCache
 from gateway.oauth.clientauth import ClientThrottle
 from gateway.oauth.clientauth import PrivateKeyJwt
@@ -91,7 +92,10 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         super().__init__(scopes_supported=list(ctx.config.scopes))
         self.vhod = ctx
         self._throttle = ClientThrottle(ctx)
-        self._clients = ClientCache(ctx.uow, ctx.ephemeral)
+        # The context's stores are looked up on each use (they may be swapped: R-tests).
+        self._clients = ClientCache(
+            lambda read_only=False: ctx.uow(read_only=read_only), ctx.ephemeral
+        )
 
     # ----------------------------------------------------------- Authlib contract
 
@@ -203,7 +207,13 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         check_single_method(request)
         claimed = claimed_client_id(request)
         address = request.vhod_remote_addr
-        self._throttle.before(claimed, address)
+        reads = _same_reads.get()
+        if reads is not None and not reads.version_read:
+            # The client table's version comes with the throttle's read (one round trip).
+            reads.version = self._throttle.before(claimed, address, also=VERSION)
+            reads.version_read = True
+        else:
+            self._throttle.before(claimed, address)
         try:
             client: ClientModel = super().authenticate_client(request, methods, endpoint)
         except (OAuth2Error, InvalidClientError) as error:

@@ -10,6 +10,7 @@ why production mode refuses it: single use and rate limits would not hold across
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.core.errors import ReplayDetected
@@ -54,6 +55,9 @@ class MemoryEphemeralStore:
             if entry is None or entry.consumed:
                 return None
             return entry.value
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[bytes | None]:
+        return [self.get(namespace, key) for namespace, key in keys]
 
     def delete(self, namespace: str, key: str) -> bool:
         check_namespace(namespace)

@@ -77,6 +77,7 @@ import logging
 import threading
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 from typing import TypeVar
 from typing import cast
@@ -184,6 +185,9 @@ class SqlEphemeralStore:
         if row is None:
             return None
         return _value_of(row[0], row[1])
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[bytes | None]:
+        return [self.get(namespace, key) for namespace, key in keys]
 
     def delete(self, namespace: str, key: str) -> bool:
         check_namespace(namespace)

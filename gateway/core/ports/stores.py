@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -42,6 +43,11 @@ class EphemeralStore(Protocol):
 
     def get(self, namespace: str, key: str) -> bytes | None:
         """The value, or ``None`` when absent, expired or consumed."""
+        ...
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[bytes | None]:
+        """``get`` of each (namespace, key), in order, in one round trip where the backend
+        has them (a hot path reading several small values)."""
         ...
 
     def delete(self, namespace: str, key: str) -> bool:

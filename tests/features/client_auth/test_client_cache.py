@@ -103,7 +103,8 @@ def test_a_change_whose_version_was_not_moved_lives_at_most_max_age(
     cache = ClientCache(services.uow, services.ephemeral, max_age=30, monotonic=lambda: now[0])
     version = cache.version()
     seen = cache.get("school", version)
-    assert seen is not None and not seen.disabled
+    assert seen is not None
+    assert not seen.disabled
     no_hook = SqlUnitOfWorkFactory(services.engine)
     with no_hook() as uow:
         uow.clients.update(dataclasses.replace(school.client, disabled=True))
@@ -111,7 +112,9 @@ def test_a_change_whose_version_was_not_moved_lives_at_most_max_age(
     assert cache.version() == version
     now[0] += 29
     cached = cache.get("school", version)
-    assert cached is not None and not cached.disabled
+    assert cached is not None
+    assert not cached.disabled
     now[0] += 2
     fresh = cache.get("school", version)
-    assert fresh is not None and fresh.disabled
+    assert fresh is not None
+    assert fresh.disabled
