@@ -14,13 +14,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from typing import TypeVar
 
+import orjson
 from flask import Flask
 from flask import Response
 from flask import g
@@ -78,7 +78,7 @@ class ApiError:
 
 def compact_json(body: Any) -> bytes:
     """JSON as every API answer is written: compact, UTF-8 (not ``\\u`` escapes)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
 
 
 def api_error(err: Exception, endpoint: str | None, store_retry_after: int) -> ApiError:
