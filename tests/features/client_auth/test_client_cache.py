@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,39 +20,21 @@ from gateway.oauth.client_cache import ClientCache
 from gateway.store.sql.uow import SqlUnitOfWorkFactory
 from tests.helpers.oauth import OAuthKit
 from tests.helpers.oauth import basic
-from tests.helpers.oauth import real_backend_services
 
 CC = {"grant_type": "client_credentials", "scope": "diary"}
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres+redis", marks=[pytest.mark.postgres, pytest.mark.redis]),
-    ]
-)
-def nodes(
-    request: pytest.FixtureRequest, services: Any, tmp_path: Path, clock: FixedClock
-) -> Iterator[tuple[OAuthKit, OAuthKit]]:
-    """Node A (where changes are made) and node B (which serves the tokens)."""
-
-    def kit(svc: Any) -> OAuthKit:
-        app = create_app(services=svc)
-        app.testing = True
-        return OAuthKit(app.test_client(), svc)
-
-    def pair(svc: Any) -> Iterator[tuple[OAuthKit, OAuthKit]]:
-        other = build_services(svc.config, clock)
-        try:
-            yield kit(svc), kit(other)
-        finally:
-            other.engine.dispose()
-
-    if request.param == "sqlite":
-        yield from pair(services)
-        return
-    with real_backend_services(tmp_path / "pg", clock) as svc:
-        yield from pair(svc)
+@pytest.fixture
+def nodes(race_kit: OAuthKit, clock: FixedClock) -> Iterator[tuple[OAuthKit, OAuthKit]]:
+    """Node A (where changes are made; ``race_kit``, on both backends) and node B (which
+    serves the tokens): services of their own over the same stores."""
+    other = build_services(race_kit.services.config, clock)
+    app = create_app(services=other)
+    app.testing = True
+    try:
+        yield race_kit, OAuthKit(app.test_client(), other)
+    finally:
+        other.engine.dispose()
 
 
 def token_status(kit: OAuthKit, client_id: str, secret: str) -> int:
