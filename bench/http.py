@@ -558,12 +558,15 @@ def _parse(out: str, cpu: float) -> tuple[Result, int]:
     return result, requests_done
 
 
-def _tokens(scenario: Scenario, count: int, workdir: Path) -> Path | None:
-    """A file of ``count`` fresh refresh tokens for one wrk run (refresh scenarios)."""
+def _tokens(scenario: Scenario, connections: int, workdir: Path) -> Path | None:
+    """A file of fresh refresh tokens for one wrk run (refresh scenarios): one a
+    connection, and one that wrk takes when it checks the script's request() once before
+    the run (that one is never sent). One wrk thread: each thread would read them all."""
     if scenario.refresh is None:
         return None
+    assert WRK_THREADS == 1
     path = workdir / f"{secrets.token_hex(6)}.tokens"
-    path.write_text("\n".join(scenario.refresh(count)) + "\n", encoding="utf-8")
+    path.write_text("\n".join(scenario.refresh(connections + 1)) + "\n", encoding="utf-8")
     return path
 
 

@@ -48,8 +48,10 @@ if (cluster.isPrimary) {
 
     async upsert(id, payload, expiresIn) {
       const value = JSON.stringify(payload);
-      if (expiresIn) await redis.set(this.key(id), value, 'EX', expiresIn);
-      else await redis.set(this.key(id), value);
+      const ex = expiresIn ? ['EX', expiresIn] : [];
+      await redis.set(this.key(id), value, ...ex);
+      // Sessions are found by uid too (a code bound to its session checks it).
+      if (payload.uid) await redis.set(this.key(`uid:${payload.uid}`), id, ...ex);
     }
 
     async find(id) {
@@ -57,8 +59,9 @@ if (cluster.isPrimary) {
       return value ? JSON.parse(value) : undefined;
     }
 
-    async findByUid() {
-      return undefined;
+    async findByUid(uid) {
+      const id = await redis.get(this.key(`uid:${uid}`));
+      return id ? this.find(id) : undefined;
     }
 
     async findByUserCode() {
@@ -119,6 +122,7 @@ if (cluster.isPrimary) {
     rotateRefreshToken: true,
   });
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
+  provider.on('grant.error', (ctx, err) => console.error('grant.error', err.error_detail || err));
 
   // The interaction: sign in `bench-person` and grant the requested OpenID scopes.
   const interaction = async (req, res) => {
