@@ -1,21 +1,25 @@
 """Admission limit: load shedding for one serving process (SECURITY.md §5 R14).
 
-gunicorn has none: its ``gthread`` worker queues every accepted connection until a thread
-is free, so under overload the wait of every request grows with the queue and ``/healthz``
-waits in the same queue (a starved liveness probe restarts a healthy node).
+Neither server ``vhod serve`` runs has one: gunicorn's ``gthread`` worker queues every
+accepted connection until a thread is free, and granian's WSGI worker queues requests for
+its blocking threads the same way; so under overload the wait of every request grows with
+the queue and ``/healthz`` waits in the same queue (a starved liveness probe restarts a
+healthy node).
 
-``vhod serve`` therefore runs ``2 × [server] max_in_flight`` threads per worker, and this
-WSGI middleware admits at most ``max_in_flight`` requests at once, of which at most
-``[server] threads`` work (the others wait, at most ``[server] admission_wait_seconds``,
-for a working slot). A request past ``max_in_flight``, or one that waited too long, is
-answered at once with ``503`` + ``Retry-After`` (JSON ``{"error":
-"temporarily_unavailable"}``, ``Cache-Control: no-store``) and never reaches the
-application; the spare threads answer these fast, which drains gunicorn's own queue.
-``/healthz`` and ``/readyz`` are never held back. So admitted requests keep a bounded
-latency, excess load is shed fast, and the process recovers by itself when the load drops.
+``vhod serve`` therefore runs ``2 × [server] max_in_flight`` threads per worker (gunicorn
+``--threads``, granian ``--blocking-threads``), and this WSGI middleware admits at most
+``max_in_flight`` requests at once, of which at most ``[server] threads`` work (the others
+wait, at most ``[server] admission_wait_seconds``, for a working slot). A request past
+``max_in_flight``, or one that waited too long, is answered at once with ``503`` +
+``Retry-After`` (JSON ``{"error": "temporarily_unavailable"}``, ``Cache-Control:
+no-store``) and never reaches the application; the spare threads answer these fast, which
+drains the server's own queue. ``/healthz`` and ``/readyz`` are never held back. So
+admitted requests keep a bounded latency, excess load is shed fast, and the process
+recovers by itself when the load drops. A slot is given back when the server closes the
+response body (both servers call ``close()``).
 
-Connections beyond the threads wait in gunicorn's queue and the listen backlog; a reverse
-proxy's connection limit is the place to bound those.
+Connections beyond the threads wait in the server's queue and the listen backlog; a
+reverse proxy's connection limit is the place to bound those.
 """
 
 from __future__ import annotations
