@@ -123,6 +123,22 @@ def noop_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     return [body]
 
 
+def noop_logged(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """The floor under granian: the no-op app with vhod's access line (as ``gateway.wsgi``
+    writes it there; gunicorn writes its own)."""
+    return _NOOP_LOGGED(environ, start_response)
+
+
+def _noop_logged() -> Callable[..., Iterable[bytes]]:
+    from gateway.access_log import AccessLog
+    from gateway.access_log import stdout_logger
+
+    return AccessLog(noop_app, stdout_logger())
+
+
+_NOOP_LOGGED = _noop_logged()
+
+
 # ------------------------------------------------------------------------------ model
 
 
@@ -607,47 +623,16 @@ def _measure(target: Target, scenario: Scenario, connections: int, workdir: Path
 # ------------------------------------------------------------------------------ processes
 
 
-def _server_argv(server: str, app: str, port: int) -> list[str]:
-    """``app`` (the no-op floor) under ``server``, as ``vhod serve`` runs vhod."""
-    if server == "granian":
-        return [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "wsgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(WORKERS),
-            "--blocking-threads",
-            str(THREADS),
-            "--http",
-            "1",
-            "--no-ws",
-            "--access-log",  # as vhod's: a line per request
-            app,
-        ]
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(WORKERS),
-        "--threads",
-        str(THREADS),
-        "--worker-class",
-        "gthread",
-        "--access-logfile",
-        "-",
-        "--logger-class",
-        "gateway.access_log.AccessLogger",
-        app,
-    ]
+def _server_argv(server: str, port: int) -> list[str]:
+    """The no-op floor app under ``server`` as ``vhod serve`` runs vhod (its flags, access
+    line included: under granian the app writes it), ``THREADS`` threads a worker."""
+    from gateway.cli import server_argv
+    from gateway.config.schema import GatewayConfig
+    from gateway.config.schema import ServerSettings
+
+    cfg = GatewayConfig(server=ServerSettings(threads=THREADS // 2, max_in_flight=THREADS // 2))
+    app = "bench.http:noop_logged" if server == "granian" else "bench.http:noop_app"
+    return server_argv(cfg, server, "127.0.0.1", port, WORKERS, app)
 
 
 # ------------------------------------------------------------------------------ vhod
@@ -1016,7 +1001,7 @@ def _floor(server: str, workdir: Path, env: dict[str, str]) -> dict[Key, Result]
     ok = _checked(lambda doc: None if doc.get("ok") is True else "not the no-op app")
     get = Scenario("floor GET", "/", ok)
     post = Scenario("floor POST", "/", ok, "POST", TOKEN_BODY, "Basic Zm9vOmJhcg==")
-    with process(_server_argv(server, "bench.http:noop_app", port), env, Path.cwd(), log) as proc:
+    with process(_server_argv(server, port), env, Path.cwd(), log) as proc:
         pid = proc.pid
         target = Target("floor", f"http://127.0.0.1:{port}", pid, {}, "")
         _wait(target.base + "/", pid, log)

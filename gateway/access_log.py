@@ -29,6 +29,8 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
+from gateway.http.admission import Released
+
 LINE = '%s "%s %s" %s %s %sms'
 """client, method, path (never the query string), status, bytes (``-`` unknown), ms."""
 
@@ -114,15 +116,16 @@ class AccessLog:
         return _Logged(body, seen, line)
 
 
-class _Logged:
-    """The app's body; the line once the server closed it."""
+class _Logged(Released):
+    """The app's body, its bytes counted when the app set no ``Content-Length``; the line
+    once the server closed it."""
 
     def __init__(
         self, body: Iterable[bytes], seen: list[Any], line: Callable[[object], None]
     ) -> None:
-        self._body = body
+        super().__init__(body, self._logged)
         self._seen = seen
-        self._line: Callable[[object], None] | None = line
+        self._line = line
         self._sent = 0
 
     def __iter__(self) -> Iterator[bytes]:
@@ -133,13 +136,6 @@ class _Logged:
             self._sent += len(chunk)
             yield chunk
 
-    def close(self) -> None:
-        try:
-            close = getattr(self._body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            line, self._line = self._line, None
-            if line is not None:
-                size = self._seen[1]
-                line(self._sent if size is None else size)
+    def _logged(self) -> None:
+        size = self._seen[1]
+        self._line(self._sent if size is None else size)

@@ -403,9 +403,15 @@ SERVERS = ("granian", "gunicorn")
 
 
 def server_argv(
-    cfg: GatewayConfig, server: str, bind_host: str, port: int, workers: int
+    cfg: GatewayConfig,
+    server: str,
+    bind_host: str,
+    port: int,
+    workers: int,
+    app: str = "gateway.wsgi:app",
 ) -> list[str]:
-    """The command line of ``vhod serve``'s HTTP server for ``gateway.wsgi:app``.
+    """The command line of ``vhod serve``'s HTTP server for ``app`` (``bench http`` runs its
+    no-op floor app with the same).
 
     Both run ``2 × [server] max_in_flight`` threads per worker: the admission limit
     (``gateway.http.admission``) lets ``max_in_flight`` in and the spares answer the shed.
@@ -441,7 +447,7 @@ def server_argv(
             "0.5",
             "--workers-kill-timeout",
             "10",
-            "gateway.wsgi:app",
+            app,
         ]
     return [
         sys.executable,
@@ -463,7 +469,7 @@ def server_argv(
         "-",
         "--logger-class",
         "gateway.access_log.AccessLogger",
-        "gateway.wsgi:app",
+        app,
     ]
 
 
@@ -473,13 +479,7 @@ def server_argv(
 @click.option(
     "--workers", default=None, type=click.IntRange(1, 64), help="Default: [server] workers."
 )
-@click.option(
-    "--server",
-    "server",
-    default=None,
-    type=click.Choice(SERVERS),
-    help="HTTP server; default [server] server (granian).",
-)
+@click.option("--server", type=click.Choice(SERVERS), help="Default: [server] server (granian).")
 @handle_errors
 def serve(host: str | None, port: int | None, workers: int | None, server: str | None) -> None:
     """Run vhod under granian or gunicorn (migrations and first keys are prepared before

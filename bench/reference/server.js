@@ -129,9 +129,9 @@ if (cluster.isPrimary) {
     try {
       const details = await provider.interactionDetails(req, res);
       const accountId = details.session?.accountId || 'bench-person';
-      const grant = details.grantId
-        ? await provider.Grant.find(details.grantId)
-        : new provider.Grant({ accountId, clientId: details.params.client_id });
+      const grant =
+        (details.grantId && (await provider.Grant.find(details.grantId))) ||
+        new provider.Grant({ accountId, clientId: details.params.client_id });
       grant.addOIDCScope(details.params.scope);
       const grantId = await grant.save();
       await provider.interactionFinished(

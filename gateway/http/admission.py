@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["PROBES", "AdmissionLimit"]
+__all__ = ["PROBES", "AdmissionLimit", "Released"]
 
 PROBES = frozenset({"/healthz", "/readyz"})
 _BODY = b'{"error":"temporarily_unavailable","error_description":"overloaded, retry later"}'
@@ -77,7 +77,7 @@ class AdmissionLimit:
         except BaseException:
             self._done()
             raise
-        return _Released(body, self._done)
+        return Released(body, self._done)
 
     def _done(self) -> None:
         self._slots.release()
@@ -102,8 +102,9 @@ class AdmissionLimit:
         return [_BODY]
 
 
-class _Released:
-    """The app's body; the slot is given back once the server closed it."""
+class Released:
+    """The app's body; ``release`` runs once the server closed it (the admission slot is
+    given back; :class:`gateway.access_log.AccessLog` writes its line)."""
 
     def __init__(self, body: Iterable[bytes], release: Callable[[], None]) -> None:
         self._body = body
