@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy import Connection
 from sqlalchemy import Row
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -63,6 +64,15 @@ _ADD_GRANT = {
 }
 """Built once per dialect (the values come as parameters): one per token request."""
 _ADD_TOKEN = insert(_tokens)
+_GET_GRANT = select(_grants).where(_grants.c.grant_id == bindparam("grant_id"))
+_GET_TOKEN = select(_tokens).where(_tokens.c.digest == bindparam("digest"))
+_USE_TOKEN = (
+    update(_tokens)
+    .where(_tokens.c.digest == bindparam("match_digest"), _tokens.c.used_at.is_(None))
+    .values(used_at=bindparam("used_at"))
+    .returning(*_tokens.c)
+)
+"""Built once, as the client read is: the refresh grant's reads and its use."""
 
 
 class SqlGrantRepository:
@@ -76,9 +86,7 @@ class SqlGrantRepository:
 
     def get(self, grant_id: str) -> Grant | None:
         with sql_errors():
-            row = self._connection.execute(
-                select(_grants).where(_grants.c.grant_id == grant_id)
-            ).first()
+            row = self._connection.execute(_GET_GRANT, {"grant_id": grant_id}).first()
         return None if row is None else grant_from_row(row)
 
     def revoke(self, grant: Grant, at: float) -> None:
@@ -150,20 +158,14 @@ class SqlRefreshTokenRepository:
 
     def get(self, digest: str) -> RefreshToken | None:
         with sql_errors():
-            row = self._connection.execute(
-                select(_tokens).where(_tokens.c.digest == digest)
-            ).first()
+            row = self._connection.execute(_GET_TOKEN, {"digest": digest}).first()
         return None if row is None else _to_token(row)
 
     def use(self, digest: str, at: float) -> RefreshToken | None:
-        stmt = (
-            update(_tokens)
-            .where(_tokens.c.digest == digest, _tokens.c.used_at.is_(None))
-            .values(used_at=at)
-            .returning(*_tokens.c)
-        )
         with sql_errors():
-            row = self._connection.execute(stmt).first()
+            row = self._connection.execute(
+                _USE_TOKEN, {"match_digest": digest, "used_at": at}
+            ).first()
         return None if row is None else _to_token(row)
 
 
