@@ -44,7 +44,8 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenModel:
         """Find, check and atomically use the token (RFC 6749 §6; RFC 9700 §4.14.2).
 
-        Another client's token is ``invalid_grant`` and left untouched (T39a), and so is
+        Another client's token is ``invalid_grant`` and left untouched (T39a: its use is
+        not committed), and so is
         a token whose grant holds a scope the client is no longer registered for (T41b). A
         token
         used before — sequentially or by a concurrent request that won the conditional
@@ -58,7 +59,13 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
         digest = ctx.tokens.digest(DIGEST_REFRESH_TOKEN, refresh_token)
         requested = set((self.request.payload.scope or "").split())
         with ctx.uow() as uow:
-            stored = uow.refresh_tokens.get(digest)
+            # The common case first: an unused token is used at once (one conditional
+            # UPDATE … RETURNING); every check below that fails leaves the block without
+            # a commit, so the token stays unused. Otherwise it is unknown or used before.
+            stored = uow.refresh_tokens.use(digest, now)
+            reused = stored is None
+            if stored is None:
+                stored = uow.refresh_tokens.get(digest)
             if stored is None or stored.client_id != client.client_id:
                 raise InvalidGrantError("Unknown refresh token.")
             if not requested <= set(stored.scopes):
@@ -71,7 +78,6 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
             ):
                 ctx.event("refresh_token.child_unlinked", client_id=client.client_id)
                 raise InvalidGrantError("The refresh token expired or was revoked.")
-            reused = stored.used_at is not None or uow.refresh_tokens.use(digest, now) is None
             live = (
                 grant is not None
                 and grant.revoked_at is None
