@@ -10,6 +10,7 @@ why production mode refuses it: single use and rate limits would not hold across
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.core.errors import ReplayDetected
@@ -45,6 +46,16 @@ class MemoryEphemeralStore:
         with self._lock:
             now = self._clock.now()
             self._entries[(namespace, key)] = _Entry(bytes(value), now + ttl_seconds)
+            self._after_write(now)
+
+    def put_many(self, items: Sequence[tuple[str, str, bytes, int]]) -> None:
+        for namespace, _, _, ttl_seconds in items:
+            check_namespace(namespace)
+            check_ttl(ttl_seconds)
+        with self._lock:
+            now = self._clock.now()
+            for namespace, key, value, ttl_seconds in items:
+                self._entries[(namespace, key)] = _Entry(bytes(value), now + ttl_seconds)
             self._after_write(now)
 
     def get(self, namespace: str, key: str) -> bytes | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -38,6 +39,12 @@ class EphemeralStore(Protocol):
 
     def put(self, namespace: str, key: str, value: bytes, ttl_seconds: int) -> None:
         """Store ``value``, replacing any previous one, for ``ttl_seconds`` (> 0)."""
+        ...
+
+    def put_many(self, items: Sequence[tuple[str, str, bytes, int]]) -> None:
+        """:meth:`put` of each ``(namespace, key, value, ttl_seconds)``, in one round trip
+        and one transaction: after it every item is stored, or, when it raises, none is
+        (records written together, e.g. a journey and the state that names it)."""
         ...
 
     def get(self, namespace: str, key: str) -> bytes | None:
