@@ -10,8 +10,10 @@ extension was not built (``make`` builds it; CI has a compiler).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import pytest
 
@@ -23,57 +25,57 @@ from tests.helpers.backends import require
 BACKENDS = ("python", "openssl", "native")
 
 
-@functools.cache
-def _loaded() -> ec_openssl.OpenSslEc | None:
+T = TypeVar("T")
+
+
+def _fresh(current: T | None, load: Callable[[], T | None], check: Callable[[T], None]) -> T | None:
     """The backend gost.py loaded, else a fresh load (e.g. under VHOD_GOST_EC=python)."""
-    if gost._openssl_ec is not None:
-        return gost._openssl_ec
+    if current is not None:
+        return current
     try:
-        ec = ec_openssl.load()
-        gost._self_test(ec)
+        ec = load()
+        if ec is not None:
+            check(ec)
     except Exception:
         return None
     return ec
+
+
+def _required(ec: T | None, backend: str, why: str) -> T:
+    """``ec``; skips locally / fails under CI=true when it is None."""
+    require(backend, ec is not None, why)
+    assert ec is not None
+    return ec
+
+
+@functools.cache
+def _loaded() -> ec_openssl.OpenSslEc | None:
+    return _fresh(gost._openssl_ec, ec_openssl.load, gost._self_test)
 
 
 def openssl_ec() -> ec_openssl.OpenSslEc:
     """The OpenSSL backend; skips locally / fails under CI=true when it does not load."""
-    ec = _loaded()
-    require(
+    return _required(
+        _loaded(),
         "gost-ec-openssl",
-        ec is not None,
         "OpenSSL 3 libcrypto (libcrypto.so.3) could not be loaded by ctypes, or failed the "
         "self-test (apt-get install libssl3)",
     )
-    assert ec is not None
-    return ec
 
 
 @functools.cache
 def _native_loaded() -> ec_native.NativeEc | None:
-    """The C backend gost.py loaded, else a fresh load (e.g. under VHOD_GOST_EC=python)."""
-    if gost._native_ec is not None:
-        return gost._native_ec
-    try:
-        ec = ec_native.load()
-        if ec is not None:
-            gost._native_self_test(ec)
-    except Exception:
-        return None
-    return ec
+    return _fresh(gost._native_ec, ec_native.load, gost._native_self_test)
 
 
 def native_ec() -> ec_native.NativeEc:
     """The C backend; skips locally / fails under CI=true when it was not built."""
-    ec = _native_loaded()
-    require(
+    return _required(
+        _native_loaded(),
         "gost-ec-native",
-        ec is not None,
         "the C extension providers/upstream/esia/_streebog was not built, or lacks the EC "
         "functions (make .venv/.installed, with a C compiler)",
     )
-    assert ec is not None
-    return ec
 
 
 @contextmanager

@@ -230,32 +230,43 @@ def test_load_failure_and_bad_self_test_fall_back_quietly(
 # --------------------------------------------------------------------------- same points
 
 
-@PROPERTY
-@given(curve=st.sampled_from(CURVES), k=st.integers(min_value=1, max_value=1 << 256))
-def test_base_multiplication_matches_pure_python(curve: Curve, k: int) -> None:
-    ec = openssl_ec()
-    k = k % (curve.q - 1) + 1
-    assert ec.mul_base(curve, k) == _py_base(curve, k)
+ACCELERATED = st.sampled_from(["openssl", "native"])
 
 
 @PROPERTY
 @given(
+    backend=ACCELERATED,
+    curve=st.sampled_from(CURVES),
+    k=st.integers(min_value=1, max_value=1 << 256),
+)
+def test_base_multiplication_matches_pure_python(backend: str, curve: Curve, k: int) -> None:
+    k = k % (curve.q - 1) + 1
+    with use_backend(backend):
+        assert gost._base_mul(curve, k) == _py_base(curve, k)
+
+
+@PROPERTY
+@given(
+    backend=ACCELERATED,
     curve=st.sampled_from(CURVES),
     d=st.integers(min_value=1, max_value=1 << 256),
     u1=st.integers(min_value=0, max_value=1 << 256),
     u2=st.integers(min_value=0, max_value=1 << 256),
 )
-def test_double_multiplication_matches_pure_python(curve: Curve, d: int, u1: int, u2: int) -> None:
-    ec = openssl_ec()
+def test_double_multiplication_matches_pure_python(
+    backend: str, curve: Curve, d: int, u1: int, u2: int
+) -> None:
     q = curve.q
     qx, qy = _py_base(curve, d % (q - 1) + 1)
     u1, u2 = u1 % q, u2 % q
     expected = _py_mul_add(curve, u1, qx, qy, u2)
     jacobian = gost._mul_add_vartime(curve, u1, qx, qy, u2)
     assert _affine(curve, jacobian) == expected  # the pure-Python fast path, as a cross-check
-    # First use of the key (one joint EC_POINT_mul), then its own group, then again.
-    for _ in range(3):
-        assert ec.mul_add(curve, u1, qx, qy, u2) == expected
+    with use_backend(backend):
+        # The key's first use (OpenSSL: one joint EC_POINT_mul), then its own group or
+        # table (native: the C code), then again.
+        for _ in range(3):
+            assert gost._verify_mul(curve, u1, qx, qy, u2) == expected
 
 
 @pytest.mark.parametrize("curve", CURVES, ids=lambda c: c.name)
