@@ -38,6 +38,7 @@ from gateway.http import schools
 from gateway.http.deps import Services
 from gateway.http.errors import error_page
 from gateway.http.errors import register_error_handlers
+from gateway.http.fast_lane import FastLane
 from gateway.http.i18n import current_language
 from gateway.http.i18n import human_time
 from gateway.http.i18n import register_messages
@@ -117,6 +118,7 @@ def create_app(
         return Response(render_template("home.html"), mimetype="text/html")
 
     register_error_handlers(app)
+    app.wsgi_app = FastLane(app, services)  # type: ignore[method-assign]
     for warning in startup_warnings(config):
         log_event(log, "config.warning", logging.WARNING, warning=warning)
     log_event(log, "app.started", version=__version__, mode=str(config.mode))

@@ -43,6 +43,7 @@ from gateway.journey.lifecycle import ChildrenLifecycle
 from gateway.journey.service import JourneyService
 from gateway.journey.sessions import EphemeralSsoSessions
 from gateway.journey.steps import build_journey_steps
+from gateway.oauth.client_cache import bump_client_version
 from gateway.oauth.provider import build_oauth_provider
 from gateway.oauth.tokens import GrantRevocationMarks
 from gateway.store.factory import build_engine
@@ -235,6 +236,7 @@ def _stores(
         timeout_seconds=config.store.operation_timeout_seconds,
         clock=clock,
     )
+    uow.on_clients_changed(bump_client_version(ephemeral))
     sealer = AesGcmSealer.load(
         uow,
         secret_bytes(config.secrets.key_encryption_key, "key_encryption_key"),

@@ -13,13 +13,14 @@
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import re
 import sys
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "vhod_request_id", default=None
@@ -96,10 +97,27 @@ QUIET_LIBRARIES = ("authlib", "urllib3", "requests")
 
 
 def redact(text: str) -> str:
-    """Mask personal data and credentials in free text."""
+    """Mask personal data and credentials in free text.
+
+    Short texts that need no masking (event names, ids, reason codes: the same few values
+    on every line) are remembered, so the patterns run once per distinct value, not once
+    per line. A text that needed masking is never remembered (nothing personal is kept).
+    """
+    if text in _CLEAN:
+        return text
+    masked = text
     for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+        masked = pattern.sub(replacement, masked)
+    if masked == text and len(text) <= _CLEAN_MAX_LENGTH:
+        if len(_CLEAN) >= _CLEAN_MAX_ENTRIES:
+            _CLEAN.clear()
+        _CLEAN.add(text)
+    return masked
+
+
+_CLEAN: set[str] = set()
+_CLEAN_MAX_LENGTH = 64
+_CLEAN_MAX_ENTRIES = 4096
 
 
 def _redact_value(key: str, value: Any) -> Any:
@@ -141,9 +159,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         body: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "time": _utc_time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "event": record.getMessage(),
@@ -159,7 +175,22 @@ class JsonFormatter(logging.Formatter):
             body.update({k: v for k, v in fields.items() if k not in body})
         if record.exc_text:
             body["traceback"] = record.exc_text
-        return json.dumps(body, ensure_ascii=False, default=str)
+        return orjson.dumps(body, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+_second: tuple[int, str] = (-1, "")
+
+
+def _utc_time(created: float) -> str:
+    """``2026-12-07T08:50:01.123+00:00``; the part up to the second is made once a second
+    (one atomic assignment: threads may race, never tear)."""
+    global _second
+    whole = int(created)
+    second = _second
+    if second[0] != whole:
+        second = (whole, datetime.fromtimestamp(whole, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+        _second = second
+    return f"{second[1]}.{int((created - whole) * 1000):03d}+00:00"
 
 
 class TextFormatter(logging.Formatter):
@@ -189,6 +220,12 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    # No line shows the process, thread or source line: the logging module need not find
+    # them for every record (its documented optimisation switches).
+    logging.logProcesses = False
+    logging.logThreads = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None
     # Libraries that log credentials at DEBUG (Authlib logs issued tokens; urllib3 logs
     # URLs that may carry ids) never log below INFO, whatever the configured level.
     for noisy in QUIET_LIBRARIES:

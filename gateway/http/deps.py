@@ -99,13 +99,20 @@ def services() -> Services:
 
 
 def client_ip(trusted_proxy_hops: int) -> str:
+    """The client's address (:func:`client_address` of this request)."""
+    return client_address(
+        request.remote_addr, request.headers.get("X-Forwarded-For", ""), trusted_proxy_hops
+    )
+
+
+def client_address(remote_addr: str | None, forwarded_for: str, trusted_proxy_hops: int) -> str:
     """The client's address: ``X-Forwarded-For`` is trusted only for the configured number
     of proxy hops (RFC 9700 §4.13: never derive security decisions from spoofable headers).
     """
-    remote = request.remote_addr or "unknown"
+    remote = remote_addr or "unknown"
     if trusted_proxy_hops <= 0:
         return remote
-    forwarded = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",")]
+    forwarded = [p.strip() for p in forwarded_for.split(",")]
     forwarded = [p for p in forwarded if p]
     chain = [*forwarded, remote]
     index = max(0, len(chain) - 1 - trusted_proxy_hops)

@@ -33,7 +33,7 @@ CACHE_SECONDS = 300
 bp = Blueprint("discovery", __name__)
 
 
-class _Tagged:
+class Tagged:
     """The last body seen and its ``ETag``, recomputed only when a new body object comes."""
 
     def __init__(self) -> None:
@@ -49,11 +49,11 @@ class _Tagged:
         return tag
 
 
-_DISCOVERY_TAG = _Tagged()
-_JWKS_TAG = _Tagged()
+DISCOVERY_TAG = Tagged()
+JWKS_TAG = Tagged()
 
 
-def _document(body: bytes, tagged: _Tagged) -> Response:
+def _document(body: bytes, tagged: Tagged) -> Response:
     tag = tagged.etag(body)
     if request.if_none_match.contains_weak(tag):
         response = Response(status=304)
@@ -70,7 +70,7 @@ def _document(body: bytes, tagged: _Tagged) -> Response:
 @cacheable(CACHE_SECONDS)
 def configuration() -> Response:
     """OIDC Discovery §4 (see ``gateway.oauth.discovery``)."""
-    return _document(oauth_provider().discovery_json(), _DISCOVERY_TAG)
+    return _document(oauth_provider().discovery_json(), DISCOVERY_TAG)
 
 
 @bp.get(PATH_JWKS)
@@ -79,7 +79,7 @@ def configuration() -> Response:
 @cacheable(CACHE_SECONDS)
 def jwks() -> Response:
     """RFC 7517 §5: the published public keys (T2)."""
-    return _document(oauth_provider().jwks_json(), _JWKS_TAG)
+    return _document(oauth_provider().jwks_json(), JWKS_TAG)
 
 
 @bp.after_request

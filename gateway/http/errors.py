@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from typing import TypeVar
 
+import orjson
 from flask import Flask
 from flask import Response
 from flask import g
@@ -60,22 +62,102 @@ def wants_json() -> bool:
     return best == "application/json" and not request.accept_mimetypes.accept_html
 
 
-def protocol_error_json(err: ProtocolError, extra: dict[str, str] | None = None) -> Response:
-    body = {"error": err.error, "error_description": err.public_description}
-    if extra:
-        body.update(extra)
-    response = jsonify(body)
-    response.status_code = err.status
-    if err.status == 401 and err.error == "invalid_client":
-        # RFC 6749 §5.2 / RFC 6750 §3: the challenge names the error, as certified
-        # relying-party libraries (openid-client) read it before the body.
-        response.headers["WWW-Authenticate"] = 'Basic realm="vhod", error="invalid_client"'
-    elif err.status in (401, 403) and err.error in ("invalid_token", "insufficient_scope"):
-        response.headers["WWW-Authenticate"] = f'Bearer realm="vhod", error="{err.error}"'
-    elif request.endpoint in BEARER_ENDPOINTS:
-        # RFC 6750 §3.1: a malformed request to a protected resource (the token sent two
-        # ways...) is 400 with the challenge naming ``invalid_request``.
-        response.headers["WWW-Authenticate"] = f'Bearer realm="vhod", error="{err.error}"'
+@dataclass(frozen=True)
+class ApiError:
+    """An error's OAuth JSON answer, framework-neutral (Flask's handlers below and the
+    lean lane, :mod:`gateway.http.fast_lane`, both render it)."""
+
+    status: int
+    body: dict[str, str]
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def json(self) -> bytes:
+        """As Flask's ``jsonify`` writes it (compact, UTF-8, a final newline)."""
+        return compact_json(self.body) + b"\n"
+
+
+def compact_json(body: Any) -> bytes:
+    """JSON as every API answer is written: compact, UTF-8 (not ``\\u`` escapes)."""
+    return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+
+
+def api_error(err: Exception, endpoint: str | None, store_retry_after: int) -> ApiError:
+    """The JSON answer of an API view for ``err`` (the one mapping; see the module
+    docstring)."""
+    if isinstance(err, ProtocolError):
+        body = {"error": err.error, "error_description": err.public_description}
+        if err.status == 401 and err.error == "invalid_client":
+            # RFC 6749 §5.2 / RFC 6750 §3: the challenge names the error, as certified
+            # relying-party libraries (openid-client) read it before the body.
+            challenge = 'Basic realm="vhod", error="invalid_client"'
+        elif (
+            err.status in (401, 403) and err.error in ("invalid_token", "insufficient_scope")
+        ) or (endpoint in BEARER_ENDPOINTS):
+            # RFC 6750 §3.1: a malformed request to a protected resource (the token sent
+            # two ways...) is 400 with the challenge naming ``invalid_request``.
+            challenge = f'Bearer realm="vhod", error="{err.error}"'
+        else:
+            return ApiError(err.status, body)
+        return ApiError(err.status, body, (("WWW-Authenticate", challenge),))
+    if isinstance(err, StoreUnavailable):
+        return ApiError(
+            503,
+            {
+                "error": "temporarily_unavailable",
+                "error_description": "The service is temporarily unavailable. Try again later.",
+            },
+            (("Retry-After", str(store_retry_after)),),
+        )
+    if isinstance(err, RateLimited):
+        return ApiError(
+            429,
+            {"error": "slow_down", "error_description": "Too many requests. Slow down."},
+            (("Retry-After", str(err.retry_after)),),
+        )
+    return ApiError(
+        500,
+        {
+            "error": "server_error",
+            "error_description": "The server encountered an unexpected condition.",
+        },
+    )
+
+
+def log_error(err: Exception, endpoint: str | None) -> None:
+    """The one log line of an error answered by a handler (never the exception text,
+    which may echo input)."""
+    if isinstance(err, ProtocolError):
+        log_event(
+            log,
+            "request.rejected",
+            logging.INFO,
+            error=err.error,
+            endpoint=endpoint,
+            debug=err.debug,
+        )
+    elif isinstance(err, StoreUnavailable):
+        log_event(
+            log,
+            "store.unavailable",
+            logging.ERROR,
+            store=err.store,
+            endpoint=endpoint,
+            debug=err.debug[:300],
+        )
+    elif isinstance(err, RateLimited):
+        log_event(log, "request.rate_limited", logging.WARNING, what=err.what)
+    else:
+        log_event(
+            log, "server_error", logging.ERROR, error_type=type(err).__name__, endpoint=endpoint
+        )
+        log.debug("server_error traceback", exc_info=err)
+
+
+def _json_response(err: Exception) -> Response:
+    answer = api_error(err, request.endpoint, services().config.store.retry_after_seconds)
+    response = Response(answer.json(), status=answer.status, mimetype="application/json")
+    for name, value in answer.headers:
+        response.headers[name] = value
     return response
 
 
@@ -101,53 +183,27 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _protocol(err: ProtocolError) -> Response:
-    log_event(
-        log,
-        "request.rejected",
-        logging.INFO,
-        error=err.error,
-        endpoint=request.endpoint,
-        debug=err.debug,
-    )
+    log_error(err, request.endpoint)
     if wants_json():
-        return protocol_error_json(err)
+        return _json_response(err)
     text = "error_forbidden" if err.status == 403 else "error_bad_request"
     return error_page(err.status if err.status < 500 else 400, "error_title", text)
 
 
 def _store(err: StoreUnavailable) -> Response:
-    log_event(
-        log,
-        "store.unavailable",
-        logging.ERROR,
-        store=err.store,
-        endpoint=request.endpoint,
-        debug=err.debug[:300],
-    )
-    retry_after = str(services().config.store.retry_after_seconds)
+    log_error(err, request.endpoint)
     if wants_json():
-        response = jsonify(
-            {
-                "error": "temporarily_unavailable",
-                "error_description": "The service is temporarily unavailable. Try again later.",
-            }
-        )
-        response.status_code = 503
-    else:
-        response = error_page(503, "error_unavailable_title", "error_unavailable")
-    response.headers["Retry-After"] = retry_after
+        return _json_response(err)
+    response = error_page(503, "error_unavailable_title", "error_unavailable")
+    response.headers["Retry-After"] = str(services().config.store.retry_after_seconds)
     return response
 
 
 def _rate(err: RateLimited) -> Response:
-    log_event(log, "request.rate_limited", logging.WARNING, what=err.what)
+    log_error(err, request.endpoint)
     if wants_json():
-        response = jsonify(
-            {"error": "slow_down", "error_description": "Too many requests. Slow down."}
-        )
-        response.status_code = 429
-    else:
-        response = error_page(429, "error_title", "error_generic")
+        return _json_response(err)
+    response = error_page(429, "error_title", "error_generic")
     response.headers["Retry-After"] = str(err.retry_after)
     return response
 
@@ -173,21 +229,7 @@ def _http(err: HTTPException) -> Response:
 
 
 def _unexpected(err: Exception) -> Response:
-    log_event(
-        log,
-        "server_error",
-        logging.ERROR,
-        error_type=type(err).__name__,
-        endpoint=request.endpoint,
-    )
-    log.debug("server_error traceback", exc_info=err)
+    log_error(err, request.endpoint)
     if wants_json():
-        response = jsonify(
-            {
-                "error": "server_error",
-                "error_description": "The server encountered an unexpected condition.",
-            }
-        )
-        response.status_code = 500
-        return response
+        return _json_response(err)
     return error_page(500, "error_title", "error_generic")

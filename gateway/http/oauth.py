@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -40,6 +39,7 @@ from gateway.http.authz_response import oauth_provider
 from gateway.http.deps import client_ip
 from gateway.http.deps import services
 from gateway.http.discovery import apply_cors
+from gateway.http.errors import compact_json
 from gateway.http.errors import json_errors
 from gateway.http.login import start_journey
 from gateway.http.security import csrf_exempt
@@ -71,11 +71,7 @@ def request_params() -> tuple[tuple[str, str], ...]:
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    return Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        status=status,
-        mimetype="application/json",
-    )
+    return Response(compact_json(body), status=status, mimetype="application/json")
 
 
 @bp.route("/authorize", methods=["GET", "POST"])

@@ -92,9 +92,18 @@ def init_metrics(app: Flask) -> None:
 
     @app.after_request
     def _count(response: Response) -> Response:
-        endpoint = request.endpoint or "unknown"
-        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
         started = g.get("vhod_started")
-        if isinstance(started, float):
-            LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        record_request(
+            request.endpoint or "unknown",
+            request.method,
+            response.status_code,
+            started if isinstance(started, float) else None,
+        )
         return response
+
+
+def record_request(endpoint: str, method: str, status: int, started: float | None) -> None:
+    """Count a request and time it from ``started`` (``time.perf_counter()``)."""
+    REQUESTS.labels(endpoint, method, str(status)).inc()
+    if started is not None:
+        LATENCY.labels(endpoint).observe(time.perf_counter() - started)

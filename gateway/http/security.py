@@ -156,19 +156,52 @@ def check_csrf(binding: str | None = None) -> None:
         raise CsrfRejected("token mismatch")
 
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+_VIEW_MAY_SET = frozenset(
+    {"Content-Security-Policy", "Cross-Origin-Opener-Policy", "Cross-Origin-Resource-Policy"}
+)
+"""Headers a view may set itself (a page with its own policy); the others are forced."""
+
+
+def security_headers(*, https: bool) -> tuple[tuple[str, str], ...]:
+    """The hardening headers of every response (the module docstring gives each reason)."""
+    headers: tuple[tuple[str, str], ...] = (
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Cross-Origin-Resource-Policy", "same-origin"),
+    )
+    if https:
+        headers += (("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),)
+    return headers
+
+
+def cache_headers(max_age: int | None, status: int) -> tuple[tuple[str, str], ...]:
+    """``Cache-Control``: public for a cacheable view's 200/304, else ``no-store``."""
+    if isinstance(max_age, int) and status in (200, 304):
+        return (("Cache-Control", f"public, max-age={max_age}"),)
+    return (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+
+
+def request_id(incoming: str) -> str:
+    """The request id: the caller's ``X-Request-Id`` when it is a plausible id (8–64
+    letters, digits, dashes), else a new random one."""
+    if 8 <= len(incoming) <= 64 and incoming.isascii() and incoming.replace("-", "").isalnum():
+        return incoming
+    return secrets.token_hex(8)
+
+
 def init_security(app: Flask) -> None:
     """Register the request-id, CSRF and header hooks on ``app``."""
 
     @app.before_request
     def _request_context() -> None:
-        incoming = request.headers.get("X-Request-Id", "")
-        rid = (
-            incoming
-            if 8 <= len(incoming) <= 64
-            and incoming.isascii()
-            and (incoming.replace("-", "").isalnum())
-            else secrets.token_hex(8)
-        )
+        rid = request_id(request.headers.get("X-Request-Id", ""))
         g.vhod_request_id = rid
         request_id_var.set(rid)
         if request.method in _SAFE_METHODS:
@@ -188,25 +221,15 @@ def init_security(app: Flask) -> None:
     def _headers(response: Response) -> Response:
         h = response.headers
         h["X-Request-Id"] = g.get("vhod_request_id", "")
-        h.setdefault(
-            "Content-Security-Policy",
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-        )
-        h["X-Frame-Options"] = "DENY"
-        h["X-Content-Type-Options"] = "nosniff"
-        h["Referrer-Policy"] = "same-origin"
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        h.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-        if not _is_dev_http():
-            h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        for name, value in security_headers(https=not _is_dev_http()):
+            if name in _VIEW_MAY_SET:
+                h.setdefault(name, value)
+            else:
+                h[name] = value
         view = app.view_functions.get(request.endpoint or "")
         max_age = getattr(view, _CACHEABLE_ATTR, None) if view is not None else None
-        if isinstance(max_age, int) and response.status_code in (200, 304):
-            h["Cache-Control"] = f"public, max-age={max_age}"
-        else:
-            h["Cache-Control"] = "no-store"
-            h["Pragma"] = "no-cache"
+        for name, value in cache_headers(max_age, response.status_code):
+            h[name] = value
         new_browser_id = g.get("vhod_set_browser_id")
         if isinstance(new_browser_id, str):
             response.set_cookie(

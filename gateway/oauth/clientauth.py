@@ -250,23 +250,33 @@ class ClientThrottle:
         per_address = keyed_digest(b"throttle", "client_ip", f"{client_id}\x00{address}")
         return per_client, per_address
 
-    def _over_limit(self, per_client: str) -> bool:
-        raw = self._ctx.ephemeral.get(NS_CLIENT_AUTH_FAILURES, per_client)
+    def _over_limit(self, raw: bytes | None) -> bool:
         try:
             failures = int(raw) if raw is not None else 0
         except ValueError:
             failures = 0
         return failures >= self._ctx.settings.client_auth_failures_per_minute
 
-    def before(self, client_id: str | None, address: str) -> None:
-        """Refuse, unevaluated, attempts from an address that failed while over the limit."""
+    def before(
+        self, client_id: str | None, address: str, also: tuple[str, str] | None = None
+    ) -> bytes | None:
+        """Refuse, unevaluated, attempts from an address that failed while over the limit.
+
+        :param also: another ephemeral (namespace, key) to read in the same round trip
+            (the client table's version); its value is returned.
+        """
         if client_id is None:
-            return
+            return None if also is None else self._ctx.ephemeral.get(*also)
         per_client, per_address = self._keys(client_id, address)
-        if self._over_limit(per_client) and (
+        wanted = [(NS_CLIENT_AUTH_FAILURES, per_client)]
+        if also is not None:
+            wanted.append(also)
+        values = self._ctx.ephemeral.get_many(wanted)
+        if self._over_limit(values[0]) and (
             self._ctx.ephemeral.get(NS_CLIENT_AUTH_FAILURES_IP, per_address) is not None
         ):
             raise RateLimited("client_auth", THROTTLE_WINDOW_SECONDS)
+        return values[1] if also is not None else None
 
     def failed(self, client_id: str | None, address: str) -> None:
         """Count a failure; :raises RateLimited: once the client is over the limit."""

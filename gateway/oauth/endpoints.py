@@ -19,6 +19,7 @@ id and ``act``; once the guardianship ended it is inactive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from typing import ClassVar
@@ -88,21 +89,25 @@ def find_token(ctx: OAuthContext, token: str) -> FoundToken | None:
     return FoundToken(raw=token, refresh=stored, grant=grant)
 
 
-def _issuer_side_live(ctx: OAuthContext, info: AccessTokenInfo) -> bool:
-    """SECURITY.md T97: an access token is active only while its grant is not revoked and
-    its client is enabled — read from the durable store, so that a revoked consent, a
-    disabled client or a removed scope (``gateway.admin``) shows at once even if the
-    ephemeral ``revoked_grant`` marker were lost — and, acting for a child, while the
-    guardianship holds."""
+def _issuer_side_live(
+    ctx: OAuthContext, query_client: Callable[[str], ClientModel | None], info: AccessTokenInfo
+) -> bool:
+    """SECURITY.md T97: an access token is active only while its client is enabled (the
+    server's ``query_client``: the client cache, checked against the client table's
+    version) and its grant is not revoked — read from the durable store, so that a revoked
+    consent or a removed scope (``gateway.admin``) shows at once even if the ephemeral
+    ``revoked_grant`` marker were lost — and, acting for a child, while the guardianship
+    holds."""
+    if query_client(info.client_id) is None:
+        return False
+    if info.grant_id is None:
+        return True
     with ctx.uow(read_only=True) as uow:
-        client = uow.clients.get(info.client_id)
-        grant = uow.grants.get(info.grant_id) if info.grant_id is not None else None
+        grant = uow.grants.get(info.grant_id)
         linked = grant is None or still_linked(
             uow, grant.subject_id, grant.acting_for, info.client_id, ctx.clock.now()
         )
-    if client is None or client.disabled or not linked:
-        return False
-    return info.grant_id is None or (grant is not None and grant.revoked_at is None)
+    return linked and grant is not None and grant.revoked_at is None
 
 
 class VhodRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
@@ -168,7 +173,7 @@ class VhodIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
         if token is None:
             return {"active": False}
         if token.access is not None:
-            if not _issuer_side_live(ctx, token.access):
+            if not _issuer_side_live(ctx, self.server.query_client, token.access):
                 return {"active": False}
             claims = token.access.claims
             body: dict[str, Any] = {

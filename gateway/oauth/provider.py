@@ -126,7 +126,8 @@ class OAuthProvider:
             raise InvalidRequestError("grant_type is required.")
         request = self._request(incoming, PATH_TOKEN)
         try:
-            response: AuthlibResponse = self.server.create_token_response(request)
+            with self.server.one_client_read():
+                response: AuthlibResponse = self.server.create_token_response(request)
         except StoreUnavailable:
             self._restore_code(request)
             raise
@@ -160,7 +161,8 @@ class OAuthProvider:
 
     def _endpoint(self, name: str, path: str, incoming: IncomingRequest) -> dict[str, Any]:
         request = self._request(incoming, path)
-        response: AuthlibResponse = self.server.create_endpoint_response(name, request)
+        with self.server.one_client_read():
+            response: AuthlibResponse = self.server.create_endpoint_response(name, request)
         body: dict[str, Any] = response.body
         return body
 

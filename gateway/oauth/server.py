@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationServer
@@ -27,8 +28,11 @@ from authlib.oauth2.rfc6749 import OAuth2Error
 from gateway.core.errors import InvalidClientError
 from gateway.core.errors import InvalidScopeError
 from gateway.core.errors import ProtocolError
+from gateway.core.types import Client
 from gateway.oauth.adapters import ClientModel
 from gateway.oauth.adapters import VhodOAuth2Request
+from gateway.oauth.client_cache import VERSION
+from gateway.oauth.client_cache import ClientCache
 from gateway.oauth.clientauth import ClientThrottle
 from gateway.oauth.clientauth import PrivateKeyJwt
 from gateway.oauth.clientauth import SecretAuthentication
@@ -49,9 +53,17 @@ from gateway.oauth.records import Principal
 
 CLIENT_SECRET_PURPOSE = "client_secret"
 
-_same_reads: ContextVar[dict[str, ClientModel | None] | None] = ContextVar(
-    "vhod_client_reads", default=None
-)
+_same_reads: ContextVar[_Reads | None] = ContextVar("vhod_client_reads", default=None)
+
+
+@dataclass
+class _Reads:
+    """One use case's view of the clients: the client-table version read once, and each
+    client as first seen."""
+
+    version: bytes | None = None
+    version_read: bool = False
+    clients: dict[str, ClientModel | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,41 +92,50 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         super().__init__(scopes_supported=list(ctx.config.scopes))
         self.vhod = ctx
         self._throttle = ClientThrottle(ctx)
+        # The context's stores are looked up on each use (they may be swapped: R-tests).
+        self._clients = ClientCache(
+            lambda read_only=False: ctx.uow(read_only=read_only), ctx.ephemeral
+        )
 
     # ----------------------------------------------------------- Authlib contract
 
     def query_client(self, client_id: str) -> ClientModel | None:
-        """A registered, enabled client (its own short read transaction).
+        """A registered, enabled client.
 
-        Inside :meth:`one_client_read` the answer is read once and reused for the rest of
-        that block (one use case); everywhere else every call reads the store.
+        From this process's :class:`~gateway.oauth.client_cache.ClientCache`, checked
+        against the client table's version (one ephemeral read). Inside
+        :meth:`one_client_read` the version is read once and each answer reused for the
+        rest of that block (one use case); everywhere else every call reads the version.
         """
         if not isinstance(client_id, str) or not client_id or len(client_id) > 255:
             return None
         reads = _same_reads.get()
-        if reads is not None and client_id in reads:
-            return reads[client_id]
-        with self.vhod.uow(read_only=True) as uow:
-            client = uow.clients.get(client_id)
-        model = (
-            None
-            if client is None or client.disabled
-            else ClientModel(client, self.client_secret_digest)
-        )
-        if reads is not None:
-            reads[client_id] = model
+        if reads is None:
+            return self._model(self._clients.get(client_id, self._clients.version()))
+        if client_id in reads.clients:
+            return reads.clients[client_id]
+        if not reads.version_read:
+            reads.version, reads.version_read = self._clients.version(), True
+        model = self._model(self._clients.get(client_id, reads.version))
+        reads.clients[client_id] = model
         return model
+
+    def _model(self, client: Client | None) -> ClientModel | None:
+        if client is None or client.disabled:
+            return None
+        return ClientModel(client, self.client_secret_digest)
 
     @contextmanager
     def one_client_read(self) -> Iterator[None]:
-        """Within the block, :meth:`query_client` reads each client from the store once.
+        """Within the block, :meth:`query_client` checks the client table's version once
+        and reads each client once.
 
         For one use case that consults the client several times (vhod's checks, then
         Authlib's): the block sees the client as registered when it first looked, and
         nothing outlives the block, so a disabled client or a removed redirect URI still
         counts for the next request at once (SECURITY.md T97).
         """
-        token = _same_reads.set({})
+        token = _same_reads.set(_Reads())
         try:
             yield
         finally:
@@ -186,7 +207,13 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         check_single_method(request)
         claimed = claimed_client_id(request)
         address = request.vhod_remote_addr
-        self._throttle.before(claimed, address)
+        reads = _same_reads.get()
+        if reads is not None and not reads.version_read:
+            # The client table's version comes with the throttle's read (one round trip).
+            reads.version = self._throttle.before(claimed, address, also=VERSION)
+            reads.version_read = True
+        else:
+            self._throttle.before(claimed, address)
         try:
             client: ClientModel = super().authenticate_client(request, methods, endpoint)
         except (OAuth2Error, InvalidClientError) as error:

@@ -66,6 +66,9 @@ class MemoryEphemeralStore:
                 return None
             return entry.value
 
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[bytes | None]:
+        return [self.get(namespace, key) for namespace, key in keys]
+
     def delete(self, namespace: str, key: str) -> bool:
         check_namespace(namespace)
         with self._lock:

@@ -118,15 +118,17 @@ class RedisEphemeralStore:
         check_namespace(namespace)
         with _redis_errors():
             raw: Any = self._client.get(self.redis_key(namespace, key))
-        if raw is None:
-            return None
-        data = bytes(raw)
-        tag = data[:1]
-        if tag == _TOMBSTONE:
-            return None
-        if tag == _VALUE:
-            return data[1:]
-        return data  # a counter
+        return _stored(raw)
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[bytes | None]:
+        """One ``MGET``."""
+        for namespace, _ in keys:
+            check_namespace(namespace)
+        if not keys:
+            return []
+        with _redis_errors():
+            raws: Any = self._client.mget([self.redis_key(ns, key) for ns, key in keys])
+        return [_stored(raw) for raw in raws]
 
     def delete(self, namespace: str, key: str) -> bool:
         check_namespace(namespace)
@@ -167,6 +169,19 @@ class RedisEphemeralStore:
         with _redis_errors():
             seconds, micros = self._client.time()
         return float(seconds) + float(micros) / 1e6
+
+
+def _stored(raw: Any) -> bytes | None:
+    """A value as ``get`` returns it: tombstones are absent, counters are their digits."""
+    if raw is None:
+        return None
+    data = bytes(raw)
+    tag = data[:1]
+    if tag == _TOMBSTONE:
+        return None
+    if tag == _VALUE:
+        return data[1:]
+    return data  # a counter
 
 
 @contextmanager

@@ -209,6 +209,9 @@ class SqlEphemeralStore:
             return None
         return _value_of(row[0], row[1])
 
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[bytes | None]:
+        return [self.get(namespace, key) for namespace, key in keys]
+
     def delete(self, namespace: str, key: str) -> bool:
         check_namespace(namespace)
         now = self._clock.now()

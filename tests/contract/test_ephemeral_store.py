@@ -142,6 +142,21 @@ def test_put_then_get_returns_the_value(backend: Backend) -> None:
     assert backend.store.get(NS, "k") == b"value"
 
 
+def test_get_many_answers_each_key_as_get_does(backend: Backend) -> None:
+    store = backend.store
+    store.put(NS, "value", b"v", 60)
+    store.incr(NS, "counter", 60, amount=3)
+    store.put(NS, "consumed", b"c", 60)
+    store.consume(NS, "consumed", 60)
+    store.put("other", "value", b"elsewhere", 60)
+    keys = [(NS, "value"), (NS, "missing"), (NS, "counter"), (NS, "consumed"), ("other", "value")]
+    assert store.get_many(keys) == [store.get(ns, key) for ns, key in keys]
+    assert store.get_many(keys) == [b"v", None, b"3", None, b"elsewhere"]
+    assert store.get_many([]) == []
+    with pytest.raises(ValueError, match="namespace"):
+        store.get_many([("bad:ns", "k")])
+
+
 def test_get_of_a_missing_key_is_none(backend: Backend) -> None:
     assert backend.store.get(NS, "missing") is None
 

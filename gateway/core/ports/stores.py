@@ -51,6 +51,11 @@ class EphemeralStore(Protocol):
         """The value, or ``None`` when absent, expired or consumed."""
         ...
 
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[bytes | None]:
+        """``get`` of each (namespace, key), in order, in one round trip where the backend
+        has them (a hot path reading several small values)."""
+        ...
+
     def delete(self, namespace: str, key: str) -> bool:
         """Remove the key (and any tombstone); ``True`` when something was removed."""
         ...

@@ -34,6 +34,9 @@ _GET = select(_table).where(_table.c.client_id == bindparam("client_id"))
 class SqlClientRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        self.written = False
+        """Whether this transaction added or changed a client (the unit of work then runs
+        its ``on_clients_changed`` hook after the commit)."""
 
     def get(self, client_id: str) -> Client | None:
         with sql_errors():
@@ -52,6 +55,7 @@ class SqlClientRepository:
             # transaction usable when the unique key then rejects ours.
             with self._connection.begin_nested():
                 self._connection.execute(insert(_table).values(**_columns(client)))
+        self.written = True
 
     def update(self, client: Client) -> None:
         """Replace every field; :raises NotFound: when the id does not exist."""
@@ -63,6 +67,7 @@ class SqlClientRepository:
             )
         if rowcount(result) == 0:
             raise NotFound("client not found")
+        self.written = True
 
     def list(self) -> list[Client]:
         with sql_errors():

@@ -139,12 +139,20 @@ class SqlUnitOfWork:
     person_index: PersonIndex
     applications: ApplicationRepository
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
-        """:param engine: as :meth:`SqlUnitOfWorkFactory.bind_for` gives it."""
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        read_only: bool = False,
+        on_clients_changed: Callable[[], None] | None = None,
+    ) -> None:
+        """:param engine: as :meth:`SqlUnitOfWorkFactory.bind_for` gives it.
+        :param on_clients_changed: run after a commit that added or changed a client."""
         with sql_errors():
             connection = engine.connect()
         self._connection = connection
         self._read_only = read_only
+        self._on_clients_changed = on_clients_changed
 
     def __getattr__(self, name: str) -> object:
         # The repositories are made on first use (a unit of work uses two or three of its
@@ -167,6 +175,11 @@ class SqlUnitOfWork:
             raise RuntimeError("a read-only unit of work cannot commit")
         with sql_errors():
             self._connection.commit()
+        clients = vars(self).get("clients")  # made only when this unit of work used it
+        if isinstance(clients, SqlClientRepository) and clients.written:
+            clients.written = False
+            if self._on_clients_changed is not None:
+                self._on_clients_changed()
 
     def rollback(self) -> None:
         with sql_errors():
@@ -200,6 +213,12 @@ class SqlUnitOfWorkFactory:
         self._engine = engine
         self._writer = self.bind_for(engine, read_only=False)
         self._reader = self.bind_for(engine, read_only=True)
+        self._on_clients_changed: Callable[[], None] | None = None
+
+    def on_clients_changed(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` after every commit that added or changed a client (the composition
+        root moves the client-cache version: ``gateway.oauth.client_cache``)."""
+        self._on_clients_changed = hook
 
     @property
     def engine(self) -> Engine:
@@ -216,8 +235,9 @@ class SqlUnitOfWorkFactory:
         return engine
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        engine = self._reader if read_only else self._writer
-        return SqlUnitOfWork(engine, read_only=read_only)
+        if read_only:
+            return SqlUnitOfWork(self._reader, read_only=True)
+        return SqlUnitOfWork(self._writer, on_clients_changed=self._on_clients_changed)
 
 
 _uow: type[UnitOfWork] = SqlUnitOfWork

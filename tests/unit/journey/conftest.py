@@ -177,6 +177,12 @@ class CountingStore:
         value: bytes | None = self.inner.get(namespace, key)
         return value
 
+    def get_many(self, keys: Any) -> list[bytes | None]:
+        for namespace, _ in keys:
+            self._note("get", namespace)
+        values: list[bytes | None] = self.inner.get_many(keys)
+        return values
+
     def delete(self, namespace: str, key: str) -> bool:
         self._note("delete", namespace)
         return bool(self.inner.delete(namespace, key))
