@@ -1,45 +1,64 @@
 """HTTP benchmark: vhod beside node-oidc-provider, measured in the same run (issue 13).
 
-``python -m bench http`` (``make bench``; never part of ``make test``) starts two servers
-and drives both with ``wrk`` (one thread, keep-alive) on loopback:
+``python -m bench http`` (``make bench BENCH_ARGS=http``; never part of ``make test``)
+starts the servers and drives them with ``wrk`` (one thread, keep-alive) on loopback:
 
 * **reference** — ``bench/reference/server.js``: node-oidc-provider (version pinned in
   ``bench/reference/package-lock.json``, installed with ``npm ci`` at run time into
   ``bench/reference/node_modules``), ``node:cluster`` with 2 workers, tokens in Redis
   through a small adapter (so a token issued by one worker introspects on the other, as
   vhod's do). Its keys (RS256 and ES256, two of each, like vhod's active + next) and
-  clients are generated here.
-* **vhod** — ``vhod serve --workers 2`` (gunicorn gthread, access log on) on PostgreSQL +
-  Redis (``GATEWAY_TEST_DATABASE_URL`` / ``GATEWAY_TEST_REDIS_URL``, else the local
-  defaults; a schema and key prefix of its own, dropped afterwards), or the embedded
-  SQLite default when they are not reachable (then the reference is skipped: it needs
-  Redis). ``BENCH_SERVER=granian`` runs the same app under granian (WSGI) instead.
+  clients are generated here; its login and consent are an interaction in server.js that
+  signs the bench's person in without a page.
+* **vhod** — ``vhod serve --server granian --workers 2`` (its default server; access log
+  on) on PostgreSQL + Redis (``GATEWAY_TEST_DATABASE_URL`` / ``GATEWAY_TEST_REDIS_URL``,
+  else the local defaults; a schema and key prefix of its own, dropped afterwards), or the
+  embedded SQLite default when they are not reachable (then the reference is skipped: it
+  needs Redis). ``BENCH_SERVER=gunicorn`` runs it under gunicorn gthread instead. The
+  config is dev mode, so the ``fake`` upstream signs the bench's person in.
 
 The same clients on both sides: ``client_credentials`` with a secret (HTTP Basic), scope
-``diary``; one client gets RS256 JWT access tokens, the other opaque ones and introspects
-its own tokens. Scenarios: discovery, JWKS, token (JWT RS256), token (opaque),
-introspection (of an opaque token). Every answer is checked for real before it is timed
-(status and JSON shape); non-2xx answers during the timing count as errors.
+``diary``: one client gets RS256 JWT access tokens, one ES256 JWT access tokens, one opaque
+ones and introspects its own tokens; and an ``authorization_code`` + ``refresh_token``
+client whose refresh tokens rotate on every use on both sides. Scenarios: discovery, JWKS,
+token (JWT RS256), token (JWT ES256), token (opaque), introspection (of an opaque token),
+refresh (rotation). Every answer is checked for real before it is timed (status and JSON
+shape; for refresh also that the used refresh token is refused afterwards, i.e. it really
+rotated); non-2xx answers during the timing count as errors.
+
+Refresh: after one authorization-code login per side (vhod: /authorize → the fake
+upstream's page → consent; the reference: its interaction), more grants come through the
+SSO session (/authorize → code → /token, no page), one per ``wrk`` connection, issued
+before each ``wrk`` run. The Lua script keeps a stack of unused refresh tokens: each
+request takes one, each answer is checked (200, an access and a new refresh token) and
+gives the new one back, so no refresh token is sent twice; a wrong answer counts as an
+error (as does a request that found no token left).
 
 The order is interleaved — for each round, scenario and connection count: reference, then
 vhod — so that both see the same machine. Printed per scenario: req/s (median of the
-rounds, and the range), p50 and p99 latency, errors, server CPU µs per request (all the
-server's processes, from ``/proc``) and vhod/reference from this run only; then the
-floor: a no-op WSGI app under vhod's server with the same load. Everything started here is
-stopped by PID.
+rounds, and the range: the run-to-run spread, also as ±% of the median), p50 and p99
+latency, errors, server CPU µs per request (all the server's processes, from ``/proc``) and
+vhod/reference from this run only. Then:
+
+* the floor: a no-op WSGI app under granian and under gunicorn with the same load (what
+  the server alone costs);
+* two instances: a second ``vhod serve`` (its own process and port, the same PostgreSQL
+  schema and Redis), both driven at once (two ``wrk``, half the connections each, same
+  duration) for token (opaque) and introspection: combined req/s beside one instance's
+  (measured right before, same duration) and the growth factor, with CPU per request.
+
+Everything started here is stopped by PID.
 
 Knobs: ``BENCH_DURATION`` (default ``10s``), ``BENCH_WARMUP`` (``3s``),
-``BENCH_CONNECTIONS`` (``16``; e.g. ``16,64``), ``BENCH_ROUNDS`` (``2``),
-``BENCH_SERVER`` (``gunicorn`` or ``granian``: not a project dependency, ``pip install
-granian`` first; vhod then runs as ``gateway.wsgi:app`` under granian's WSGI interface, its
-access log on, after the same preparation as ``vhod serve``).
+``BENCH_CONNECTIONS`` (``16,64``), ``BENCH_ROUNDS`` (``2``), ``BENCH_SERVER``
+(``granian`` or ``gunicorn``).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import importlib.util
+import hashlib
 import json
 import os
 import re
@@ -59,7 +78,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
+from urllib.parse import urlencode
+from urllib.parse import urljoin
 from urllib.parse import urlsplit
+
+import requests
 
 from bench.processes import free_port
 from bench.processes import process
@@ -67,9 +91,10 @@ from bench.processes import tree_cpu
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 WARMUP = os.environ.get("BENCH_WARMUP", "3s")
-CONNECTIONS = tuple(int(c) for c in os.environ.get("BENCH_CONNECTIONS", "16").split(","))
+CONNECTIONS = tuple(int(c) for c in os.environ.get("BENCH_CONNECTIONS", "16,64").split(","))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
-SERVER = os.environ.get("BENCH_SERVER", "gunicorn")
+SERVERS = ("granian", "gunicorn")
+SERVER = os.environ.get("BENCH_SERVER", "granian")
 WRK_THREADS = 1
 WORKERS = 2
 THREADS = 4
@@ -78,6 +103,11 @@ REDIS_DEFAULT = "redis://127.0.0.1:6379/15"
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 SCOPE = "diary"
 TOKEN_BODY = f"grant_type=client_credentials&scope={SCOPE}"
+REDIRECT_URI = "https://bench.example/cb"
+REFRESH_CLIENT = "bench-refresh"
+CC_VARIANTS = ("jwt", "jwt-es256", "opaque")
+"""The client_credentials clients, on both sides: ``bench-<variant>``."""
+TWO_INSTANCE_SCENARIOS = ("token opaque", "introspection")
 
 
 def noop_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -93,10 +123,30 @@ def noop_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     return [body]
 
 
+def noop_logged(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """The floor under granian: the no-op app with vhod's access line (as ``gateway.wsgi``
+    writes it there; gunicorn writes its own)."""
+    return _NOOP_LOGGED(environ, start_response)
+
+
+def _noop_logged() -> Callable[..., Iterable[bytes]]:
+    from gateway.access_log import AccessLog
+    from gateway.access_log import stdout_logger
+
+    return AccessLog(noop_app, stdout_logger())
+
+
+_NOOP_LOGGED = _noop_logged()
+
+
 # ------------------------------------------------------------------------------ model
 
 
 Check = Callable[[int, bytes], str | None]
+
+
+Issue = Callable[[int], list[str]]
+"""``n`` fresh refresh tokens, each of a grant of its own."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +157,8 @@ class Scenario:
     method: str = "GET"
     body: str = ""
     authorization: str = ""
+    refresh: Issue | None = None
+    """Refresh-token rotation: the body carries a fresh token each time (Lua)."""
 
 
 @dataclass(frozen=True)
@@ -125,9 +177,11 @@ class Target:
     name: str
     base: str
     pid: int
-    jwt_auth: str
-    opaque_auth: str
+    auth: dict[str, str]
+    """Basic headers of the client_credentials clients, by variant (:data:`CC_VARIANTS`)."""
     opaque_client: str
+    refresh_auth: str = ""
+    refresh: Issue | None = None
 
 
 class BenchError(RuntimeError):
@@ -178,7 +232,9 @@ def _jwks_check(doc: dict[str, Any]) -> str | None:
     return None
 
 
-def _token_check(jwt: bool) -> Check:
+def _token_check(alg: str | None) -> Check:
+    """A bearer token response; a JWT signed ``alg``, or opaque when ``alg`` is None."""
+
     def check(doc: dict[str, Any]) -> str | None:
         token = doc.get("access_token")
         if not isinstance(token, str) or str(doc.get("token_type", "")).lower() != "bearer":
@@ -186,14 +242,22 @@ def _token_check(jwt: bool) -> Check:
         if not isinstance(doc.get("expires_in"), int):
             return "no expires_in"
         parts = token.split(".")
-        if not jwt:
+        if alg is None:
             return "a JWT where an opaque token was expected" if len(parts) == 3 else None
         if len(parts) != 3:
             return "not a JWT"
         header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
-        return None if header.get("alg") == "RS256" else f"alg {header.get('alg')!r}"
+        return None if header.get("alg") == alg else f"alg {header.get('alg')!r}"
 
     return _checked(check)
+
+
+def _refresh_check(doc: dict[str, Any]) -> str | None:
+    if not isinstance(doc.get("access_token"), str):
+        return f"no access token: {sorted(doc)}"
+    if str(doc.get("token_type", "")).lower() != "bearer":
+        return f"token_type {doc.get('token_type')!r}"
+    return None if isinstance(doc.get("refresh_token"), str) else "no new refresh token"
 
 
 def _introspection_check(client_id: str) -> Check:
@@ -247,14 +311,24 @@ def _scenarios(target: Target) -> list[Scenario]:
         return urlsplit(url).path
 
     token, introspect = path(doc["token_endpoint"]), path(doc["introspection_endpoint"])
-    status, raw = _request(target.base + token, TOKEN_BODY, target.opaque_auth)
+    status, raw = _request(target.base + token, TOKEN_BODY, target.auth["opaque"])
     opaque = _json(status, raw)["access_token"]
-    return [
+    found = [
         Scenario("discovery", "/.well-known/openid-configuration", _discovery_check(doc["issuer"])),
         Scenario("jwks", path(doc["jwks_uri"]), _checked(_jwks_check)),
-        Scenario("token JWT RS256", token, _token_check(True), "POST", TOKEN_BODY, target.jwt_auth),
         Scenario(
-            "token opaque", token, _token_check(False), "POST", TOKEN_BODY, target.opaque_auth
+            "token JWT RS256", token, _token_check("RS256"), "POST", TOKEN_BODY, target.auth["jwt"]
+        ),
+        Scenario(
+            "token JWT ES256",
+            token,
+            _token_check("ES256"),
+            "POST",
+            TOKEN_BODY,
+            target.auth["jwt-es256"],
+        ),
+        Scenario(
+            "token opaque", token, _token_check(None), "POST", TOKEN_BODY, target.auth["opaque"]
         ),
         Scenario(
             "introspection",
@@ -262,20 +336,165 @@ def _scenarios(target: Target) -> list[Scenario]:
             _introspection_check(target.opaque_client),
             "POST",
             f"token={opaque}&token_type_hint=access_token",
-            target.opaque_auth,
+            target.auth["opaque"],
         ),
     ]
+    if target.refresh is not None:
+        found.append(
+            Scenario(
+                "refresh rotation",
+                token,
+                _checked(_refresh_check),
+                "POST",
+                "",
+                target.refresh_auth,
+                refresh=target.refresh,
+            )
+        )
+    return found
+
+
+def _refresh_body(token: str) -> str:
+    return f"grant_type=refresh_token&refresh_token={token}"
 
 
 def _verify(target: Target, scenario: Scenario) -> None:
-    """One real request, its answer checked, before the scenario is timed."""
-    status, body = _request(target.base + scenario.path, scenario.body, scenario.authorization)
-    problem = scenario.check(status, body)
+    """One real request, its answer checked, before the scenario is timed; a refresh token
+    must be refused once used (it rotated)."""
+    body = scenario.body
+    if scenario.refresh is not None:
+        body = _refresh_body(scenario.refresh(1)[0])
+    status, answer = _request(target.base + scenario.path, body, scenario.authorization)
+    problem = scenario.check(status, answer)
+    if problem is None and scenario.refresh is not None:
+        status, again = _request(target.base + scenario.path, body, scenario.authorization)
+        if status != 400 or b"invalid_grant" not in again:
+            problem = f"a used refresh token was not refused: {status} {again[:200]!r}"
     if problem is not None:
         raise BenchError(f"{target.name} {scenario.name}: {problem}")
 
 
+# ------------------------------------------------------------------------------ logins
+
+
+_HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
+
+
+def _walk(session: requests.Session, response: requests.Response) -> str:
+    """Follow ``response`` to the redirect back to the client, answering vhod's pages on
+    the way (the fake upstream: the bench's person; consent: approve); the code."""
+    for _ in range(16):
+        if response.is_redirect:
+            location = urljoin(response.url, response.headers["Location"])
+            if location.startswith(REDIRECT_URI):
+                query = parse_qs(urlsplit(location).query)
+                if "code" not in query:
+                    raise BenchError(f"login walk: no code in {location}")
+                return query["code"][0]
+            response = session.get(location, allow_redirects=False, timeout=30)
+            continue
+        page = urlsplit(response.url).path
+        fields = dict(_HIDDEN.findall(response.text))
+        if response.status_code == 200 and page == "/login/fake":
+            data = {"state": fields.get("state", ""), "persona": "parent"}
+        elif response.status_code == 200 and page.endswith("/consent"):
+            data = {"step": fields.get("step", ""), "decision": "approve"}
+        else:
+            raise BenchError(
+                f"login walk: {response.status_code} at {page}: {response.text[:300]!r}"
+            )
+        data["csrf_token"] = fields.get("csrf_token", "")
+        response = session.post(
+            urljoin(response.url, page), data=data, allow_redirects=False, timeout=30
+        )
+    raise BenchError("login walk: too many steps")
+
+
+def _refresh_issuer(base: str, client_id: str, secret: str, scope: str) -> Issue:
+    """Refresh tokens of ``client_id``: a browser logs in once (authorization code with
+    PKCE); later grants come through its SSO session, one code and one /token each."""
+    status, raw = _request(f"{base}/.well-known/openid-configuration")
+    doc = _json(status, raw)
+    browser = requests.Session()
+    client = requests.Session()
+
+    def issue(count: int) -> list[str]:
+        tokens: list[str] = []
+        for _ in range(count):
+            verifier = secrets.token_urlsafe(48)
+            digest = hashlib.sha256(verifier.encode()).digest()
+            params = {
+                "response_type": "code",
+                "client_id": client_id,
+                "redirect_uri": REDIRECT_URI,
+                "scope": scope,
+                "state": secrets.token_urlsafe(12),
+                "nonce": secrets.token_urlsafe(12),
+                "code_challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
+                "code_challenge_method": "S256",
+            }
+            first = browser.get(
+                doc["authorization_endpoint"] + "?" + urlencode(params),
+                allow_redirects=False,
+                timeout=30,
+            )
+            code = _walk(browser, first)
+            answer = client.post(
+                doc["token_endpoint"],
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": REDIRECT_URI,
+                    "code_verifier": verifier,
+                },
+                auth=(client_id, secret),
+                timeout=30,
+            )
+            problem = _checked(_refresh_check)(answer.status_code, answer.content)
+            if problem is not None:
+                raise BenchError(f"{base}: code grant of {client_id}: {problem}")
+            tokens.append(answer.json()["refresh_token"])
+        return tokens
+
+    return issue
+
+
 # ------------------------------------------------------------------------------ wrk
+
+
+_ROTATION_LUA = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+tokens, bad, exhausted = {}, 0, 0
+function init(args)
+  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+end
+function request()
+  local token = table.remove(tokens)
+  if token == nil then
+    exhausted = exhausted + 1
+    token = "none-left"
+  end
+  return wrk.format(nil, nil, nil, "grant_type=refresh_token&refresh_token=" .. token)
+end
+function response(status, headers, body)
+  if status ~= 200 then return end
+  local token = body:match('"refresh_token"%s*:%s*"([^"]+)"')
+  if token ~= nil and body:find('"access_token"', 1, true) then
+    tokens[#tokens + 1] = token
+  else
+    bad = bad + 1
+  end
+end
+function done(summary, latency, requests)
+  local b, e = 0, 0
+  for _, t in ipairs(threads) do
+    b = b + t:get("bad")
+    e = e + t:get("exhausted")
+  end
+  io.write(string.format("rotation: bad %d, none left %d\\n", b, e))
+end
+"""
 
 
 def _lua(scenario: Scenario, workdir: Path) -> Path | None:
@@ -289,6 +508,8 @@ def _lua(scenario: Scenario, workdir: Path) -> Path | None:
     ]
     if scenario.authorization:
         lines.append(f'wrk.headers["Authorization"] = "{scenario.authorization}"')
+    if scenario.refresh is not None:
+        lines.append(_ROTATION_LUA)
     script.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return script
 
@@ -303,7 +524,9 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def _wrk(url: str, script: Path | None, connections: int, duration: str, pid: int) -> Result:
+def _wrk_argv(
+    url: str, script: Path | None, connections: int, duration: str, tokens: Path | None
+) -> list[str]:
     argv = [
         "wrk",
         f"-t{WRK_THREADS}",
@@ -315,11 +538,18 @@ def _wrk(url: str, script: Path | None, connections: int, duration: str, pid: in
     ]
     if script is not None:
         argv += ["-s", str(script)]
-    cpu_before = tree_cpu(pid)[0]
-    out = subprocess.run(
-        [*argv, url], capture_output=True, text=True, timeout=300, check=True
-    ).stdout
-    cpu = tree_cpu(pid)[0] - cpu_before
+    argv.append(url)
+    if tokens is not None:
+        argv.append(str(tokens))  # the Lua script's init(args)
+    return argv
+
+
+def _cpu(pids: Iterable[int]) -> float:
+    return sum(tree_cpu(pid)[0] for pid in pids)
+
+
+def _parse(out: str, cpu: float) -> tuple[Result, int]:
+    """The figures of one wrk run, and its request count."""
 
     def find(pattern: str) -> str:
         match = re.search(pattern, out)
@@ -327,69 +557,82 @@ def _wrk(url: str, script: Path | None, connections: int, duration: str, pid: in
             raise BenchError(f"unexpected wrk output:\n{out}")
         return match.group(1)
 
-    requests = int(find(r"(\d+) requests in"))
+    requests_done = int(find(r"(\d+) requests in"))
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     socket_errors = re.search(r"Socket errors:.*timeout (\d+)", out)
+    rotation = re.search(r"rotation: bad (\d+)", out)
     count = int(errors.group(1)) if errors else 0
     count += int(socket_errors.group(1)) if socket_errors else 0
-    return Result(
+    count += int(rotation.group(1)) if rotation else 0
+    result = Result(
         rps=float(find(r"Requests/sec:\s+([\d.]+)")),
         p50_ms=_ms(find(r"\s50%\s+(\S+)")),
         p99_ms=_ms(find(r"\s99%\s+(\S+)")),
         errors=count,
-        cpu_us=cpu * 1e6 / requests if requests else float("nan"),
+        cpu_us=cpu * 1e6 / requests_done if requests_done else float("nan"),
     )
+    return result, requests_done
+
+
+def _tokens(scenario: Scenario, connections: int, workdir: Path) -> Path | None:
+    """A file of fresh refresh tokens for one wrk run (refresh scenarios): one a
+    connection, and one that wrk takes when it checks the script's request() once before
+    the run (that one is never sent). One wrk thread: each thread would read them all."""
+    if scenario.refresh is None:
+        return None
+    assert WRK_THREADS == 1
+    path = workdir / f"{secrets.token_hex(6)}.tokens"
+    path.write_text("\n".join(scenario.refresh(connections + 1)) + "\n", encoding="utf-8")
+    return path
+
+
+def _run_wrk(
+    runs: list[tuple[Target, Scenario, int]], duration: str, workdir: Path
+) -> list[Result]:
+    """wrk against each (target, scenario, connections) at once; CPU over all targets,
+    shared out by requests (one run: its own CPU per request)."""
+    argvs = []
+    for target, scenario, connections in runs:
+        tokens = _tokens(scenario, connections, workdir)
+        script = _lua(scenario, workdir)
+        argvs.append(_wrk_argv(target.base + scenario.path, script, connections, duration, tokens))
+    pids = [target.pid for target, _, _ in runs]
+    before = _cpu(pids)
+    procs = [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for argv in argvs
+    ]
+    outs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        if proc.returncode != 0:
+            raise BenchError(f"wrk failed: {err[-500:]}")
+        outs.append(out)
+    cpu = _cpu(pids) - before
+    parsed = [_parse(out, 0.0) for out in outs]
+    total = sum(count for _, count in parsed)
+    per_request = cpu * 1e6 / total if total else float("nan")
+    return [Result(r.rps, r.p50_ms, r.p99_ms, r.errors, per_request) for r, _ in parsed]
 
 
 def _measure(target: Target, scenario: Scenario, connections: int, workdir: Path) -> Result:
-    url = target.base + scenario.path
-    script = _lua(scenario, workdir)
-    _wrk(url, script, connections, WARMUP, target.pid)
-    return _wrk(url, script, connections, DURATION, target.pid)
+    _run_wrk([(target, scenario, connections)], WARMUP, workdir)
+    return _run_wrk([(target, scenario, connections)], DURATION, workdir)[0]
 
 
 # ------------------------------------------------------------------------------ processes
 
 
-def _server_argv(app: str, port: int) -> list[str]:
-    """vhod's production server for ``app`` (``BENCH_SERVER``)."""
-    if SERVER == "granian":
-        return [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "wsgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(WORKERS),
-            "--blocking-threads",
-            str(THREADS),
-            "--no-ws",
-            "--access-log",  # as gunicorn's: on
-            app,
-        ]
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(WORKERS),
-        "--threads",
-        str(THREADS),
-        "--worker-class",
-        "gthread",
-        "--access-logfile",
-        "-",
-        "--logger-class",
-        "gateway.access_log.AccessLogger",
-        app,
-    ]
+def _server_argv(server: str, port: int) -> list[str]:
+    """The no-op floor app under ``server`` as ``vhod serve`` runs vhod (its flags, access
+    line included: under granian the app writes it), ``THREADS`` threads a worker."""
+    from gateway.cli import server_argv
+    from gateway.config.schema import GatewayConfig
+    from gateway.config.schema import ServerSettings
+
+    cfg = GatewayConfig(server=ServerSettings(threads=THREADS // 2, max_in_flight=THREADS // 2))
+    app = "bench.http:noop_logged" if server == "granian" else "bench.http:noop_app"
+    return server_argv(cfg, server, "127.0.0.1", port, WORKERS, app)
 
 
 # ------------------------------------------------------------------------------ vhod
@@ -490,8 +733,9 @@ def _write_config(path: Path, port: int, store: dict[str, Any], data_dir: Path) 
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _prepare(config_path: Path) -> dict[str, str]:
-    """Migrate, create keys and the two clients (in this process); their Basic headers."""
+def _prepare(config_path: Path) -> tuple[dict[str, str], str]:
+    """Migrate, create keys and the clients (in this process): the Basic headers of the
+    client_credentials clients, and the secret of the refresh client."""
     from gateway.admin.clients import register_client
     from gateway.app import build_services
     from gateway.config.loader import load_config
@@ -502,20 +746,46 @@ def _prepare(config_path: Path) -> dict[str, str]:
     headers: dict[str, str] = {}
     variants: dict[str, dict[str, Any]] = {
         "jwt": {"access_token_alg": "RS256"},
+        "jwt-es256": {"access_token_alg": "ES256"},
         "opaque": {"token_format": TokenFormat.OPAQUE, "introspection_allowed": True},
     }
     for name, fields in variants.items():
         client = Client(
             client_id=f"bench-{name}",
-            redirect_uris=("https://bench.example/cb",),
+            redirect_uris=(REDIRECT_URI,),
             scopes=("openid", "diary", "schedule"),
             grant_types=("client_credentials",),
             **fields,
         )
         _, secret = register_client(svc.uow, svc.clock, svc.pepper, svc.config.scopes, client, None)
         headers[name] = _basic(f"bench-{name}", secret)
+    refresh = Client(
+        client_id=REFRESH_CLIENT,
+        redirect_uris=(REDIRECT_URI,),
+        scopes=("openid", "offline_access", "diary"),
+        grant_types=("authorization_code", "refresh_token"),
+        token_format=TokenFormat.OPAQUE,
+    )
+    _, refresh_secret = register_client(
+        svc.uow, svc.clock, svc.pepper, svc.config.scopes, refresh, None
+    )
     svc.engine.dispose()
-    return headers
+    assert refresh_secret is not None
+    return headers, refresh_secret
+
+
+def _vhod_env(config: Path) -> dict[str, str]:
+    return {**os.environ, "VHOD_CONFIG": str(config), "PYTHONPATH": str(Path.cwd())}
+
+
+@contextmanager
+def _vhod_process(config: Path, port: int, log: Path) -> Iterator[int]:
+    """``vhod serve`` (its preparation, then the server) on ``port``; its PID."""
+    vhod = str(Path(sys.executable).with_name("vhod"))
+    argv = [vhod, "serve", "--server", SERVER, "--workers", str(WORKERS), "--port", str(port)]
+    with process(argv, _vhod_env(config), Path.cwd(), log) as proc:
+        _wait(f"http://127.0.0.1:{port}/healthz", proc.pid, log)
+        yield proc.pid
 
 
 @contextmanager
@@ -523,19 +793,27 @@ def _vhod(workdir: Path, backends: Backends) -> Iterator[Target]:
     port = free_port()
     config = workdir / "vhod.toml"
     _write_config(config, port, backends.store, workdir / "var")
-    auth = _prepare(config)
-    env = {**os.environ, "VHOD_CONFIG": str(config), "PYTHONPATH": str(Path.cwd())}
-    if SERVER == "granian":  # migrations and keys were prepared above, as `vhod serve` does
-        argv = _server_argv("gateway.wsgi:app", port)
-    else:
-        vhod = str(Path(sys.executable).with_name("vhod"))
-        argv = [vhod, "serve", "--workers", str(WORKERS)]
-    log = workdir / "vhod.log"
-    with process(argv, env, Path.cwd(), log) as proc:
-        pid = proc.pid
+    auth, refresh_secret = _prepare(config)
+    with _vhod_process(config, port, workdir / "vhod.log") as pid:
         base = f"http://127.0.0.1:{port}"
-        _wait(f"{base}/healthz", pid, log)
-        yield Target("vhod", base, pid, auth["jwt"], auth["opaque"], "bench-opaque")
+        yield Target(
+            "vhod",
+            base,
+            pid,
+            auth,
+            "bench-opaque",
+            _basic(REFRESH_CLIENT, refresh_secret),
+            _refresh_issuer(base, REFRESH_CLIENT, refresh_secret, "openid offline_access"),
+        )
+
+
+@contextmanager
+def _second_vhod(workdir: Path, first: Target) -> Iterator[Target]:
+    """Another ``vhod serve`` on the first one's config (same schema, same Redis prefix),
+    on a port of its own."""
+    port = free_port()
+    with _vhod_process(workdir / "vhod.toml", port, workdir / "vhod-2.log") as pid:
+        yield Target("vhod-2", f"http://127.0.0.1:{port}", pid, first.auth, first.opaque_client)
 
 
 def _state(pid: int) -> str:
@@ -575,7 +853,8 @@ def _reference(workdir: Path, backends: Backends) -> Iterator[Target]:
         ),
         encoding="utf-8",
     )
-    secrets_by_client = {name: secrets.token_urlsafe(32) for name in ("jwt", "opaque")}
+    secrets_by_client = {name: secrets.token_urlsafe(32) for name in CC_VARIANTS}
+    refresh_secret = secrets.token_urlsafe(32)
     clients = workdir / "reference-clients.json"
     clients.write_text(
         json.dumps(
@@ -591,6 +870,17 @@ def _reference(workdir: Path, backends: Backends) -> Iterator[Target]:
                     "bench_resource": f"urn:bench:{name}",
                 }
                 for name, secret in secrets_by_client.items()
+            ]
+            + [
+                {
+                    "client_id": REFRESH_CLIENT,
+                    "client_secret": refresh_secret,
+                    "grant_types": ["authorization_code", "refresh_token"],
+                    "response_types": ["code"],
+                    "redirect_uris": [REDIRECT_URI],
+                    "token_endpoint_auth_method": "client_secret_basic",
+                    "scope": "openid diary schedule",
+                }
             ]
         ),
         encoding="utf-8",
@@ -615,9 +905,10 @@ def _reference(workdir: Path, backends: Backends) -> Iterator[Target]:
             "reference",
             base,
             pid,
-            _basic("bench-jwt", secrets_by_client["jwt"]),
-            _basic("bench-opaque", secrets_by_client["opaque"]),
+            {name: _basic(f"bench-{name}", secret) for name, secret in secrets_by_client.items()},
             "bench-opaque",
+            _basic(REFRESH_CLIENT, refresh_secret),
+            _refresh_issuer(base, REFRESH_CLIENT, refresh_secret, "openid"),
         )
 
 
@@ -627,18 +918,26 @@ def _reference(workdir: Path, backends: Backends) -> Iterator[Target]:
 Key = tuple[str, int]
 
 
+@dataclass
+class Pair:
+    """Two instances against one: the same scenario and total connections."""
+
+    scenario: str
+    connections: int
+    one: Result
+    both: list[Result]
+
+
 def main() -> None:
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk)")
         return
-    if SERVER not in ("gunicorn", "granian"):
-        print(f"BENCH_SERVER={SERVER!r}: choose gunicorn or granian")
-        return
-    if SERVER == "granian" and importlib.util.find_spec("granian") is None:
-        print("BENCH_SERVER=granian: granian is not installed (pip install granian)")
+    if SERVER not in SERVERS:
+        print(f"BENCH_SERVER={SERVER!r}: choose granian or gunicorn")
         return
     started = time.monotonic()
     results: dict[str, dict[Key, list[Result]]] = {"reference": {}, "vhod": {}}
+    pairs: list[Pair] = []
     note = ""
     with tempfile.TemporaryDirectory(prefix="vhod-bench-") as tmp, _backends() as backends:
         workdir = Path(tmp)
@@ -655,7 +954,8 @@ def main() -> None:
             if missing is not None:
                 note = f"reference skipped: {missing}; vhod alone"
                 print(note)
-            targets.append(stack.enter_context(_vhod(workdir, backends)))
+            vhod = stack.enter_context(_vhod(workdir, backends))
+            targets.append(vhod)
             for _ in range(ROUNDS):
                 plans = {t.name: _scenarios(t) for t in targets}
                 for index in range(len(plans["vhod"])):
@@ -666,26 +966,49 @@ def main() -> None:
                             result = _measure(target, scenario, connections, workdir)
                             key = (scenario.name, connections)
                             results[target.name].setdefault(key, []).append(result)
-        floor = _floor(workdir, {**os.environ, "PYTHONPATH": str(Path.cwd())})
-    _print(results, floor, backends.label, note, time.monotonic() - started)
+            if backends.redis_url is not None:  # two nodes need the shared stores
+                pairs = _two_instances(workdir, vhod)
+        env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+        floors = {server: _floor(server, workdir, env) for server in SERVERS}
+    _print(results, floors, pairs, backends.label, note, time.monotonic() - started)
 
 
-def _floor(workdir: Path, env: dict[str, str]) -> dict[Key, Result]:
-    """The no-op app under vhod's server, same load: what the server alone costs."""
+def _two_instances(workdir: Path, first: Target) -> list[Pair]:
+    """A second vhod beside the first; per scenario and connection count: one instance
+    alone, then both at once with half the connections each."""
+    pairs: list[Pair] = []
+    with _second_vhod(workdir, first) as second:
+        plans = {t.name: _scenarios(t) for t in (first, second)}
+        for name in TWO_INSTANCE_SCENARIOS:
+            one, two = (next(s for s in plans[t.name] if s.name == name) for t in (first, second))
+            _verify(first, one)
+            _verify(second, two)
+            for connections in CONNECTIONS:
+                alone = _measure(first, one, connections, workdir)
+                half = max(1, connections // 2)
+                runs = [(first, one, half), (second, two, half)]
+                _run_wrk(runs, WARMUP, workdir)
+                both = _run_wrk(runs, DURATION, workdir)
+                pairs.append(Pair(name, connections, alone, both))
+    return pairs
+
+
+def _floor(server: str, workdir: Path, env: dict[str, str]) -> dict[Key, Result]:
+    """The no-op app under ``server``, same load: what the server alone costs."""
     port = free_port()
-    log = workdir / "floor.log"
+    log = workdir / f"floor-{server}.log"
     found: dict[Key, Result] = {}
     ok = _checked(lambda doc: None if doc.get("ok") is True else "not the no-op app")
     get = Scenario("floor GET", "/", ok)
     post = Scenario("floor POST", "/", ok, "POST", TOKEN_BODY, "Basic Zm9vOmJhcg==")
-    with process(_server_argv("bench.http:noop_app", port), env, Path.cwd(), log) as proc:
+    with process(_server_argv(server, port), env, Path.cwd(), log) as proc:
         pid = proc.pid
-        target = Target("floor", f"http://127.0.0.1:{port}", pid, "", "", "")
+        target = Target("floor", f"http://127.0.0.1:{port}", pid, {}, "")
         _wait(target.base + "/", pid, log)
         for scenario in (get, post):
             _verify(target, scenario)
             for connections in CONNECTIONS:
-                found[(scenario.name, connections)] = _measure(
+                found[(f"{scenario.name} {server}", connections)] = _measure(
                     target, scenario, connections, workdir
                 )
     return found
@@ -703,24 +1026,29 @@ def _median(results: list[Result]) -> Result:
 
 def _cells(results: list[Result] | None) -> str:
     if not results:
-        return f"{'-':>14} {'-':>6} {'-':>6} {'-':>4} {'-':>6}"
+        return f"{'-':>11} {'-':>4} {'-':>6} {'-':>6} {'-':>4} {'-':>5}"
     m = _median(results)
     low, high = min(r.rps for r in results), max(r.rps for r in results)
     spread = f"{low:.0f}-{high:.0f}" if len(results) > 1 else f"{m.rps:.0f}"
-    return f"{spread:>14} {m.p50_ms:>6.2f} {m.p99_ms:>6.2f} {m.errors:>4} {m.cpu_us:>6.0f}"
+    plus = f"{50 * (high - low) / m.rps:.0f}" if len(results) > 1 and m.rps else "-"
+    return (
+        f"{spread:>11} {plus:>4} {m.p50_ms:>6.2f} {m.p99_ms:>6.2f} {m.errors:>4} {m.cpu_us:>5.0f}"
+    )
 
 
 def _print(
     results: dict[str, dict[Key, list[Result]]],
-    floor: dict[Key, Result],
+    floors: dict[str, dict[Key, Result]],
+    pairs: list[Pair],
     label: str,
     note: str,
     elapsed: float,
 ) -> None:
+    threads = "2 x max_in_flight (128)"
     server = (
-        f"granian WSGI ({WORKERS} workers x {THREADS} blocking threads)"
+        f"vhod serve --server granian (WSGI, {WORKERS} workers x {threads} blocking threads)"
         if SERVER == "granian"
-        else f"vhod serve: gunicorn gthread ({WORKERS} workers x {THREADS} threads)"
+        else f"vhod serve --server gunicorn (gthread, {WORKERS} workers x {threads} threads)"
     )
     print(
         f"reference: node-oidc-provider (bench/reference), node:cluster {WORKERS} workers, Redis"
@@ -728,20 +1056,47 @@ def _print(
     )
     print(
         f"wrk -t{WRK_THREADS}, warm-up {WARMUP} then {DURATION} per point, {ROUNDS} round(s), "
-        "interleaved (reference, vhod); req/s as the range over rounds, the rest medians; "
-        "cpu = server CPU µs per request"
+        "interleaved (reference, vhod); req/s as the range over rounds and ± half of it in % "
+        "of the median (run-to-run spread), the rest medians; cpu = server CPU µs per request"
     )
     if note:
         print(note)
-    half = f"{'req/s':>14} {'p50ms':>6} {'p99ms':>6} {'err':>4} {'cpu':>6}"
-    header = f"{'scenario':<16} {'c':>3} | {half} | {half} | {'v/ref':>5}"
-    print(f"{'':<20} | {'reference':<37} | {'vhod':<37} |")
+    half = f"{'req/s':>11} {'±%':>4} {'p50ms':>6} {'p99ms':>6} {'err':>4} {'cpu':>5}"
+    header = f"{'scenario':<19} {'c':>3} | {half} | {half} | {'v/ref':>5}"
+    print(f"{'':<23} | {'reference':<41} | {'vhod':<41} |")
     print(header)
     print("-" * len(header))
     for key, vhod in results["vhod"].items():
         reference = results["reference"].get(key)
         ratio = f"{_median(vhod).rps / _median(reference).rps:>5.2f}" if reference else f"{'-':>5}"
-        print(f"{key[0]:<16} {key[1]:>3} | {_cells(reference)} | {_cells(vhod)} | {ratio}")
-    for key, result in floor.items():
-        print(f"{key[0]:<16} {key[1]:>3} | {_cells(None)} | {_cells([result])} |")
-    print(f"(whole run {elapsed:.0f} s; floor = no-op WSGI app under vhod's server, same load)")
+        print(f"{key[0]:<19} {key[1]:>3} | {_cells(reference)} | {_cells(vhod)} | {ratio}")
+    for floor in floors.values():
+        for key, result in floor.items():
+            print(f"{key[0]:<19} {key[1]:>3} | {_cells(None)} | {_cells([result])} |")
+    print(
+        f"(floor = no-op WSGI app under granian / gunicorn, {WORKERS} workers x {THREADS} "
+        "threads, same load)"
+    )
+    if pairs:
+        print()
+        print(
+            "two vhod instances (separate processes and ports, one PostgreSQL schema, one Redis;"
+            " two wrk at once, half the connections each, same duration):"
+        )
+        line = (
+            f"{'scenario':<19} {'c':>3} | {'one req/s':>10} {'cpu':>5} | "
+            f"{'two req/s':>10} {'(a + b)':>13} {'cpu':>5} {'err':>4} | {'growth':>6}"
+        )
+        print(line)
+        print("-" * len(line))
+        for pair in pairs:
+            total = sum(r.rps for r in pair.both)
+            parts = " + ".join(f"{r.rps:.0f}" for r in pair.both)
+            errors = sum(r.errors for r in pair.both) + pair.one.errors
+            print(
+                f"{pair.scenario:<19} {pair.connections:>3} | {pair.one.rps:>10.0f} "
+                f"{pair.one.cpu_us:>5.0f} | {total:>10.0f} {parts:>13} "
+                f"{pair.both[0].cpu_us:>5.0f} {errors:>4} | {total / pair.one.rps:>6.2f}"
+            )
+        print(f"(on {os.cpu_count()} cores: both instances, wrk and the stores share them)")
+    print(f"(whole run {elapsed:.0f} s)")

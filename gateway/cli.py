@@ -399,29 +399,66 @@ def audit_verify() -> None:
 # --------------------------------------------------------------------------- serve
 
 
-@main.command("serve")
-@click.option("--host", default=None, help="Default: [server] host.")
-@click.option("--port", default=None, type=click.IntRange(1, 65535), help="Default: [server] port.")
-@click.option(
-    "--workers", default=None, type=click.IntRange(1, 64), help="Default: [server] workers."
-)
-@handle_errors
-def serve(host: str | None, port: int | None, workers: int | None) -> None:
-    """Run vhod under gunicorn (migrations and first keys are prepared before forking)."""
-    svc = _services(prepare_stores=True)
-    cfg = svc.config
-    svc.engine.dispose()
-    bind = f"{host or cfg.server.host}:{port or cfg.server.port}"
-    argv = [
+SERVERS = ("granian", "gunicorn")
+
+
+def server_argv(
+    cfg: GatewayConfig,
+    server: str,
+    bind_host: str,
+    port: int,
+    workers: int,
+    app: str = "gateway.wsgi:app",
+) -> list[str]:
+    """The command line of ``vhod serve``'s HTTP server for ``app`` (``bench http`` runs its
+    no-op floor app with the same).
+
+    Both run ``2 × [server] max_in_flight`` threads per worker: the admission limit
+    (``gateway.http.admission``) lets ``max_in_flight`` in and the spares answer the shed.
+    granian: WSGI interface, HTTP/1.1 only (as gunicorn), no websockets, failed workers
+    respawned, ten seconds for in-flight requests on SIGTERM; its access log stays off
+    (``gateway.wsgi`` writes the line). gunicorn: gthread workers, ``--timeout``
+    ``request_timeout_seconds``, the access line by ``gateway.access_log.AccessLogger``.
+    """
+    threads = str(2 * cfg.server.max_in_flight)
+    if server == "granian":
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            bind_host,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            threads,
+            "--backlog",
+            "2048",  # gunicorn's default
+            "--http",
+            "1",
+            "--no-ws",
+            "--no-access-log",
+            "--respawn-failed-workers",
+            "--respawn-interval",
+            "0.5",
+            "--workers-kill-timeout",
+            "10",
+            app,
+        ]
+    return [
         sys.executable,
         "-m",
         "gunicorn",
         "--bind",
-        bind,
+        f"{bind_host}:{port}",
         "--workers",
-        str(workers or cfg.server.workers),
+        str(workers),
         "--threads",
-        str(2 * cfg.server.max_in_flight),  # spares answer the shed: gateway.http.admission
+        threads,
         "--worker-class",
         "gthread",
         "--timeout",
@@ -432,9 +469,31 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         "-",
         "--logger-class",
         "gateway.access_log.AccessLogger",
-        "gateway.wsgi:app",
+        app,
     ]
-    click.echo(f"vhod {cfg.mode} on http://{bind}  (issuer {cfg.server.issuer})")
+
+
+@main.command("serve")
+@click.option("--host", default=None, help="Default: [server] host.")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="Default: [server] port.")
+@click.option(
+    "--workers", default=None, type=click.IntRange(1, 64), help="Default: [server] workers."
+)
+@click.option("--server", type=click.Choice(SERVERS), help="Default: [server] server (granian).")
+@handle_errors
+def serve(host: str | None, port: int | None, workers: int | None, server: str | None) -> None:
+    """Run vhod under granian or gunicorn (migrations and first keys are prepared before
+    the server starts its workers)."""
+    svc = _services(prepare_stores=True)
+    cfg = svc.config
+    svc.engine.dispose()
+    chosen = server or cfg.server.server
+    bind_host, bind_port = host or cfg.server.host, port or cfg.server.port
+    argv = server_argv(cfg, chosen, bind_host, bind_port, workers or cfg.server.workers)
+    # The app reads the choice from its config (granian: the access line is the app's).
+    os.environ["VHOD__SERVER__SERVER"] = chosen
+    bind = f"{bind_host}:{bind_port}"
+    click.echo(f"vhod {cfg.mode} on http://{bind}  (issuer {cfg.server.issuer}, {chosen})")
     click.echo(f"  health  http://{bind}/healthz   ready http://{bind}/readyz")
     os.execv(sys.executable, argv)  # noqa: S606 - argv list, no shell
 

@@ -8,7 +8,11 @@
 // another one issued, as vhod's do).
 //
 // Tokens: client_credentials with resource indicators; each client's default resource
-// decides the format: `urn:bench:jwt` → JWT signed RS256, `urn:bench:opaque` → opaque.
+// decides the format: `urn:bench:jwt` → JWT signed RS256, `urn:bench:jwt-es256` → JWT
+// signed ES256, `urn:bench:opaque` → opaque. The authorization-code client (no default
+// resource: opaque access tokens for userinfo) gets refresh tokens, rotated on every use
+// (`rotateRefreshToken`), as vhod's; its login and consent are the interaction below,
+// which signs the bench's person in and grants what was asked without a page.
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -44,8 +48,10 @@ if (cluster.isPrimary) {
 
     async upsert(id, payload, expiresIn) {
       const value = JSON.stringify(payload);
-      if (expiresIn) await redis.set(this.key(id), value, 'EX', expiresIn);
-      else await redis.set(this.key(id), value);
+      const ex = expiresIn ? ['EX', expiresIn] : [];
+      await redis.set(this.key(id), value, ...ex);
+      // Sessions are found by uid too (a code bound to its session checks it).
+      if (payload.uid) await redis.set(this.key(`uid:${payload.uid}`), id, ...ex);
     }
 
     async find(id) {
@@ -53,8 +59,9 @@ if (cluster.isPrimary) {
       return value ? JSON.parse(value) : undefined;
     }
 
-    async findByUid() {
-      return undefined;
+    async findByUid(uid) {
+      const id = await redis.get(this.key(`uid:${uid}`));
+      return id ? this.find(id) : undefined;
     }
 
     async findByUserCode() {
@@ -98,20 +105,51 @@ if (cluster.isPrimary) {
         defaultResource: (ctx, client) => client.metadata().bench_resource,
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, resource) => {
-          const jwt = resource === 'urn:bench:jwt';
+          const alg = { 'urn:bench:jwt': 'RS256', 'urn:bench:jwt-es256': 'ES256' }[resource];
           return {
             scope: 'diary schedule',
             audience: resource,
             accessTokenTTL: 600,
-            accessTokenFormat: jwt ? 'jwt' : 'opaque',
-            ...(jwt ? { jwt: { sign: { alg: 'RS256' } } } : {}),
+            accessTokenFormat: alg ? 'jwt' : 'opaque',
+            ...(alg ? { jwt: { sign: { alg } } } : {}),
           };
         },
       },
     },
     extraClientMetadata: { properties: ['bench_resource'] },
     ttl: { ClientCredentials: 600 },
+    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
   });
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
-  http.createServer(provider.callback()).listen(Number(env.REF_PORT), '127.0.0.1');
+  provider.on('grant.error', (ctx, err) => console.error('grant.error', err.error_detail || err));
+
+  // The interaction: sign in `bench-person` and grant the requested OpenID scopes.
+  const interaction = async (req, res) => {
+    try {
+      const details = await provider.interactionDetails(req, res);
+      const accountId = details.session?.accountId || 'bench-person';
+      const grant =
+        (details.grantId && (await provider.Grant.find(details.grantId))) ||
+        new provider.Grant({ accountId, clientId: details.params.client_id });
+      grant.addOIDCScope(details.params.scope);
+      const grantId = await grant.save();
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId }, consent: { grantId } },
+        { mergeWithLastSubmission: false },
+      );
+    } catch (err) {
+      console.error('interaction', err);
+      res.statusCode = 500;
+      res.end(String(err));
+    }
+  };
+  const callback = provider.callback();
+  http
+    .createServer((req, res) =>
+      req.url.startsWith('/interaction/') ? interaction(req, res) : callback(req, res),
+    )
+    .listen(Number(env.REF_PORT), '127.0.0.1');
 }

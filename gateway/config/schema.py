@@ -42,6 +42,9 @@ class Mode(enum.StrEnum):
 
 
 class ServerSettings(Section):
+    server: Literal["granian", "gunicorn"] = "granian"
+    """The HTTP server ``vhod serve`` runs: granian (Rust, WSGI interface; the default) or
+    gunicorn (gthread workers). ``vhod serve --server`` overrides it."""
     issuer: str = "http://127.0.0.1:8080"
     """The OpenID issuer: https and no trailing slash in production."""
     host: str = "127.0.0.1"
@@ -55,6 +58,7 @@ class ServerSettings(Section):
     cors_origins: tuple[str, ...] = ()
     """Origins allowed to call discovery, JWKS and the token endpoint from a browser."""
     request_timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 30
+    """gunicorn only (its worker ``--timeout``); granian has no equivalent."""
     max_in_flight: Annotated[int, Field(ge=1, le=512)] = 16
     """Requests one worker admits at once: ``threads`` of them work, the others wait for a
     working slot; past it, ``503`` + ``Retry-After`` (SECURITY.md §5 R14). The worker runs

@@ -1,21 +1,25 @@
 """Admission limit: load shedding for one serving process (SECURITY.md §5 R14).
 
-gunicorn has none: its ``gthread`` worker queues every accepted connection until a thread
-is free, so under overload the wait of every request grows with the queue and ``/healthz``
-waits in the same queue (a starved liveness probe restarts a healthy node).
+Neither server ``vhod serve`` runs has one: gunicorn's ``gthread`` worker queues every
+accepted connection until a thread is free, and granian's WSGI worker queues requests for
+its blocking threads the same way; so under overload the wait of every request grows with
+the queue and ``/healthz`` waits in the same queue (a starved liveness probe restarts a
+healthy node).
 
-``vhod serve`` therefore runs ``2 × [server] max_in_flight`` threads per worker, and this
-WSGI middleware admits at most ``max_in_flight`` requests at once, of which at most
-``[server] threads`` work (the others wait, at most ``[server] admission_wait_seconds``,
-for a working slot). A request past ``max_in_flight``, or one that waited too long, is
-answered at once with ``503`` + ``Retry-After`` (JSON ``{"error":
-"temporarily_unavailable"}``, ``Cache-Control: no-store``) and never reaches the
-application; the spare threads answer these fast, which drains gunicorn's own queue.
-``/healthz`` and ``/readyz`` are never held back. So admitted requests keep a bounded
-latency, excess load is shed fast, and the process recovers by itself when the load drops.
+``vhod serve`` therefore runs ``2 × [server] max_in_flight`` threads per worker (gunicorn
+``--threads``, granian ``--blocking-threads``), and this WSGI middleware admits at most
+``max_in_flight`` requests at once, of which at most ``[server] threads`` work (the others
+wait, at most ``[server] admission_wait_seconds``, for a working slot). A request past
+``max_in_flight``, or one that waited too long, is answered at once with ``503`` +
+``Retry-After`` (JSON ``{"error": "temporarily_unavailable"}``, ``Cache-Control:
+no-store``) and never reaches the application; the spare threads answer these fast, which
+drains the server's own queue. ``/healthz`` and ``/readyz`` are never held back. So
+admitted requests keep a bounded latency, excess load is shed fast, and the process
+recovers by itself when the load drops. A slot is given back when the server closes the
+response body (both servers call ``close()``).
 
-Connections beyond the threads wait in gunicorn's queue and the listen backlog; a reverse
-proxy's connection limit is the place to bound those.
+Connections beyond the threads wait in the server's queue and the listen backlog; a
+reverse proxy's connection limit is the place to bound those.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["PROBES", "AdmissionLimit"]
+__all__ = ["PROBES", "AdmissionLimit", "Released"]
 
 PROBES = frozenset({"/healthz", "/readyz"})
 _BODY = b'{"error":"temporarily_unavailable","error_description":"overloaded, retry later"}'
@@ -73,7 +77,7 @@ class AdmissionLimit:
         except BaseException:
             self._done()
             raise
-        return _Released(body, self._done)
+        return Released(body, self._done)
 
     def _done(self) -> None:
         self._slots.release()
@@ -98,8 +102,9 @@ class AdmissionLimit:
         return [_BODY]
 
 
-class _Released:
-    """The app's body; the slot is given back once the server closed it."""
+class Released:
+    """The app's body; ``release`` runs once the server closed it (the admission slot is
+    given back; :class:`gateway.access_log.AccessLog` writes its line)."""
 
     def __init__(self, body: Iterable[bytes], release: Callable[[], None]) -> None:
         self._body = body

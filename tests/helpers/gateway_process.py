@@ -1,6 +1,7 @@
 """Real gateway processes for fault tests (SECURITY.md §5 R5, R7, R13): ``vhod serve``
-(gunicorn, one worker) on a free port of 127.0.0.1, with its own config file, stopped by
-its PID (the process group it leads: master and workers, nothing else); and a browser over
+(its default server, granian, or ``server="gunicorn"``; one worker) on a free port of
+127.0.0.1, with its own config file, stopped by its PID (the process group it leads:
+main process and workers, nothing else); and a browser over
 real HTTP (``requests``) that walks the login with the fake upstream.
 
 The shared Redis and PostgreSQL are never stopped; tests that need a store to go away
@@ -54,7 +55,8 @@ def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
 
 class GatewayProcess:
     """``vhod serve --workers 1`` under ``config`` on ``port``; ``env`` adds variables
-    (``VHOD_CRASH_AT``, ``LD_PRELOAD``/``FAKETIME`` …); output goes to ``log``."""
+    (``VHOD_CRASH_AT``, ``LD_PRELOAD``/``FAKETIME`` …); output goes to ``log``;
+    ``server`` picks the HTTP server (``vhod serve --server``; default: the config's)."""
 
     def __init__(
         self,
@@ -63,12 +65,14 @@ class GatewayProcess:
         log: Path,
         env: dict[str, str] | None = None,
         wrapper: tuple[str, ...] = (),
+        server: str | None = None,
     ) -> None:
         self.config = config
         self.port = port
         self.log = log
         self.env = env or {}
         self.wrapper = wrapper
+        self.server = server
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -81,6 +85,8 @@ class GatewayProcess:
             **self.env,
         }
         argv = [*self.wrapper, str(VHOD), "serve", "--port", str(self.port), "--workers", "1"]
+        if self.server is not None:
+            argv += ["--server", self.server]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -101,7 +107,7 @@ class GatewayProcess:
         raise TimeoutError(f"vhod serve not ready on {self.port}: {self.output()[-2000:]}")
 
     def kill(self) -> None:
-        """SIGKILL the server's process group (its master and workers) by its PID."""
+        """SIGKILL the server's process group (its main process and workers) by its PID."""
         if self.proc is not None and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)

@@ -1,4 +1,5 @@
-"""R14 — overload (SECURITY.md §5 R14): one ``vhod serve`` (one worker, 2 working threads,
+"""R14 — overload (SECURITY.md §5 R14): one ``vhod serve`` (its default server, granian;
+one worker, 2 working threads,
 ``max_in_flight = 8``, ``admission_wait_seconds = 0.5``) on 127.0.0.1, loaded by ``wrk``
 (closed loop), stopping by itself in about 15 s:
 
@@ -8,10 +9,10 @@
    queue: admitted and shed answers keep a bounded latency), and ``/healthz`` answers
    throughout (probed every 0.2 s, each within 3 s);
 3. recovery without action: once the load stops, the page answers 200 again within a
-   bounded time (while gunicorn drains the queue the load left behind, 503s may go on).
+   bounded time (while the server drains the queue the load left behind, 503s may go on).
 
 The figures are printed (``-s`` shows them). Bounds are generous: the machine's speed
-varies 2–4×. Without :mod:`gateway.http.admission` gunicorn queues everything: no 503 at
+varies 2–4×. Without :mod:`gateway.http.admission` the server queues everything: no 503 at
 all, and ``/healthz`` waits behind the queue.
 """
 
