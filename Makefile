@@ -9,7 +9,7 @@ AXE    := tests/e2e/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: run test lint types imports unit bench clean axe
 
-$(STAMP): pyproject.toml providers/upstream/esia/_streebog.c
+$(STAMP): pyproject.toml providers/upstream/esia/_streebog.c providers/upstream/esia/_gost_ec.h
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

@@ -75,10 +75,13 @@ from bench.processes import write_config
 
 
 def _sms_personas(data_dir: Path, count: int) -> list[str]:
-    """Write ``count`` copies of the sandbox's ``parent`` (no kids), each with its own oid
-    and verified mobile ``+7(900)1000NNN``, to the sandbox's extra ``personas.json``."""
+    """Write ``count`` copies of the sandbox's ``parent`` (no kids), each with its own oid,
+    SNILS ``100-900-NNN`` (one person, one SNILS: a copy sharing the parent's would be refused
+    as ``parent_as_pupil``) and verified mobile ``+7(900)1000NNN``, to the sandbox's extra
+    ``personas.json``."""
     import json
 
+    from gateway.core.identifiers import snils_check_digits
     from providers.upstream.esia.settings import sandbox_dir
     from providers.upstream.esia_sandbox.personas import PACKAGED
 
@@ -88,6 +91,9 @@ def _sms_personas(data_dir: Path, count: int) -> list[str]:
     for n in range(count):
         persona = json.loads(json.dumps(parent))
         persona.update(id=f"bench_sms_{n:03d}", oid=1_000_900_000 + n, kids=[])
+        first_nine = f"100900{n:03d}"
+        check = snils_check_digits(first_nine)
+        persona["person"]["snils"] = f"100-900-{n:03d} {check:02d}"
         persona["contacts"] = [
             {"type": "MBT", "value": f"+7(900)1000{n:03d}", "vrfStu": "VERIFIED"}
         ]

@@ -157,9 +157,12 @@ class EphemeralSsoSessions:
         ttl = self._ttl(session)
         body = _dump(session)
         body["ck"] = cookie_key
-        self._store.put(SESSION_NAMESPACE, session.sid, json.dumps(body).encode(), ttl)
-        if cookie_too:
-            self._store.put(COOKIE_NAMESPACE, cookie_key, session.sid.encode(), ttl)
+        record = (SESSION_NAMESPACE, session.sid, json.dumps(body).encode(), ttl)
+        if cookie_too:  # both in one round trip
+            cookie = (COOKIE_NAMESPACE, cookie_key, session.sid.encode(), ttl)
+            self._store.put_many([record, cookie])
+        else:
+            self._store.put(*record)
 
     def _load(self, sid: str) -> tuple[SsoSession, str] | None:
         raw = self._store.get(SESSION_NAMESPACE, sid)

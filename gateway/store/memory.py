@@ -48,6 +48,16 @@ class MemoryEphemeralStore:
             self._entries[(namespace, key)] = _Entry(bytes(value), now + ttl_seconds)
             self._after_write(now)
 
+    def put_many(self, items: Sequence[tuple[str, str, bytes, int]]) -> None:
+        for namespace, _, _, ttl_seconds in items:
+            check_namespace(namespace)
+            check_ttl(ttl_seconds)
+        with self._lock:
+            now = self._clock.now()
+            for namespace, key, value, ttl_seconds in items:
+                self._entries[(namespace, key)] = _Entry(bytes(value), now + ttl_seconds)
+            self._after_write(now)
+
     def get(self, namespace: str, key: str) -> bytes | None:
         check_namespace(namespace)
         with self._lock:

@@ -103,6 +103,17 @@ class RedisEphemeralStore:
         with _redis_errors():
             self._client.set(self.redis_key(namespace, key), _VALUE + bytes(value), ex=ttl_seconds)
 
+    def put_many(self, items: Sequence[tuple[str, str, bytes, int]]) -> None:
+        for namespace, _, _, ttl_seconds in items:
+            check_namespace(namespace)
+            check_ttl(ttl_seconds)
+        with _redis_errors():
+            # One round trip; MULTI/EXEC: no other client sees some of the items only.
+            pipe = self._client.pipeline(transaction=True)
+            for namespace, key, value, ttl_seconds in items:
+                pipe.set(self.redis_key(namespace, key), _VALUE + bytes(value), ex=ttl_seconds)
+            pipe.execute()
+
     def get(self, namespace: str, key: str) -> bytes | None:
         check_namespace(namespace)
         with _redis_errors():

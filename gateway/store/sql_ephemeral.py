@@ -54,7 +54,8 @@ on PostgreSQL from ~300 to ~180 µs of client CPU).
 
 Transactions: SQLite connections run with ``isolation_level=None`` (``engine.py``;
 SQLAlchemy's ``BEGIN`` is not involved here), so every statement is its own atomic
-transaction, and a ``… RETURNING`` statement is fetched to the end before anything else
+transaction (``put_many`` begins one, ``BEGIN IMMEDIATE``, for its rows), and a
+``… RETURNING`` statement is fetched to the end before anything else
 (its write completes when it is exhausted). psycopg connections are not in autocommit
 mode, so every operation — a read too — ends with a ``commit`` and no connection goes
 back to the pool inside a transaction.
@@ -144,6 +145,9 @@ class SqlEphemeralStore:
         self._next_purge = clock.now() + purge_interval_seconds
         dialect = engine.dialect
         self._dbapi_error: type[Exception] = dialect.loaded_dbapi.Error
+        # SQLite connections run statements as their own transactions (``engine.py``); a
+        # batch begins one. psycopg is always in a transaction until the commit.
+        self._begin = "BEGIN IMMEDIATE" if dialect.name == "sqlite" else None
         insert: Any = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
         put, incr = _upserts(insert)
         self._put = _Statement(put, dialect)
@@ -176,6 +180,25 @@ class SqlEphemeralStore:
             "expires": now + ttl_seconds,
         }
         self._run(lambda cursor: self._put.run(cursor, params))
+        self._maybe_purge(now)
+
+    def put_many(self, items: Sequence[tuple[str, str, bytes, int]]) -> None:
+        for namespace, _, _, ttl_seconds in items:
+            check_namespace(namespace)
+            check_ttl(ttl_seconds)
+        now = self._clock.now()
+        rows = [
+            {"ns": namespace, "k": storage_key(key), "value": bytes(value), "expires": now + ttl}
+            for namespace, key, value, ttl in items
+        ]
+
+        def put_all(cursor: DBAPICursor) -> None:
+            if self._begin is not None:  # SQLite: one transaction for the rows, not one each
+                cursor.execute(self._begin)
+            for params in rows:
+                self._put.run(cursor, params)
+
+        self._run(put_all)
         self._maybe_purge(now)
 
     def get(self, namespace: str, key: str) -> bytes | None:

@@ -295,6 +295,51 @@ def test_put_over_a_tombstone_starts_afresh(backend: Backend) -> None:
     assert backend.store.consume(NS, "k", 30) == b"second"
 
 
+# --------------------------------------------------------------------------- put_many
+
+
+def test_put_many_stores_each_item_with_its_own_ttl(backend: Backend) -> None:
+    other = NS + "2"
+    backend.store.put(NS, "old", b"before", 30)
+    backend.store.put(NS, "gone", b"before", 30)
+    backend.store.consume(NS, "gone", 30)  # a tombstone: put_many starts it afresh
+    backend.store.put_many(
+        [
+            (NS, "a", b"1", 10),
+            (other, "a", b"2", 100),
+            (NS, "old", b"3", 100),
+            (NS, "gone", b"4", 5),
+        ]
+    )
+    assert backend.store.get(NS, "a") == b"1"
+    assert backend.store.get(other, "a") == b"2"
+    assert backend.store.get(NS, "old") == b"3"
+    assert backend.store.get(NS, "gone") == b"4"
+    assert backend.remaining(NS, "a") == pytest.approx(10, abs=1)
+    assert backend.remaining(other, "a") == pytest.approx(100, abs=1)
+    backend.advance(11)
+    assert backend.store.get(NS, "a") is None
+    assert backend.store.get(NS, "gone") is None
+    assert backend.store.get(other, "a") == b"2"
+    assert backend.store.consume(other, "a", 30) == b"2"
+
+
+def test_put_many_of_nothing_does_nothing(backend: Backend) -> None:
+    backend.store.put_many([])
+    assert backend.store.get(NS, "k") is None
+
+
+@pytest.mark.parametrize(
+    "bad", [("", "k", b"v", 10), (NS, "k", b"v", 0), ("a:b", "k", b"v", 10)], ids=str
+)
+def test_put_many_refuses_a_bad_item_and_stores_none(
+    backend: Backend, bad: tuple[str, str, bytes, int]
+) -> None:
+    with pytest.raises(ValueError, match=r"namespace|ttl"):
+        backend.store.put_many([(NS, "first", b"v", 10), bad])
+    assert backend.store.get(NS, "first") is None
+
+
 # --------------------------------------------------------------------------- incr
 
 

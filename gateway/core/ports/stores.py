@@ -41,6 +41,12 @@ class EphemeralStore(Protocol):
         """Store ``value``, replacing any previous one, for ``ttl_seconds`` (> 0)."""
         ...
 
+    def put_many(self, items: Sequence[tuple[str, str, bytes, int]]) -> None:
+        """:meth:`put` of each ``(namespace, key, value, ttl_seconds)``, in one round trip
+        and one transaction: after it every item is stored, or, when it raises, none is
+        (records written together, e.g. a journey and the state that names it)."""
+        ...
+
     def get(self, namespace: str, key: str) -> bytes | None:
         """The value, or ``None`` when absent, expired or consumed."""
         ...

@@ -104,13 +104,22 @@ class JourneyRecords:
 
     def save(self, journey: Journey) -> Journey:
         """Store ``journey``; the same journey, marked as stored."""
-        self._store.put(
+        self._store.put(*self.entry(journey))
+        return replace(journey, stored=True)
+
+    def save_with(self, journey: Journey, *others: tuple[str, str, bytes, int]) -> Journey:
+        """:meth:`save`, and the ``others`` (``put_many`` items) in the same round trip."""
+        self._store.put_many([*others, self.entry(journey)])
+        return replace(journey, stored=True)
+
+    def entry(self, journey: Journey) -> tuple[str, str, bytes, int]:
+        """``journey`` as an ephemeral-store item (namespace, key, sealed value, TTL)."""
+        return (
             JOURNEY_NAMESPACE,
             journey.jid,
             codec.encode(journey, self._sealer),
             self.ttl_left(journey),
         )
-        return replace(journey, stored=True)
 
     def load(self, jid: str, binding: str) -> Journey:
         """The stored journey ``jid`` of this browser.

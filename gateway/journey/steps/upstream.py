@@ -90,11 +90,12 @@ class UpstreamStep:
         name, upstream = next(iter(self._upstreams.items()))
         state = new_uuid()
         ttl = self._records.ttl_left(journey)
-        self._store.put(UPSTREAM_STATE_NAMESPACE, state, journey.jid.encode(), ttl)
-        journey = self._records.save(
+        # The state → journey mapping and the journey, written together (one round trip).
+        journey = self._records.save_with(
             replace(
                 journey.advance(JourneyState.UPSTREAM_PENDING), upstream=name, upstream_state=state
-            )
+            ),
+            (UPSTREAM_STATE_NAMESPACE, state, journey.jid.encode(), ttl),
         )
         log_event(log, "journey.upstream_started", upstream=name, journey=journey.jid)
         url = upstream.authorization_url(state, _scopes(journey), self.callback_uri(name))

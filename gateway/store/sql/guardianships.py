@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy import Row
+from sqlalchemy import bindparam
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
@@ -32,6 +33,19 @@ from gateway.store.sql.tables_identity import upstream_identities_table as _upst
 _g = _links.c
 _c = _consents.c
 _OPEN = (str(GuardianshipStatus.PENDING), str(GuardianshipStatus.VERIFIED))
+
+# Built once (values come as parameters): these run in the policy context of every login
+# (the SNILS index of an adult or a parent; a minor's guardian consents).
+_FIND_BY_SNILS = select(_subjects.c.subject_id).where(
+    _subjects.c.snils_index == bindparam("snils_index")
+)
+_LIVE_FOR_CHILD = (
+    select(_consents)
+    .where(_c.child_id == bindparam("child_id"))
+    .where(_c.client_id == bindparam("client_id"))
+    .where(_c.revoked_at.is_(None))
+    .order_by(_c.granted_at, _c.consent_id)
+)
 
 
 class SqlGuardianshipRepository:
@@ -140,7 +154,10 @@ class SqlGuardianConsentRepository:
             )
 
     def active_for_child(self, child_id: str, client_id: str) -> list[GuardianConsent]:
-        return self._live((_c.child_id == child_id) & (_c.client_id == client_id))
+        params = {"child_id": child_id, "client_id": client_id}
+        with sql_errors():
+            rows = self._connection.execute(_LIVE_FOR_CHILD, params).all()
+        return [_to_guardian_consent(row) for row in rows]
 
     def for_guardian(self, guardian_id: str) -> list[GuardianConsent]:
         return self._live(_c.guardian_id == guardian_id)
@@ -166,18 +183,7 @@ class SqlGuardianConsentRepository:
         )
         with sql_errors():
             rows = self._connection.execute(stmt).all()
-        return [
-            GuardianConsent(
-                consent_id=row.consent_id,
-                guardian_id=row.guardian_id,
-                child_id=row.child_id,
-                client_id=row.client_id,
-                scopes=tuple(str(s) for s in json.loads(row.scopes)),
-                granted_at=row.granted_at,
-                revoked_at=row.revoked_at,
-            )
-            for row in rows
-        ]
+        return [_to_guardian_consent(row) for row in rows]
 
 
 class SqlPersonIndex:
@@ -185,9 +191,8 @@ class SqlPersonIndex:
         self._connection = connection
 
     def find(self, snils_index: str) -> str | None:
-        stmt = select(_subjects.c.subject_id).where(_subjects.c.snils_index == snils_index)
         with sql_errors():
-            row = self._connection.execute(stmt).first()
+            row = self._connection.execute(_FIND_BY_SNILS, {"snils_index": snils_index}).first()
         return None if row is None else str(row[0])
 
     def set(self, subject_id: str, snils_index: str) -> None:
@@ -208,6 +213,18 @@ class SqlPersonIndex:
         }
         with sql_errors(), self._connection.begin_nested():
             self._connection.execute(insert(_upstream).values(values))
+
+
+def _to_guardian_consent(row: Row[Any]) -> GuardianConsent:
+    return GuardianConsent(
+        consent_id=row.consent_id,
+        guardian_id=row.guardian_id,
+        child_id=row.child_id,
+        client_id=row.client_id,
+        scopes=tuple(str(s) for s in json.loads(row.scopes)),
+        granted_at=row.granted_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 _links_repo: type[GuardianshipRepository] = SqlGuardianshipRepository

@@ -89,9 +89,34 @@ from gateway.store.sql.schools import SqlSchoolRepository
 from gateway.store.sql.sealed import SqlSealedRecords
 from gateway.store.sql.subjects import SqlSubjectRepository
 
+_REPOSITORIES: dict[str, Callable[[Connection], object]] = {
+    "clients": SqlClientRepository,
+    "keys": SqlKeyRepository,
+    "audit": SqlAuditRepository,
+    "invites": SqlAdminInviteRepository,
+    "data_keys": SqlDataKeyRepository,
+    "sealed": SqlSealedRecords,
+    "subjects": SqlSubjectRepository,
+    "consents": SqlConsentRepository,
+    "grants": SqlGrantRepository,
+    "refresh_tokens": SqlRefreshTokenRepository,
+    "logout_queue": SqlLogoutQueue,
+    "policies": SqlPolicyDocumentRepository,
+    "admin_queries": SqlAdminQueries,
+    "credentials": SqlCredentialRepository,
+    "schools": SqlSchoolRepository,
+    "rosters": SqlRosterRepository,
+    "guardianships": SqlGuardianshipRepository,
+    "guardian_consents": SqlGuardianConsentRepository,
+    "person_index": SqlPersonIndex,
+    "applications": SqlApplicationRepository,
+}
+"""The repositories of a unit of work by attribute name, each over its connection."""
+
 
 class SqlUnitOfWork:
-    """One Core ``Connection`` (one transaction) and the repositories over it."""
+    """One Core ``Connection`` (one transaction) and the repositories over it (each made
+    when first used)."""
 
     clients: ClientRepository
     keys: KeyRepository
@@ -128,27 +153,17 @@ class SqlUnitOfWork:
         self._connection = connection
         self._read_only = read_only
         self._on_clients_changed = on_clients_changed
-        self._clients = SqlClientRepository(connection)
-        self.clients = self._clients
-        self.keys = SqlKeyRepository(connection)
-        self.audit = SqlAuditRepository(connection)
-        self.invites = SqlAdminInviteRepository(connection)
-        self.data_keys = SqlDataKeyRepository(connection)
-        self.sealed = SqlSealedRecords(connection)
-        self.subjects = SqlSubjectRepository(connection)
-        self.consents = SqlConsentRepository(connection)
-        self.grants = SqlGrantRepository(connection)
-        self.refresh_tokens = SqlRefreshTokenRepository(connection)
-        self.logout_queue = SqlLogoutQueue(connection)
-        self.policies = SqlPolicyDocumentRepository(connection)
-        self.admin_queries = SqlAdminQueries(connection)
-        self.credentials = SqlCredentialRepository(connection)
-        self.schools = SqlSchoolRepository(connection)
-        self.rosters = SqlRosterRepository(connection)
-        self.guardianships = SqlGuardianshipRepository(connection)
-        self.guardian_consents = SqlGuardianConsentRepository(connection)
-        self.person_index = SqlPersonIndex(connection)
-        self.applications = SqlApplicationRepository(connection)
+
+    def __getattr__(self, name: str) -> object:
+        # The repositories are made on first use (a unit of work uses two or three of its
+        # twenty, and a login opens several): then kept on the instance, so this runs once
+        # per repository.
+        factory = _REPOSITORIES.get(name)
+        if factory is None:
+            raise AttributeError(name)
+        repository = factory(self._connection)
+        setattr(self, name, repository)
+        return repository
 
     @property
     def connection(self) -> Connection:
@@ -160,8 +175,9 @@ class SqlUnitOfWork:
             raise RuntimeError("a read-only unit of work cannot commit")
         with sql_errors():
             self._connection.commit()
-        if self._clients.written:
-            self._clients.written = False
+        clients = vars(self).get("clients")  # made only when this unit of work used it
+        if isinstance(clients, SqlClientRepository) and clients.written:
+            clients.written = False
             if self._on_clients_changed is not None:
                 self._on_clients_changed()
 

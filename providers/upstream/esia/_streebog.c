@@ -268,8 +268,15 @@ digest(PyObject *module, PyObject *args)
     return PyBytes_FromStringAndSize((const char *)out + (64 - size), size);
 }
 
+/* GOST R 34.10-2012 point arithmetic (ec_native.py): its own file, built in this module. */
+#include "_gost_ec.h"
+
 static PyMethodDef methods[] = {
     {"digest", digest, METH_VARARGS, digest_doc},
+    {"ec_field", ec_field, METH_VARARGS, ec_field_doc},
+    {"ec_table", ec_table, METH_VARARGS, ec_table_doc},
+    {"ec_mul_base", ec_mul_base, METH_VARARGS, ec_mul_base_doc},
+    {"ec_mul_add", ec_mul_add, METH_VARARGS, ec_mul_add_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -291,7 +298,8 @@ static PyModuleDef_Slot slots[] = {
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "providers.upstream.esia._streebog",
-    .m_doc = "Native GOST R 34.11-2012 (Streebog) for providers.upstream.esia.streebog.",
+    .m_doc = "Native GOST R 34.11-2012 (Streebog) for providers.upstream.esia.streebog, and "
+              "GOST R 34.10-2012 point arithmetic for providers.upstream.esia.ec_native.",
     .m_size = 0,
     .m_methods = methods,
     .m_slots = slots,

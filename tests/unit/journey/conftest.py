@@ -167,6 +167,11 @@ class CountingStore:
         self._note("put", namespace)
         self.inner.put(namespace, key, value, ttl_seconds)
 
+    def put_many(self, items: list[tuple[str, str, bytes, int]]) -> None:
+        for namespace, *_ in items:
+            self._note("put_many", namespace)
+        self.inner.put_many(items)
+
     def get(self, namespace: str, key: str) -> bytes | None:
         self._note("get", namespace)
         value: bytes | None = self.inner.get(namespace, key)

@@ -106,8 +106,8 @@ def test_store_work_of_a_first_login_with_consent(
     counted, store = counted_journeys(services)
     full_login(counted, fake, browser)
     assert store.ops == [
-        ("put", "upstream_state"),  # begin: state → journey
-        ("put", "journey"),  # begin: upstream_pending
+        ("put_many", "upstream_state"),  # begin, one round trip: state → journey,
+        ("put_many", "journey"),  # and the journey, upstream_pending
         ("consume", "upstream_state"),  # callback
         ("get", "journey"),
         ("put", "journey"),  # consent_pending

@@ -1,8 +1,8 @@
 """GOST R 34.10-2012 (256-bit): the standard's example, gostcrypto both ways, edge cases.
 
-Every test here runs twice: with the point multiplications in pure Python and in OpenSSL's
-libcrypto (``ec_openssl.py``); see ``ec_backends.py``. Backend-specific tests are in
-``test_gost_ec.py``.
+Every test here runs three times: with the point multiplications in pure Python, in OpenSSL's
+libcrypto (``ec_openssl.py``) and in the C code (``ec_native.py``); see ``ec_backends.py``.
+Backend-specific tests are in ``test_gost_ec.py`` and ``test_gost_ec_native.py``.
 """
 
 from __future__ import annotations

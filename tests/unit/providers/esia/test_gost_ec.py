@@ -89,13 +89,15 @@ def _py_mul_add(curve: Curve, u1: int, qx: int, qy: int, u2: int) -> tuple[int, 
 # --------------------------------------------------------------------------- selection
 
 
-def test_openssl_backend_is_selected_by_default() -> None:
+def test_openssl_backend_is_loaded_by_default() -> None:
+    """Loaded beside the C backend (which ``test_gost_ec_native.py`` checks): a key's first
+    verification goes to OpenSSL."""
     if _forced_python():
         assert gost.EC_BACKEND == "python"
         assert gost._openssl_ec is None
         return
     openssl_ec()  # skip locally / fail under CI when libcrypto cannot be used
-    assert gost.EC_BACKEND == "openssl"
+    assert gost.EC_BACKEND in ("native", "openssl")
     assert isinstance(gost._openssl_ec, OpenSslEc)
     assert gost._openssl_ec.version >= 0x3000_0000
 
@@ -105,13 +107,14 @@ def test_openssl_backend_is_selected_by_default() -> None:
     [
         ("", {"VHOD_GOST_EC": "python"}),
         ("", {"VHOD_GOST_EC": " Python "}),
-        # A machine without libcrypto: neither the soname nor find_library finds it.
+        # A machine without libcrypto: neither the soname nor find_library finds it (and
+        # the C backend is left out by VHOD_GOST_EC=openssl).
         (
             "import ctypes, ctypes.util\n"
             "def no_lib(*a, **k): raise OSError('no libcrypto')\n"
             "ctypes.CDLL = no_lib\n"
             "ctypes.util.find_library = lambda name: None\n",
-            {},
+            {"VHOD_GOST_EC": "openssl"},
         ),
     ],
     ids=["forced-by-env", "forced-any-case", "libcrypto-missing"],
@@ -227,32 +230,43 @@ def test_load_failure_and_bad_self_test_fall_back_quietly(
 # --------------------------------------------------------------------------- same points
 
 
-@PROPERTY
-@given(curve=st.sampled_from(CURVES), k=st.integers(min_value=1, max_value=1 << 256))
-def test_base_multiplication_matches_pure_python(curve: Curve, k: int) -> None:
-    ec = openssl_ec()
-    k = k % (curve.q - 1) + 1
-    assert ec.mul_base(curve, k) == _py_base(curve, k)
+ACCELERATED = st.sampled_from(["openssl", "native"])
 
 
 @PROPERTY
 @given(
+    backend=ACCELERATED,
+    curve=st.sampled_from(CURVES),
+    k=st.integers(min_value=1, max_value=1 << 256),
+)
+def test_base_multiplication_matches_pure_python(backend: str, curve: Curve, k: int) -> None:
+    k = k % (curve.q - 1) + 1
+    with use_backend(backend):
+        assert gost._base_mul(curve, k) == _py_base(curve, k)
+
+
+@PROPERTY
+@given(
+    backend=ACCELERATED,
     curve=st.sampled_from(CURVES),
     d=st.integers(min_value=1, max_value=1 << 256),
     u1=st.integers(min_value=0, max_value=1 << 256),
     u2=st.integers(min_value=0, max_value=1 << 256),
 )
-def test_double_multiplication_matches_pure_python(curve: Curve, d: int, u1: int, u2: int) -> None:
-    ec = openssl_ec()
+def test_double_multiplication_matches_pure_python(
+    backend: str, curve: Curve, d: int, u1: int, u2: int
+) -> None:
     q = curve.q
     qx, qy = _py_base(curve, d % (q - 1) + 1)
     u1, u2 = u1 % q, u2 % q
     expected = _py_mul_add(curve, u1, qx, qy, u2)
     jacobian = gost._mul_add_vartime(curve, u1, qx, qy, u2)
     assert _affine(curve, jacobian) == expected  # the pure-Python fast path, as a cross-check
-    # First use of the key (one joint EC_POINT_mul), then its own group, then again.
-    for _ in range(3):
-        assert ec.mul_add(curve, u1, qx, qy, u2) == expected
+    with use_backend(backend):
+        # The key's first use (OpenSSL: one joint EC_POINT_mul), then its own group or
+        # table (native: the C code), then again.
+        for _ in range(3):
+            assert gost._verify_mul(curve, u1, qx, qy, u2) == expected
 
 
 @pytest.mark.parametrize("curve", CURVES, ids=lambda c: c.name)
@@ -358,7 +372,10 @@ def test_standard_example_through_each_backend(backend: str) -> None:
 # --------------------------------------------------------------------------- the nine sets
 
 
-@pytest.mark.parametrize(("signer", "verifier"), [("python", "openssl"), ("openssl", "python")])
+@pytest.mark.parametrize(
+    ("signer", "verifier"),
+    [("python", "openssl"), ("openssl", "python"), ("native", "python"), ("python", "native")],
+)
 @pytest.mark.parametrize("name", sorted(OPENSSL_PARAM_SETS))
 def test_sign_with_one_backend_verify_with_the_other(name: str, signer: str, verifier: str) -> None:
     cert_key = parse_certificate(cert_path(name).read_bytes()).public_key
