@@ -30,6 +30,7 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 from gateway.http.admission import Released
+from gateway.http.admission import WsgiApp
 
 LINE = '%s "%s %s" %s %s %sms'
 """client, method, path (never the query string), status, bytes (``-`` unknown), ms."""
@@ -66,9 +67,6 @@ def stdout_logger(name: str = "vhod.access") -> logging.Logger:
     logger.setLevel(logging.INFO)
     logger.propagate = False
     return logger
-
-
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class AccessLog:

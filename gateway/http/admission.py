@@ -30,12 +30,14 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["PROBES", "AdmissionLimit", "Released"]
+__all__ = ["PROBES", "AdmissionLimit", "Released", "StartResponse", "WsgiApp"]
 
 PROBES = frozenset({"/healthz", "/readyz"})
 _BODY = b'{"error":"temporarily_unavailable","error_description":"overloaded, retry later"}'
 
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+"""A WSGI application (this middleware, the access line and the lean lane wrap one)."""
 
 
 class AdmissionLimit:

@@ -19,6 +19,7 @@ import hashlib
 from flask import Blueprint
 from flask import Response
 from flask import request
+from werkzeug.http import parse_etags
 
 from gateway.http.authz_response import oauth_provider
 from gateway.http.deps import services
@@ -53,15 +54,22 @@ DISCOVERY_TAG = Tagged()
 JWKS_TAG = Tagged()
 
 
-def _document(body: bytes, tagged: Tagged) -> Response:
+def document_answer(
+    body: bytes, tagged: Tagged, if_none_match: str | None
+) -> tuple[int, bytes, list[tuple[str, str]]]:
+    """Status, body and headers of a published document: ``304`` with only its ``ETag``
+    when ``If-None-Match`` matches it (weakly, RFC 9110 §13.1.2), else the JSON body.
+    ``Cache-Control`` comes from the security hooks (the views are ``cacheable``)."""
     tag = tagged.etag(body)
-    if request.if_none_match.contains_weak(tag):
-        response = Response(status=304)
-    else:
-        response = Response(body, mimetype="application/json")
-    response.set_etag(tag)
-    response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
-    return response
+    etag = ("ETag", f'"{tag}"')
+    if if_none_match and parse_etags(if_none_match).contains_weak(tag):
+        return 304, b"", [etag]
+    return 200, body, [("Content-Type", "application/json"), etag]
+
+
+def _document(body: bytes, tagged: Tagged) -> Response:
+    status, content, headers = document_answer(body, tagged, request.headers.get("If-None-Match"))
+    return Response(content, status=status, headers=headers)
 
 
 @bp.get(PATH_DISCOVERY)

@@ -42,18 +42,21 @@ from urllib.parse import parse_qsl
 import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" decode error handler
 from flask import Flask
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.http import parse_etags
 
 from gateway.core.logs import request_id_var
+from gateway.http.admission import StartResponse
+from gateway.http.admission import WsgiApp
 from gateway.http.deps import Services
 from gateway.http.deps import client_address
 from gateway.http.discovery import CACHE_SECONDS
 from gateway.http.discovery import DISCOVERY_TAG
 from gateway.http.discovery import JWKS_TAG
 from gateway.http.discovery import Tagged
+from gateway.http.discovery import document_answer
 from gateway.http.errors import api_error
 from gateway.http.errors import compact_json
 from gateway.http.errors import log_error
+from gateway.http.oauth import token_headers
 from gateway.http.ops import record_request
 from gateway.http.security import cache_headers
 from gateway.http.security import request_id
@@ -65,8 +68,6 @@ from gateway.oauth.context import PATH_REVOKE
 from gateway.oauth.context import PATH_TOKEN
 from gateway.oauth.context import IncomingRequest
 
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Headers = list[tuple[str, str]]
 
 _FORM = "application/x-www-form-urlencoded"
@@ -74,8 +75,6 @@ _JSON = ("Content-Type", "application/json")
 _VARY = ("Vary", "Origin")
 _DOCUMENT_ENDPOINTS = frozenset({"discovery.configuration", "discovery.jwks"})
 _CORS_ENDPOINTS = _DOCUMENT_ENDPOINTS | {"oauth.token"}
-_SKIPPED_FROM_RESULT = frozenset({"content-type", "cache-control", "pragma"})
-"""The token answer's own headers that the common ones replace (as Flask's hooks do)."""
 
 
 class FastLane:
@@ -160,13 +159,12 @@ class FastLane:
         tagged: Tagged,
     ) -> Iterable[bytes]:
         def produce() -> tuple[int, bytes, Headers]:
-            body = body_of()
-            tag = tagged.etag(body)
-            etag = ("ETag", f'"{tag}"')
-            wanted = environ.get("HTTP_IF_NONE_MATCH")
-            if wanted and parse_etags(wanted).contains_weak(tag):
-                return 304, b"", [etag]
-            return 200, body, [_JSON, ("Content-Length", str(len(body))), etag]
+            status, body, headers = document_answer(
+                body_of(), tagged, environ.get("HTTP_IF_NONE_MATCH")
+            )
+            if status == 200:
+                headers.append(("Content-Length", str(len(body))))
+            return status, body, headers
 
         return self._answer(environ, start_response, endpoint, produce)
 
@@ -217,10 +215,9 @@ class FastLane:
 
         return self._answer(environ, start_response, endpoint, produce)
 
-    def _token(self, incoming: IncomingRequest) -> tuple[int, bytes, Headers]:
+    def _token(self, incoming: IncomingRequest) -> tuple[int, Any, Headers]:
         result = self._services.oauth.token(incoming)
-        own = [(k, v) for k, v in result.headers if k.lower() not in _SKIPPED_FROM_RESULT]
-        return result.status, result.body, own
+        return result.status, result.body, token_headers(result)
 
     @staticmethod
     def _endpoint(

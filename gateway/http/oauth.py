@@ -45,6 +45,7 @@ from gateway.http.login import start_journey
 from gateway.http.security import csrf_exempt
 from gateway.oauth.authorize import AuthorizationFailure
 from gateway.oauth.context import IncomingRequest
+from gateway.oauth.server import AuthlibResponse
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +110,18 @@ def token() -> Response:
     """RFC 6749 §3.2 (POST only: GET is 405, T31e)."""
     result = oauth_provider().token(incoming(request_params()))
     response = json_response(result.body, result.status)
-    for name, value in result.headers:
-        if name.lower() != "content-type":
-            response.headers[name] = value
+    for name, value in token_headers(result):
+        response.headers[name] = value
     return response
+
+
+_SET_BY_EVERY_ANSWER = frozenset({"content-type", "cache-control", "pragma"})
+
+
+def token_headers(result: AuthlibResponse) -> list[tuple[str, str]]:
+    """The token answer's own headers, but those that every API answer sets itself (its
+    content type; ``no-store`` caching: ``gateway.http.security.cache_headers``)."""
+    return [(k, v) for k, v in result.headers if k.lower() not in _SET_BY_EVERY_ANSWER]
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])

@@ -29,8 +29,8 @@ from collections.abc import Callable
 from gateway.core.errors import StoreUnavailable
 from gateway.core.logs import log_event
 from gateway.core.ports import EphemeralStore
-from gateway.core.ports import UnitOfWorkFactory
 from gateway.core.types import Client
+from gateway.oauth.context import OAuthContext
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +69,13 @@ class ClientCache:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
-        ephemeral: EphemeralStore,
+        ctx: OAuthContext,
         *,
         max_age: float = MAX_AGE_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._uow = uow
-        self._ephemeral = ephemeral
+        """:param ctx: its stores are looked up on each use (tests swap them)."""
+        self._ctx = ctx
         self._max_age = max_age
         self._monotonic = monotonic
         self._entries: dict[str, tuple[bytes | None, float, Client | None]] = {}
@@ -84,7 +83,7 @@ class ClientCache:
 
     def version(self) -> bytes | None:
         """The client table's current version (one ephemeral read)."""
-        return self._ephemeral.get(*VERSION)
+        return self._ctx.ephemeral.get(*VERSION)
 
     def get(self, client_id: str, version: bytes | None) -> Client | None:
         """The client (``None``: no such client), read from the durable store unless this
@@ -93,7 +92,7 @@ class ClientCache:
         entry = self._entries.get(client_id)
         if entry is not None and entry[0] == version and now - entry[1] < self._max_age:
             return entry[2]
-        with self._uow(read_only=True) as uow:
+        with self._ctx.uow(read_only=True) as uow:
             client = uow.clients.get(client_id)
         with self._lock:
             if len(self._entries) >= MAX_ENTRIES:

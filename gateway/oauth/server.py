@@ -92,10 +92,7 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         super().__init__(scopes_supported=list(ctx.config.scopes))
         self.vhod = ctx
         self._throttle = ClientThrottle(ctx)
-        # The context's stores are looked up on each use (they may be swapped: R-tests).
-        self._clients = ClientCache(
-            lambda read_only=False: ctx.uow(read_only=read_only), ctx.ephemeral
-        )
+        self._clients = ClientCache(ctx)
 
     # ----------------------------------------------------------- Authlib contract
 

@@ -81,7 +81,7 @@ def test_a_change_whose_version_was_not_moved_lives_at_most_max_age(
     kit = OAuthKit(create_app(services=services).test_client(), services)
     school = kit.register("school")
     now = [1000.0]
-    cache = ClientCache(services.uow, services.ephemeral, max_age=30, monotonic=lambda: now[0])
+    cache = ClientCache(services.oauth.ctx, max_age=30, monotonic=lambda: now[0])
     version = cache.version()
     seen = cache.get("school", version)
     assert seen is not None
