@@ -431,3 +431,43 @@ def test_redis_expiry_is_real(redis_connection: redis.Redis) -> None:
         assert store.get(NS, "k") is None
     finally:
         store.delete(NS, "k")
+
+
+@pytest.mark.redis
+def test_redis_idle_connection_closed_by_the_server_is_replaced(
+    redis_connection: redis.Redis,
+) -> None:
+    """Redis restarted, or its idle ``timeout`` closed the store's connection: the next
+    operation goes out on a new connection instead of failing."""
+    prefix = f"vhodtest{secrets.token_hex(6)}"
+    store = RedisEphemeralStore(redis_connection, prefix)
+    try:
+        store.put(NS, "k", b"v", 60)
+        own_id = store._lane("CLIENT", "ID")  # the idle connection the next call takes
+        assert redis_connection.client_kill_filter(_id=str(own_id)) == 1
+        assert store.get(NS, "k") == b"v"
+        assert store._lane("CLIENT", "ID") != own_id
+    finally:
+        store.delete(NS, "k")
+
+
+@pytest.mark.redis
+def test_redis_scripts_are_loaded_again_after_a_script_flush(
+    redis_connection: redis.Redis,
+) -> None:
+    """``consume`` and ``incr`` run by their SHA; a server that forgot its scripts (a
+    restart, ``SCRIPT FLUSH``, a failover) gets them again and the operation succeeds."""
+    prefix = f"vhodtest{secrets.token_hex(6)}"
+    store = RedisEphemeralStore(redis_connection, prefix)
+    try:
+        assert store.incr(NS, "n", 60) == 1
+        redis_connection.script_flush()
+        assert store.incr(NS, "n", 60) == 2
+        store.put(NS, "k", b"v", 60)
+        redis_connection.script_flush()
+        assert store.consume(NS, "k", 60) == b"v"
+        with pytest.raises(ReplayDetected):
+            store.consume(NS, "k", 60)
+    finally:
+        store.delete(NS, "k")
+        store.delete(NS, "n")
