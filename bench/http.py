@@ -15,7 +15,9 @@ starts the servers and drives them with ``wrk`` (one thread, keep-alive) on loop
   else the local defaults; a schema and key prefix of its own, dropped afterwards), or the
   embedded SQLite default when they are not reachable (then the reference is skipped: it
   needs Redis). ``BENCH_SERVER=gunicorn`` runs it under gunicorn gthread instead. The
-  config is dev mode, so the ``fake`` upstream signs the bench's person in.
+  config is dev mode, so the ``fake`` upstream signs the bench's person in. One ``vhod
+  serve`` per connection count, its ``max_in_flight`` set to that count (nothing shed, no
+  more threads than the load needs); all on the same schema, prefix and keys.
 
 The same clients on both sides: ``client_credentials`` with a secret (HTTP Basic), scope
 ``diary``: one client gets RS256 JWT access tokens, one ES256 JWT access tokens, one opaque
@@ -182,6 +184,8 @@ class Target:
     opaque_client: str
     refresh_auth: str = ""
     refresh: Issue | None = None
+    config: Path | None = None
+    """vhod's config file (a second instance runs on it)."""
 
 
 class BenchError(RuntimeError):
@@ -712,7 +716,9 @@ def _backends() -> Iterator[Backends]:
         client.close()
 
 
-def _write_config(path: Path, port: int, store: dict[str, Any], data_dir: Path) -> None:
+def _write_config(
+    path: Path, port: int, store: dict[str, Any], data_dir: Path, connections: int
+) -> None:
     lines = [
         'mode = "dev"',
         "[server]",
@@ -721,9 +727,12 @@ def _write_config(path: Path, port: int, store: dict[str, Any], data_dir: Path) 
         f"port = {port}",
         f"workers = {WORKERS}",
         f"threads = {THREADS}",
-        # The admission limit (R14) would shed a 64-connection run (32 per worker); the bench
-        # measures throughput, so every connection is admitted (the reference sheds none).
-        "max_in_flight = 64",
+        # Sized to the load, as an operator would: each worker admits as many requests as
+        # there are connections, so none is shed by the admission limit (R14; the reference
+        # sheds none), and runs 2 x that many threads (vhod serve's rule). More threads than
+        # the load needs cost CPU under granian (measured: JWKS at 16 connections ~65 µs a
+        # request with 32 threads a worker, ~100 µs with 128).
+        f"max_in_flight = {connections}",
         f'data_dir = "{data_dir}"',
         "[store]",
         *(f"{k} = {json.dumps(v)}" for k, v in store.items()),
@@ -789,30 +798,43 @@ def _vhod_process(config: Path, port: int, log: Path) -> Iterator[int]:
 
 
 @contextmanager
-def _vhod(workdir: Path, backends: Backends) -> Iterator[Target]:
-    port = free_port()
-    config = workdir / "vhod.toml"
-    _write_config(config, port, backends.store, workdir / "var")
-    auth, refresh_secret = _prepare(config)
-    with _vhod_process(config, port, workdir / "vhod.log") as pid:
-        base = f"http://127.0.0.1:{port}"
-        yield Target(
-            "vhod",
-            base,
-            pid,
-            auth,
-            "bench-opaque",
-            _basic(REFRESH_CLIENT, refresh_secret),
-            _refresh_issuer(base, REFRESH_CLIENT, refresh_secret, "openid offline_access"),
-        )
+def _vhods(workdir: Path, backends: Backends) -> Iterator[dict[int, Target]]:
+    """One ``vhod serve`` per connection count (its config sized to it, see
+    :func:`_write_config`), all on the same schema, Redis prefix and keys; only the one
+    of the current connection count is loaded at a time."""
+    with contextlib.ExitStack() as stack:
+        found: dict[int, Target] = {}
+        prepared: tuple[dict[str, str], str] | None = None
+        for connections in CONNECTIONS:
+            port = free_port()
+            config = workdir / f"vhod-{connections}.toml"
+            _write_config(config, port, backends.store, workdir / "var", connections)
+            if prepared is None:
+                prepared = _prepare(config)
+            auth, refresh_secret = prepared
+            log = workdir / f"vhod-{connections}.log"
+            pid = stack.enter_context(_vhod_process(config, port, log))
+            base = f"http://127.0.0.1:{port}"
+            found[connections] = Target(
+                "vhod",
+                base,
+                pid,
+                auth,
+                "bench-opaque",
+                _basic(REFRESH_CLIENT, refresh_secret),
+                _refresh_issuer(base, REFRESH_CLIENT, refresh_secret, "openid offline_access"),
+                config,
+            )
+        yield found
 
 
 @contextmanager
 def _second_vhod(workdir: Path, first: Target) -> Iterator[Target]:
     """Another ``vhod serve`` on the first one's config (same schema, same Redis prefix),
     on a port of its own."""
+    assert first.config is not None
     port = free_port()
-    with _vhod_process(workdir / "vhod.toml", port, workdir / "vhod-2.log") as pid:
+    with _vhod_process(first.config, port, workdir / "vhod-2.log") as pid:
         yield Target("vhod-2", f"http://127.0.0.1:{port}", pid, first.auth, first.opaque_client)
 
 
@@ -954,20 +976,22 @@ def main() -> None:
             if missing is not None:
                 note = f"reference skipped: {missing}; vhod alone"
                 print(note)
-            vhod = stack.enter_context(_vhod(workdir, backends))
-            targets.append(vhod)
+            vhods = stack.enter_context(_vhods(workdir, backends))
             for _ in range(ROUNDS):
-                plans = {t.name: _scenarios(t) for t in targets}
-                for index in range(len(plans["vhod"])):
+                plans = {(t.name, 0): _scenarios(t) for t in targets}
+                plans.update({("vhod", c): _scenarios(t) for c, t in vhods.items()})
+                for index in range(len(plans["vhod", CONNECTIONS[0]])):
                     for connections in CONNECTIONS:
-                        for target in targets:  # interleaved: reference, vhod
-                            scenario = plans[target.name][index]
+                        # interleaved: reference, vhod
+                        for target in [*targets, vhods[connections]]:
+                            plan = plans[target.name, 0 if target.name != "vhod" else connections]
+                            scenario = plan[index]
                             _verify(target, scenario)
                             result = _measure(target, scenario, connections, workdir)
                             key = (scenario.name, connections)
                             results[target.name].setdefault(key, []).append(result)
             if backends.redis_url is not None:  # two nodes need the shared stores
-                pairs = _two_instances(workdir, vhod)
+                pairs = _two_instances(workdir, vhods[max(CONNECTIONS)])
         env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
         floors = {server: _floor(server, workdir, env) for server in SERVERS}
     _print(results, floors, pairs, backends.label, note, time.monotonic() - started)
@@ -1044,7 +1068,7 @@ def _print(
     note: str,
     elapsed: float,
 ) -> None:
-    threads = "2 x max_in_flight (128)"
+    threads = "2 x max_in_flight (max_in_flight = the connections; one vhod per count)"
     server = (
         f"vhod serve --server granian (WSGI, {WORKERS} workers x {threads} blocking threads)"
         if SERVER == "granian"

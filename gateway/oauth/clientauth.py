@@ -35,6 +35,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -258,25 +259,22 @@ class ClientThrottle:
         return failures >= self._ctx.settings.client_auth_failures_per_minute
 
     def before(
-        self, client_id: str | None, address: str, also: tuple[str, str] | None = None
-    ) -> bytes | None:
+        self, client_id: str | None, address: str, also: Sequence[tuple[str, str]] = ()
+    ) -> list[bytes | None]:
         """Refuse, unevaluated, attempts from an address that failed while over the limit.
 
-        :param also: another ephemeral (namespace, key) to read in the same round trip
-            (the client table's version); its value is returned.
+        :param also: other ephemeral (namespace, key)s to read in the same round trip (the
+            client table's version, a token looked up next); their values are returned.
         """
         if client_id is None:
-            return None if also is None else self._ctx.ephemeral.get(*also)
+            return self._ctx.ephemeral.get_many(also) if also else []
         per_client, per_address = self._keys(client_id, address)
-        wanted = [(NS_CLIENT_AUTH_FAILURES, per_client)]
-        if also is not None:
-            wanted.append(also)
-        values = self._ctx.ephemeral.get_many(wanted)
+        values = self._ctx.ephemeral.get_many([(NS_CLIENT_AUTH_FAILURES, per_client), *also])
         if self._over_limit(values[0]) and (
             self._ctx.ephemeral.get(NS_CLIENT_AUTH_FAILURES_IP, per_address) is not None
         ):
             raise RateLimited("client_auth", THROTTLE_WINDOW_SECONDS)
-        return values[1] if also is not None else None
+        return values[1:]
 
     def failed(self, client_id: str | None, address: str) -> None:
         """Count a failure; :raises RateLimited: once the client is over the limit."""

@@ -74,9 +74,15 @@ def _token_param(request: VhodOAuth2Request) -> str:
     return token
 
 
-def find_token(ctx: OAuthContext, token: str) -> FoundToken | None:
-    """Look the token up as an access token, then as a refresh token (hint ignored)."""
-    info = ctx.tokens.check_access_token(token)
+def find_token(
+    ctx: OAuthContext, token: str, read: Callable[[str, str], bytes | None] | None = None
+) -> FoundToken | None:
+    """Look the token up as an access token, then as a refresh token (hint ignored).
+
+    :param read: how an opaque access token's record is read (see
+        :meth:`~gateway.oauth.tokens.TokenService.check_access_token`).
+    """
+    info = ctx.tokens.check_access_token(token, read)
     if info is not None:
         return FoundToken(raw=token, access=info)
     if len(token) > 512:
@@ -150,7 +156,7 @@ class VhodIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
 
     def authenticate_token(self, request: VhodOAuth2Request, client: ClientModel) -> Any:
         token = _token_param(request)
-        found = find_token(_ctx(self), token)
+        found = find_token(_ctx(self), token, self.server.read_ahead)
         if found is not None and self.check_permission(found, client, request):
             return found
         return None

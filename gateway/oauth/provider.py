@@ -159,9 +159,15 @@ class OAuthProvider:
         request.vhod_ctx = self.ctx
         return request
 
-    def _endpoint(self, name: str, path: str, incoming: IncomingRequest) -> dict[str, Any]:
+    def _endpoint(
+        self,
+        name: str,
+        path: str,
+        incoming: IncomingRequest,
+        ahead: tuple[tuple[str, str], ...] = (),
+    ) -> dict[str, Any]:
         request = self._request(incoming, path)
-        with self.server.one_client_read():
+        with self.server.one_client_read(ahead):
             response: AuthlibResponse = self.server.create_endpoint_response(name, request)
         body: dict[str, Any] = response.body
         return body
@@ -171,8 +177,12 @@ class OAuthProvider:
         return self._endpoint("revocation", PATH_REVOKE, incoming)
 
     def introspect(self, incoming: IncomingRequest) -> dict[str, Any]:
-        """RFC 7662 (see ``gateway.oauth.endpoints``)."""
-        return self._endpoint("introspection", PATH_INTROSPECT, incoming)
+        """RFC 7662 (see ``gateway.oauth.endpoints``). An opaque token's record is read
+        with the client authentication's round trip."""
+        tokens = [value for name, value in incoming.params if name == "token"]
+        key = self.ctx.tokens.opaque_key(tokens[0]) if len(tokens) == 1 else None
+        ahead = (key,) if key is not None else ()
+        return self._endpoint("introspection", PATH_INTROSPECT, incoming, ahead)
 
     # ------------------------------------------------------------------ userinfo
 

@@ -64,6 +64,10 @@ class _Reads:
     version: bytes | None = None
     version_read: bool = False
     clients: dict[str, ClientModel | None] = field(default_factory=dict)
+    ahead: tuple[tuple[str, str], ...] = ()
+    """Ephemeral (namespace, key)s to read with the version (the token an endpoint looks
+    up next), so that the use case makes one round trip to the store."""
+    fetched: dict[tuple[str, str], bytes | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -123,7 +127,7 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return ClientModel(client, self.client_secret_digest)
 
     @contextmanager
-    def one_client_read(self) -> Iterator[None]:
+    def one_client_read(self, ahead: tuple[tuple[str, str], ...] = ()) -> Iterator[None]:
         """Within the block, :meth:`query_client` checks the client table's version once
         and reads each client once.
 
@@ -131,12 +135,23 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         Authlib's): the block sees the client as registered when it first looked, and
         nothing outlives the block, so a disabled client or a removed redirect URI still
         counts for the next request at once (SECURITY.md T97).
+
+        :param ahead: ephemeral keys the use case reads next; they come in the round trip
+            of the client authentication (:meth:`read_ahead` answers them).
         """
-        token = _same_reads.set(_Reads())
+        token = _same_reads.set(_Reads(ahead=ahead))
         try:
             yield
         finally:
             _same_reads.reset(token)
+
+    def read_ahead(self, namespace: str, key: str) -> bytes | None:
+        """The value of a key named to :meth:`one_client_read`, as read with the client
+        authentication; read now if it was not (no block, or no authentication yet)."""
+        reads = _same_reads.get()
+        if reads is not None and (namespace, key) in reads.fetched:
+            return reads.fetched.pop((namespace, key))
+        return self.vhod.ephemeral.get(namespace, key)
 
     def client_secret_digest(self, secret: str) -> str:
         """The keyed digest client secrets are registered under (``gateway.admin.clients``
@@ -206,9 +221,11 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         address = request.vhod_remote_addr
         reads = _same_reads.get()
         if reads is not None and not reads.version_read:
-            # The client table's version comes with the throttle's read (one round trip).
-            reads.version = self._throttle.before(claimed, address, also=VERSION)
-            reads.version_read = True
+            # The client table's version and the keys read ahead come with the throttle's
+            # read (one round trip).
+            values = self._throttle.before(claimed, address, also=(VERSION, *reads.ahead))
+            reads.version, reads.version_read = values[0], True
+            reads.fetched = dict(zip(reads.ahead, values[1:], strict=True))
         else:
             self._throttle.before(claimed, address)
         try:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -284,12 +285,26 @@ class TokenService:
 
     # ------------------------------------------------------------------ checking
 
-    def check_access_token(self, token: str) -> AccessTokenInfo | None:
+    def opaque_key(self, token: str) -> tuple[str, str] | None:
+        """Where an opaque access token's record is stored (``None`` for a JWT or a value
+        that cannot be a token): for a use case that reads it ahead."""
+        if not token or len(token) > 8192 or looks_like_jwt(token):
+            return None
+        return NS_ACCESS_TOKEN, self.digest(DIGEST_ACCESS_TOKEN, token)
+
+    def check_access_token(
+        self, token: str, read: Callable[[str, str], bytes | None] | None = None
+    ) -> AccessTokenInfo | None:
         """The token's meaning, or ``None`` when it is unknown, badly signed, of another
-        type, expired (beyond ``leeway_seconds``; RFC 7519 §4.1.4) or revoked."""
+        type, expired (beyond ``leeway_seconds``; RFC 7519 §4.1.4) or revoked.
+
+        :param read: how to read the opaque token's record (the introspection endpoint's
+            read ahead; by default the ephemeral store).
+        """
         if not token or len(token) > 8192:
             return None
-        info = self._check_jwt(token) if looks_like_jwt(token) else self._check_opaque(token)
+        jwt = looks_like_jwt(token)
+        info = self._check_jwt(token) if jwt else self._check_opaque(token, read)
         if info is None:
             return None
         if info.exp + self._settings.leeway_seconds < self._clock.now():
@@ -298,7 +313,8 @@ class TokenService:
             return None
         if self.predates_restore(info.iat):
             return None
-        if self._ephemeral.get(NS_REVOKED_JTI, info.jti) is not None:
+        # A revoked JWT is remembered by its jti; a revoked opaque token has no record.
+        if jwt and self._ephemeral.get(NS_REVOKED_JTI, info.jti) is not None:
             return None
         return info
 
@@ -326,8 +342,12 @@ class TokenService:
             return None
         return info
 
-    def _check_opaque(self, token: str) -> AccessTokenInfo | None:
-        raw = self._ephemeral.get(NS_ACCESS_TOKEN, self.digest(DIGEST_ACCESS_TOKEN, token))
+    def _check_opaque(
+        self, token: str, read: Callable[[str, str], bytes | None] | None
+    ) -> AccessTokenInfo | None:
+        raw = (read or self._ephemeral.get)(
+            NS_ACCESS_TOKEN, self.digest(DIGEST_ACCESS_TOKEN, token)
+        )
         if raw is None:
             return None
         record = OpaqueAccessToken.from_bytes(raw)
@@ -375,12 +395,14 @@ class TokenService:
         return self._restore_epoch is not None and issued_at < self._restore_epoch.not_before()
 
     def revoke_access_token(self, info: AccessTokenInfo, token: str) -> None:
-        """Revoke one access token (RFC 7009 §2.1): its ``jti`` until it expires; an
-        opaque token's record is deleted as well."""
-        ttl = max(1, int(info.exp + self._settings.leeway_seconds - self._clock.now()) + 1)
-        self._ephemeral.put(NS_REVOKED_JTI, info.jti, b"1", ttl)
+        """Revoke one access token (RFC 7009 §2.1): an opaque token's record is deleted
+        (one atomic step: the token is unknown from then on); a JWT's ``jti`` is remembered
+        until the token expires."""
         if not looks_like_jwt(token):
             self._ephemeral.delete(NS_ACCESS_TOKEN, self.digest(DIGEST_ACCESS_TOKEN, token))
+            return
+        ttl = max(1, int(info.exp + self._settings.leeway_seconds - self._clock.now()) + 1)
+        self._ephemeral.put(NS_REVOKED_JTI, info.jti, b"1", ttl)
 
     def peek_other_jwt(self, token: str) -> str | None:
         """``"id_token"`` or ``"logout_token"`` when ``token`` is one of ours of that kind

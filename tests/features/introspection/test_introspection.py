@@ -102,3 +102,40 @@ def test_opaque_and_client_credentials_tokens(kit: OAuthKit) -> None:
     body = kit.introspect(rc, cc["access_token"]).get_json()
     assert body["active"] is True
     assert body["sub"] == "opaque"
+
+
+def test_opaque_token_introspection_reads_the_store_once(
+    kit: OAuthKit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller's authentication (throttle counter, client-table version) and the
+    token's record come in one round trip to the ephemeral store; the answer is the same
+    as with separate reads, and a revoked token is inactive at once."""
+    rc = kit.register("opaque-rs", token_format=TokenFormat.OPAQUE, introspection_allowed=True)
+    issued = kit.client.post(
+        "/token", data={"grant_type": "client_credentials"}, headers=rc.auth()
+    ).get_json()["access_token"]
+    assert kit.introspect(rc, issued).get_json()["active"] is True  # the restore epoch cached
+    store = kit.services.ephemeral
+    calls: list[str] = []
+    inside = [False]
+    for name in ("get", "get_many", "consume", "incr"):
+        original = getattr(store, name)
+
+        def counted(*args: Any, _name: str = name, _original: Any = original) -> Any:
+            if inside[0]:  # a backend's get_many made of gets
+                return _original(*args)
+            calls.append(_name)
+            inside[0] = True
+            try:
+                return _original(*args)
+            finally:
+                inside[0] = False
+
+        monkeypatch.setattr(store, name, counted)
+    body = kit.introspect(rc, issued).get_json()
+    assert body["active"] is True
+    assert body["client_id"] == "opaque-rs"
+    assert calls == ["get_many"]
+    monkeypatch.undo()
+    assert kit.client.post("/revoke", data={"token": issued}, headers=rc.auth()).status_code == 200
+    assert kit.introspect(rc, issued).get_json() == {"active": False}
