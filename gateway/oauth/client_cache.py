@@ -80,10 +80,28 @@ class ClientCache:
         self._monotonic = monotonic
         self._entries: dict[str, tuple[bytes | None, float, Client | None]] = {}
         self._lock = threading.Lock()
+        self._seen: bytes | None = None
 
     def version(self) -> bytes | None:
         """The client table's current version (one ephemeral read)."""
-        return self._ctx.ephemeral.get(*VERSION)
+        return self.seen(self._ctx.ephemeral.get(*VERSION))
+
+    def seen(self, version: bytes | None) -> bytes | None:
+        """Note ``version`` as the latest read from the store (and return it)."""
+        self._seen = version
+        return version
+
+    def assumed(self, client_id: str) -> tuple[bytes, Client] | None:
+        """The version last read and the client as cached under it, when there are both
+        and the entry is within ``max_age`` — what a deferred check
+        (``gateway.oauth.deferred``) may assume until its write reads the real version."""
+        version = self._seen
+        entry = self._entries.get(client_id)
+        if version is None or entry is None or entry[0] != version or entry[2] is None:
+            return None
+        if self._monotonic() - entry[1] >= self._max_age:
+            return None
+        return version, entry[2]
 
     def get(self, client_id: str, version: bytes | None) -> Client | None:
         """The client (``None``: no such client), read from the durable store unless this

@@ -24,6 +24,12 @@ without being evaluated, so guessing stops; a correct secret from an address tha
 not failed keeps working, so an attacker cannot lock the real client out [POLICY]. The
 bound on guesses is therefore the limit plus one per attacking address per minute, on
 secrets of 256 bits.
+
+A client this process has seen fail within the window is **unquiet**
+(:meth:`ClientThrottle.quiet`): its requests always read the counter before the secret
+is evaluated. Only quiet clients may have their check deferred to the token's write
+(``gateway.oauth.deferred``), where the secret is evaluated first — so a node evaluates a
+locked-out client's secret at most once a window before it has seen the failures.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import hmac
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
@@ -60,6 +67,7 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGS = ("RS256", "ES256")
 MAX_ASSERTION_LIFETIME_SECONDS = 600
 THROTTLE_WINDOW_SECONDS = 60
+_MAX_UNQUIET = 4096
 
 
 def parse_basic(header: str | None) -> tuple[str, str] | None:
@@ -243,19 +251,39 @@ class PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
 class ClientThrottle:
     """Counts failed client authentications (see the module docstring)."""
 
-    def __init__(self, ctx: OAuthContext) -> None:
+    def __init__(self, ctx: OAuthContext, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._ctx = ctx
+        self._monotonic = monotonic
+        self._unquiet: dict[str, float] = {}
+
+    def quiet(self, client_id: str) -> bool:
+        """No failure of the client seen by this process within the window."""
+        until = self._unquiet.get(client_id)
+        return until is None or until <= self._monotonic()
+
+    def _note(self, client_id: str) -> None:
+        if len(self._unquiet) >= _MAX_UNQUIET:
+            self._unquiet.clear()
+        self._unquiet[client_id] = self._monotonic() + THROTTLE_WINDOW_SECONDS
 
     def _keys(self, client_id: str, address: str) -> tuple[str, str]:
         per_client = keyed_digest(b"throttle", "client", client_id)
         per_address = keyed_digest(b"throttle", "client_ip", f"{client_id}\x00{address}")
         return per_client, per_address
 
-    def _over_limit(self, raw: bytes | None) -> bool:
+    def failure_key(self, client_id: str) -> tuple[str, str]:
+        """The (namespace, key) of the client's failure counter."""
+        return NS_CLIENT_AUTH_FAILURES, keyed_digest(b"throttle", "client", client_id)
+
+    def over_limit(self, client_id: str, raw: bytes | None) -> bool:
+        """Whether the client's failure counter (its value ``raw``) is at or over the
+        limit; any failure makes the client unquiet."""
         try:
             failures = int(raw) if raw is not None else 0
         except ValueError:
             failures = 0
+        if failures:
+            self._note(client_id)
         return failures >= self._ctx.settings.client_auth_failures_per_minute
 
     def before(
@@ -270,7 +298,7 @@ class ClientThrottle:
             return self._ctx.ephemeral.get_many(also) if also else []
         per_client, per_address = self._keys(client_id, address)
         values = self._ctx.ephemeral.get_many([(NS_CLIENT_AUTH_FAILURES, per_client), *also])
-        if self._over_limit(values[0]) and (
+        if self.over_limit(client_id, values[0]) and (
             self._ctx.ephemeral.get(NS_CLIENT_AUTH_FAILURES_IP, per_address) is not None
         ):
             raise RateLimited("client_auth", THROTTLE_WINDOW_SECONDS)
@@ -280,6 +308,7 @@ class ClientThrottle:
         """Count a failure; :raises RateLimited: once the client is over the limit."""
         if client_id is None:
             return
+        self._note(client_id)
         per_client, per_address = self._keys(client_id, address)
         count = self._ctx.ephemeral.incr(
             NS_CLIENT_AUTH_FAILURES, per_client, THROTTLE_WINDOW_SECONDS

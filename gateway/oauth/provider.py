@@ -49,6 +49,9 @@ from gateway.oauth.context import PATH_TOKEN
 from gateway.oauth.context import IncomingRequest
 from gateway.oauth.context import OAuthContext
 from gateway.oauth.context import build_oauth_context
+from gateway.oauth.deferred import StaleAuthentication
+from gateway.oauth.deferred import deferred_check
+from gateway.oauth.deferred import unsettled
 from gateway.oauth.discovery import metadata
 from gateway.oauth.grants import principal_of
 from gateway.oauth.logout import LogoutService
@@ -124,10 +127,29 @@ class OAuthProvider:
         _no_duplicates(incoming)
         if not any(k == "grant_type" for k, _ in incoming.params):
             raise InvalidRequestError("grant_type is required.")
+        may_defer = ("grant_type", "client_credentials") in incoming.params
+        try:
+            return self._token(incoming, may_defer)
+        except StaleAuthentication:
+            return self._token(incoming, False)
+
+    def _token(self, incoming: IncomingRequest, may_defer: bool) -> AuthlibResponse:
+        """One attempt; a client_credentials request may defer its client checks to its
+        write (``gateway.oauth.deferred``): :raises StaleAuthentication: when the
+        assumption did not hold or was never checked — run it again without deferring."""
         request = self._request(incoming, PATH_TOKEN)
         try:
-            with self.server.one_client_read():
-                response: AuthlibResponse = self.server.create_token_response(request)
+            with deferred_check(), self.server.one_client_read(may_defer=may_defer):
+                try:
+                    response: AuthlibResponse = self.server.create_token_response(request)
+                except StaleAuthentication:
+                    raise
+                except Exception:
+                    if unsettled():
+                        raise StaleAuthentication() from None
+                    raise
+                if unsettled():
+                    raise StaleAuthentication()
         except StoreUnavailable:
             self._restore_code(request)
             raise

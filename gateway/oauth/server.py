@@ -29,6 +29,7 @@ from gateway.core.errors import InvalidClientError
 from gateway.core.errors import InvalidScopeError
 from gateway.core.errors import ProtocolError
 from gateway.core.types import Client
+from gateway.core.types import TokenFormat
 from gateway.oauth.adapters import ClientModel
 from gateway.oauth.adapters import VhodOAuth2Request
 from gateway.oauth.client_cache import VERSION
@@ -39,6 +40,9 @@ from gateway.oauth.clientauth import SecretAuthentication
 from gateway.oauth.clientauth import check_single_method
 from gateway.oauth.clientauth import claimed_client_id
 from gateway.oauth.context import OAuthContext
+from gateway.oauth.deferred import DeferredCheck
+from gateway.oauth.deferred import StaleAuthentication
+from gateway.oauth.deferred import defer
 from gateway.oauth.endpoints import VhodIntrospectionEndpoint
 from gateway.oauth.endpoints import VhodRevocationEndpoint
 from gateway.oauth.errors import from_authlib
@@ -64,6 +68,9 @@ class _Reads:
     version: bytes | None = None
     version_read: bool = False
     clients: dict[str, ClientModel | None] = field(default_factory=dict)
+    may_defer: bool = False
+    """The use case may authenticate its client against the cache and check the version
+    and the throttle with its write (``gateway.oauth.deferred``)."""
     ahead: tuple[tuple[str, str], ...] = ()
     """Ephemeral (namespace, key)s to read with the version (the token an endpoint looks
     up next), so that the use case makes one round trip to the store."""
@@ -127,7 +134,9 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return ClientModel(client, self.client_secret_digest)
 
     @contextmanager
-    def one_client_read(self, ahead: tuple[tuple[str, str], ...] = ()) -> Iterator[None]:
+    def one_client_read(
+        self, ahead: tuple[tuple[str, str], ...] = (), may_defer: bool = False
+    ) -> Iterator[None]:
         """Within the block, :meth:`query_client` checks the client table's version once
         and reads each client once.
 
@@ -138,8 +147,10 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
         :param ahead: ephemeral keys the use case reads next; they come in the round trip
             of the client authentication (:meth:`read_ahead` answers them).
+        :param may_defer: see :meth:`authenticate_client` (inside
+            :func:`gateway.oauth.deferred.deferred_check`).
         """
-        token = _same_reads.set(_Reads(ahead=ahead))
+        token = _same_reads.set(_Reads(ahead=ahead, may_defer=may_defer))
         try:
             yield
         finally:
@@ -220,17 +231,22 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         claimed = claimed_client_id(request)
         address = request.vhod_remote_addr
         reads = _same_reads.get()
-        if reads is not None and not reads.version_read:
+        deferred = reads is not None and not reads.version_read and self._defer(reads, claimed)
+        if deferred:
+            pass  # checked with the use case's write
+        elif reads is not None and not reads.version_read:
             # The client table's version and the keys read ahead come with the throttle's
             # read (one round trip).
             values = self._throttle.before(claimed, address, also=(VERSION, *reads.ahead))
-            reads.version, reads.version_read = values[0], True
+            reads.version, reads.version_read = self._clients.seen(values[0]), True
             reads.fetched = dict(zip(reads.ahead, values[1:], strict=True))
         else:
             self._throttle.before(claimed, address)
         try:
             client: ClientModel = super().authenticate_client(request, methods, endpoint)
         except (OAuth2Error, InvalidClientError) as error:
+            if deferred:  # perhaps a secret rotated since: decide (and count) with the reads
+                raise StaleAuthentication() from None
             self.vhod.event(
                 "client_auth.failed",
                 logging.WARNING,
@@ -241,6 +257,31 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             debug = error.debug if isinstance(error, ProtocolError) else str(error.description)
             raise InvalidClientError(debug=debug) from None
         return client
+
+    def _defer(self, reads: _Reads, claimed: str | None) -> bool:
+        """Assume the version this process last read, when the use case allows it and the
+        claimed client is cached under it with opaque access tokens and has not failed
+        lately (``ClientThrottle.quiet``); its one write then checks the version and the
+        failure counter (``gateway.oauth.deferred``)."""
+        if not reads.may_defer or reads.ahead or claimed is None:
+            return False
+        if not self._throttle.quiet(claimed):
+            return False
+        assumed = self._clients.assumed(claimed)
+        if assumed is None:
+            return False
+        version, client = assumed
+        if client.disabled or client.token_format is not TokenFormat.OPAQUE:
+            return False
+        throttle = self._throttle
+
+        def accept(values: list[bytes | None]) -> bool:
+            fresh = not throttle.over_limit(claimed, values[0])  # notes a failure
+            return values[1] == version and fresh
+
+        defer(DeferredCheck((throttle.failure_key(claimed), VERSION), accept))
+        reads.version, reads.version_read = version, True
+        return True
 
 
 def build_authorization_server(ctx: OAuthContext) -> VhodAuthorizationServer:

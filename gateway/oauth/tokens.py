@@ -31,12 +31,14 @@ against the durable ``grants`` table instead.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.config.schema import OAuthSettings
+from gateway.core.errors import StoreUnavailable
 from gateway.core.ids import keyed_digest
 from gateway.core.ids import new_code
 from gateway.core.ids import new_id
@@ -47,6 +49,8 @@ from gateway.core.ports import GrantRevoker
 from gateway.core.ports import RestoreEpoch
 from gateway.core.types import Client
 from gateway.core.types import TokenFormat
+from gateway.oauth.deferred import StaleAuthentication
+from gateway.oauth.deferred import pending
 from gateway.oauth.jose import TYP_ACCESS_TOKEN
 from gateway.oauth.jose import TYP_ID_TOKEN
 from gateway.oauth.jose import TYP_LOGOUT_TOKEN
@@ -210,14 +214,25 @@ class TokenService:
                 sid=claims.get("sid"),
                 act_sub=claims["act"]["sub"] if "act" in claims else None,
             )
-            self._ephemeral.put(
-                NS_ACCESS_TOKEN,
-                self.digest(DIGEST_ACCESS_TOKEN, token),
-                record.to_bytes(),
-                ttl + self._settings.leeway_seconds,
-            )
+            self._store_opaque(token, record.to_bytes(), ttl + self._settings.leeway_seconds)
             return token, ttl
         return self._jose.sign(claims, client.access_token_alg, TYP_ACCESS_TOKEN), ttl
+
+    def _store_opaque(self, token: str, record: bytes, ttl: int) -> None:
+        """Store an opaque token's record; with a deferred check pending, check it in the
+        same round trip (``gateway.oauth.deferred``) and take the record back when it
+        fails."""
+        key = self.digest(DIGEST_ACCESS_TOKEN, token)
+        check = pending()
+        if check is None:
+            self._ephemeral.put(NS_ACCESS_TOKEN, key, record, ttl)
+            return
+        values = self._ephemeral.put_and_get_many((NS_ACCESS_TOKEN, key, record, ttl), check.keys)
+        check.settled = True
+        if not check.accept(values):
+            with contextlib.suppress(StoreUnavailable):  # unknown outside this process
+                self._ephemeral.delete(NS_ACCESS_TOKEN, key)
+            raise StaleAuthentication()
 
     def _person_claims(self, client: Client, principal: Principal) -> dict[str, Any]:
         claims: dict[str, Any] = {"gid": principal.grant_id}

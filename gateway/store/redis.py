@@ -92,16 +92,19 @@ class _Lane:
         self._idle: deque[Any] = deque()
         self._pid = os.getpid()
 
-    def __call__(self, *args: Any) -> Any:
+    def _take(self) -> Any:
         if self._pid != os.getpid():
             self._idle = deque()
             self._pid = os.getpid()
         try:
             conn = self._idle.pop()
         except IndexError:
-            conn = self._pool.make_connection()
-        else:
-            _fresh(conn)
+            return self._pool.make_connection()
+        _fresh(conn)
+        return conn
+
+    def __call__(self, *args: Any) -> Any:
+        conn = self._take()
         try:
             conn.send_command(*args)
             reply = conn.read_response()
@@ -113,6 +116,27 @@ class _Lane:
             raise
         self._idle.append(conn)
         return reply
+
+    def pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Several commands in one write and their replies in order (not a transaction);
+        a server error reply to any of them is raised once all replies are read."""
+        conn = self._take()
+        replies: list[Any] = []
+        try:
+            conn.send_packed_command(conn.pack_commands(commands))
+            for _ in commands:
+                try:
+                    replies.append(conn.read_response())
+                except redis_exc.ResponseError as error:
+                    replies.append(error)
+        except BaseException:
+            conn.disconnect()
+            raise
+        self._idle.append(conn)
+        for reply in replies:
+            if isinstance(reply, redis_exc.ResponseError):
+                raise reply
+        return replies
 
     def script(self, script: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """``EVALSHA``, loading the script once when the server does not know it."""
@@ -198,6 +222,25 @@ class RedisEphemeralStore:
             return []
         with _redis_errors():
             raws: Any = self._lane("MGET", *[self.redis_key(ns, key) for ns, key in keys])
+        return [_stored(raw) for raw in raws]
+
+    def put_and_get_many(
+        self, item: tuple[str, str, bytes, int], keys: Sequence[tuple[str, str]]
+    ) -> list[bytes | None]:
+        """``SET`` and ``MGET`` pipelined: one round trip."""
+        namespace, key, value, ttl_seconds = item
+        check_namespace(namespace)
+        check_ttl(ttl_seconds)
+        for other, _ in keys:
+            check_namespace(other)
+        if not keys:
+            self.put(*item)
+            return []
+        with _redis_errors():
+            _, raws = self._lane.pipeline(
+                ("SET", self.redis_key(namespace, key), _VALUE + bytes(value), "EX", ttl_seconds),
+                ("MGET", *[self.redis_key(ns, k) for ns, k in keys]),
+            )
         return [_stored(raw) for raw in raws]
 
     def delete(self, namespace: str, key: str) -> bool:

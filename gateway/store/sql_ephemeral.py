@@ -212,6 +212,12 @@ class SqlEphemeralStore:
     def get_many(self, keys: Sequence[tuple[str, str]]) -> list[bytes | None]:
         return [self.get(namespace, key) for namespace, key in keys]
 
+    def put_and_get_many(
+        self, item: tuple[str, str, bytes, int], keys: Sequence[tuple[str, str]]
+    ) -> list[bytes | None]:
+        self.put(*item)
+        return self.get_many(keys)
+
     def delete(self, namespace: str, key: str) -> bool:
         check_namespace(namespace)
         now = self._clock.now()

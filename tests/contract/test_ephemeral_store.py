@@ -157,6 +157,19 @@ def test_get_many_answers_each_key_as_get_does(backend: Backend) -> None:
         store.get_many([("bad:ns", "k")])
 
 
+def test_put_and_get_many_writes_and_reads_in_one_call(backend: Backend) -> None:
+    store = backend.store
+    store.put(NS, "a", b"1", 60)
+    values = store.put_and_get_many((NS, "t", b"token", 60), [(NS, "a"), (NS, "missing")])
+    assert values == [b"1", None]
+    assert store.get(NS, "t") == b"token"
+    assert store.put_and_get_many((NS, "u", b"x", 60), []) == []
+    assert store.get(NS, "u") == b"x"
+    with pytest.raises(ValueError, match="ttl_seconds"):
+        store.put_and_get_many((NS, "v", b"x", 0), [(NS, "a")])
+    assert store.get(NS, "v") is None
+
+
 def test_get_of_a_missing_key_is_none(backend: Backend) -> None:
     assert backend.store.get(NS, "missing") is None
 

@@ -56,6 +56,15 @@ class EphemeralStore(Protocol):
         has them (a hot path reading several small values)."""
         ...
 
+    def put_and_get_many(
+        self, item: tuple[str, str, bytes, int], keys: Sequence[tuple[str, str]]
+    ) -> list[bytes | None]:
+        """:meth:`put` of ``item`` and :meth:`get_many` of ``keys``, in one round trip where
+        the backend has them (a use case whose one write also checks what it assumed; see
+        ``gateway.oauth.deferred``). Not a transaction: the reads may see the store just
+        before or just after the write."""
+        ...
+
     def delete(self, namespace: str, key: str) -> bool:
         """Remove the key (and any tombstone); ``True`` when something was removed."""
         ...

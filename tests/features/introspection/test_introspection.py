@@ -11,6 +11,7 @@ from gateway.core.types import TokenFormat
 from tests.helpers.oauth import ISSUER
 from tests.helpers.oauth import OAuthKit
 from tests.helpers.oauth import RegisteredClient
+from tests.helpers.store_calls import count_store_calls
 
 
 @pytest.fixture
@@ -115,23 +116,7 @@ def test_opaque_token_introspection_reads_the_store_once(
         "/token", data={"grant_type": "client_credentials"}, headers=rc.auth()
     ).get_json()["access_token"]
     assert kit.introspect(rc, issued).get_json()["active"] is True  # the restore epoch cached
-    store = kit.services.ephemeral
-    calls: list[str] = []
-    inside = [False]
-    for name in ("get", "get_many", "consume", "incr"):
-        original = getattr(store, name)
-
-        def counted(*args: Any, _name: str = name, _original: Any = original) -> Any:
-            if inside[0]:  # a backend's get_many made of gets
-                return _original(*args)
-            calls.append(_name)
-            inside[0] = True
-            try:
-                return _original(*args)
-            finally:
-                inside[0] = False
-
-        monkeypatch.setattr(store, name, counted)
+    calls = count_store_calls(kit.services.ephemeral, monkeypatch)
     body = kit.introspect(rc, issued).get_json()
     assert body["active"] is True
     assert body["client_id"] == "opaque-rs"

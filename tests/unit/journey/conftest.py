@@ -183,6 +183,13 @@ class CountingStore:
         values: list[bytes | None] = self.inner.get_many(keys)
         return values
 
+    def put_and_get_many(self, item: Any, keys: Any) -> list[bytes | None]:
+        self._note("put", item[0])
+        for namespace, _ in keys:
+            self._note("get", namespace)
+        values: list[bytes | None] = self.inner.put_and_get_many(item, keys)
+        return values
+
     def delete(self, namespace: str, key: str) -> bool:
         self._note("delete", namespace)
         return bool(self.inner.delete(namespace, key))
