@@ -6,8 +6,10 @@ Liveness never touches a store, so a Redis outage drains traffic without a resta
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from typing import Any
 
 from flask import Blueprint
 from flask import Flask
@@ -104,6 +106,18 @@ def init_metrics(app: Flask) -> None:
 
 def record_request(endpoint: str, method: str, status: int, started: float | None) -> None:
     """Count a request and time it from ``started`` (``time.perf_counter()``)."""
-    REQUESTS.labels(endpoint, method, str(status)).inc()
+    _requests(endpoint, method, status).inc()
     if started is not None:
-        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        _latency(endpoint).observe(time.perf_counter() - started)
+
+
+@functools.lru_cache(maxsize=4096)
+def _requests(endpoint: str, method: str, status: int) -> Any:
+    """The counter's child of these labels (looked up once: ``labels()`` takes a lock and
+    builds its key on every call)."""
+    return REQUESTS.labels(endpoint, method, str(status))
+
+
+@functools.lru_cache(maxsize=1024)
+def _latency(endpoint: str) -> Any:
+    return LATENCY.labels(endpoint)
