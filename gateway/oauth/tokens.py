@@ -407,7 +407,13 @@ class TokenService:
 
     def predates_restore(self, issued_at: float) -> bool:
         """Issued before the last database restore (``vhod db restored``; R15): dead."""
-        return self._restore_epoch is not None and issued_at < self._restore_epoch.not_before()
+        return issued_at < self.restore_cutoff()
+
+    def restore_cutoff(self) -> float:
+        """What was issued before this is dead (R15; 0 when no restore happened). Read
+        it before a transaction: on the embedded default it may read the ephemeral store,
+        i.e. take a second database connection."""
+        return 0.0 if self._restore_epoch is None else self._restore_epoch.not_before()
 
     def revoke_access_token(self, info: AccessTokenInfo, token: str) -> None:
         """Revoke one access token (RFC 7009 §2.1): an opaque token's record is deleted

@@ -49,15 +49,18 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
         a token whose grant holds a scope the client is no longer registered for (T41b). A
         token
         used before — sequentially or by a concurrent request that won the conditional
-        ``UPDATE`` — revokes its whole family (T37, T38). The use commits at once: if
-        issuing the next link then fails, the chain is broken and the person signs in
-        again (fail closed; never two live chains).
+        ``UPDATE`` — revokes its whole family (T37, T38). The use commits at once, in
+        one transaction with the next link of the chain (made here, given out by
+        :meth:`issue_token`): if issuing the tokens then fails, the new link was never
+        given out, the chain is broken and the person signs in again (fail closed; never
+        two live chains).
         """
         ctx = context_of(self)
         client: ClientModel = self.request.client
         now = ctx.clock.now()
         digest = ctx.tokens.digest(DIGEST_REFRESH_TOKEN, refresh_token)
         requested = set((self.request.payload.scope or "").split())
+        cutoff = ctx.tokens.restore_cutoff()
         with ctx.uow() as uow:
             # The common case first: an unused token is used at once (one conditional
             # UPDATE … RETURNING); every check below that fails leaves the block without
@@ -78,25 +81,46 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
             ):
                 ctx.event("refresh_token.child_unlinked", client_id=client.client_id)
                 raise InvalidGrantError("The refresh token expired or was revoked.")
+            # The grant as committed is the authority on its revocation: every revocation
+            # commits before it marks the grant's access tokens in the ephemeral store.
             live = (
                 grant is not None
                 and grant.revoked_at is None
                 and stored.expires_at > now
                 and grant.expires_at > now
+                and grant.created_at >= cutoff
             )
-            if not reused and live:
+            if not reused and live and grant is not None:
+                following, _ = ctx.tokens.refresh_token()
+                uow.refresh_tokens.add(
+                    refresh_link(
+                        ctx,
+                        following,
+                        grant,
+                        generation=stored.generation + 1,
+                        scopes=stored.scopes,
+                        now=now,
+                    )
+                )
+                audit_issued_for_child(ctx, uow, now, grant, self.GRANT_TYPE)
                 uow.commit()
+                self.request.vhod_next_refresh = following
         if reused:
             self._punish_reuse(grant)
-        if (
-            grant is None
-            or not live
-            or ctx.tokens.is_grant_revoked(grant.grant_id)
-            or ctx.tokens.predates_restore(grant.created_at)
-        ):
+        if grant is None or not live:
             raise InvalidGrantError("The refresh token expired or was revoked.")
         self.request.vhod_grant = grant
         return RefreshTokenModel(replace(stored, used_at=now), now)
+
+    def issue_token(self, user: Principal, refresh_token: RefreshTokenModel) -> dict[str, Any]:
+        """The access token (narrowed to a requested ``scope``) and the next refresh
+        token, stored with the old one's use (:meth:`authenticate_refresh_token`)."""
+        scope = self.request.payload.scope or refresh_token.get_scope()
+        token: dict[str, Any] = self.generate_token(
+            user=user, scope=scope, include_refresh_token=False
+        )
+        token["refresh_token"] = self.request.vhod_next_refresh
+        return token
 
     def _validate_token_scope(self, token: RefreshTokenModel) -> None:
         """Checked before the token is used (see :meth:`authenticate_refresh_token`), so
@@ -114,28 +138,11 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
         return principal_of(grant)
 
     def save_token(self, token: dict[str, Any]) -> None:
-        """The next link of the chain: original scope (a narrower request narrows only
-        the access token; T39d), idle expiry bounded by the family's absolute expiry."""
+        """Nothing left to store: the next link of the chain — original scope (a narrower
+        request narrows only the access token; T39d), idle expiry bounded by the family's
+        absolute expiry — was committed with the old token's use."""
         ctx = context_of(self)
         grant: Grant = self.request.vhod_grant
-        old: RefreshTokenModel = self.request.refresh_token
-        now = ctx.clock.now()
-        refresh = token.get("refresh_token")
-        if isinstance(refresh, str) or grant.acting_for is not None:
-            with ctx.uow() as uow:
-                if isinstance(refresh, str):
-                    uow.refresh_tokens.add(
-                        refresh_link(
-                            ctx,
-                            refresh,
-                            grant,
-                            generation=old.token.generation + 1,
-                            scopes=old.token.scopes,
-                            now=now,
-                        )
-                    )
-                audit_issued_for_child(ctx, uow, now, grant, self.GRANT_TYPE)
-                uow.commit()
         crash_point("token.refresh_rotated")
         ctx.event("token.refreshed", client_id=grant.client_id, grant_id=grant.grant_id)
 
