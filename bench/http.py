@@ -49,7 +49,9 @@ vhod/reference from this run only. Then:
   duration) for token (opaque) and introspection: combined req/s beside one instance's
   (measured right before, same duration) and the growth factor, with CPU per request.
 
-Everything started here is stopped by PID.
+Everything started here is stopped by PID. ``wrk``, ``node`` and ``npm`` are installed
+from the Debian packages when missing and this runs as root (else the run says what is
+missing: without ``wrk`` nothing is measured, without Node vhod is measured alone).
 
 Knobs: ``BENCH_DURATION`` (default ``10s``), ``BENCH_WARMUP`` (``3s``),
 ``BENCH_CONNECTIONS`` (``16,64``), ``BENCH_ROUNDS`` (``2``), ``BENCH_SERVER``
@@ -848,10 +850,30 @@ def _state(pid: int) -> str:
 # ------------------------------------------------------------------------------ reference
 
 
+def _installed(tool: str, packages: tuple[str, ...]) -> bool:
+    """``tool`` is on the PATH, or was just installed from the Debian packages (when
+    ``apt-get`` can run here: as root, with the package registry reachable)."""
+    if shutil.which(tool) is not None:
+        return True
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        return False
+    print(f"installing {' '.join(packages)} (apt-get) for {tool} ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    with contextlib.suppress(subprocess.SubprocessError, OSError):
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", *packages],
+            env=env,
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
+    return shutil.which(tool) is not None
+
+
 def _reference_unavailable() -> str | None:
     for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not installed (apt-get install nodejs npm)"
+        if not _installed(tool, ("nodejs", "npm")):
+            return f"{tool} is not installed and could not be (apt-get install nodejs npm)"
     return None
 
 
@@ -951,8 +973,8 @@ class Pair:
 
 
 def main() -> None:
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (apt-get install wrk)")
+    if not _installed("wrk", ("wrk",)):
+        print("wrk is not installed and could not be (apt-get install wrk)")
         return
     if SERVER not in SERVERS:
         print(f"BENCH_SERVER={SERVER!r}: choose granian or gunicorn")
