@@ -267,9 +267,8 @@ class ClientThrottle:
         self._unquiet[client_id] = self._monotonic() + THROTTLE_WINDOW_SECONDS
 
     def _keys(self, client_id: str, address: str) -> tuple[str, str]:
-        per_client = keyed_digest(b"throttle", "client", client_id)
         per_address = keyed_digest(b"throttle", "client_ip", f"{client_id}\x00{address}")
-        return per_client, per_address
+        return self.failure_key(client_id)[1], per_address
 
     def failure_key(self, client_id: str) -> tuple[str, str]:
         """The (namespace, key) of the client's failure counter."""

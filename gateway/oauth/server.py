@@ -231,17 +231,17 @@ class VhodAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         claimed = claimed_client_id(request)
         address = request.vhod_remote_addr
         reads = _same_reads.get()
-        deferred = reads is not None and not reads.version_read and self._defer(reads, claimed)
-        if deferred:
-            pass  # checked with the use case's write
-        elif reads is not None and not reads.version_read:
-            # The client table's version and the keys read ahead come with the throttle's
-            # read (one round trip).
-            values = self._throttle.before(claimed, address, also=(VERSION, *reads.ahead))
-            reads.version, reads.version_read = self._clients.seen(values[0]), True
-            reads.fetched = dict(zip(reads.ahead, values[1:], strict=True))
-        else:
+        deferred = False
+        if reads is None or reads.version_read:
             self._throttle.before(claimed, address)
+        else:
+            # Checked with the use case's write, or the client table's version and the
+            # keys read ahead come with the throttle's read (one round trip either way).
+            deferred = self._defer(reads, claimed)
+            if not deferred:
+                values = self._throttle.before(claimed, address, also=(VERSION, *reads.ahead))
+                reads.version, reads.version_read = self._clients.seen(values[0]), True
+                reads.fetched = dict(zip(reads.ahead, values[1:], strict=True))
         try:
             client: ClientModel = super().authenticate_client(request, methods, endpoint)
         except (OAuth2Error, InvalidClientError) as error:

@@ -104,18 +104,7 @@ class _Lane:
         return conn
 
     def __call__(self, *args: Any) -> Any:
-        conn = self._take()
-        try:
-            conn.send_command(*args)
-            reply = conn.read_response()
-        except redis_exc.ResponseError:
-            self._idle.append(conn)  # the whole reply was read: the connection is sound
-            raise
-        except BaseException:
-            conn.disconnect()
-            raise
-        self._idle.append(conn)
-        return reply
+        return self.pipeline(args)[0]
 
     def pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Several commands in one write and their replies in order (not a transaction);
@@ -145,10 +134,6 @@ class _Lane:
         except redis_exc.NoScriptError:
             self("SCRIPT", "LOAD", script.script)
             return self("EVALSHA", script.sha, len(keys), *keys, *args)
-
-    def close(self) -> None:
-        while self._idle:
-            self._idle.pop().disconnect()
 
 
 def _fresh(conn: Any) -> None:
@@ -201,12 +186,16 @@ class RedisEphemeralStore:
         for namespace, _, _, ttl_seconds in items:
             check_namespace(namespace)
             check_ttl(ttl_seconds)
+        if not items:
+            return
+        sets = [
+            ("SET", self.redis_key(namespace, key), _VALUE + bytes(value), "EX", ttl_seconds)
+            for namespace, key, value, ttl_seconds in items
+        ]
         with _redis_errors():
-            # One round trip; MULTI/EXEC: no other client sees some of the items only.
-            pipe = self._client.pipeline(transaction=True)
-            for namespace, key, value, ttl_seconds in items:
-                pipe.set(self.redis_key(namespace, key), _VALUE + bytes(value), ex=ttl_seconds)
-            pipe.execute()
+            # One round trip; MULTI/EXEC: no other client sees some of the items only (a
+            # command refused while queued aborts the whole transaction: EXECABORT).
+            self._lane.pipeline(("MULTI",), *sets, ("EXEC",))
 
     def get(self, namespace: str, key: str) -> bytes | None:
         check_namespace(namespace)
@@ -275,12 +264,12 @@ class RedisEphemeralStore:
 
     def ping(self) -> None:
         with _redis_errors():
-            self._client.ping()
+            self._lane("PING")
 
     def server_time(self) -> float:
         """Redis's own clock (``TIME``), the time authority of a multi-node deployment."""
         with _redis_errors():
-            seconds, micros = self._client.time()
+            seconds, micros = self._lane("TIME")
         return float(seconds) + float(micros) / 1e6
 
 
