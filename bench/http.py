@@ -135,9 +135,9 @@ def noop_logged(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
 
 def _noop_logged() -> Callable[..., Iterable[bytes]]:
     from gateway.access_log import AccessLog
-    from gateway.access_log import stdout_logger
+    from gateway.access_log import stdout_writer
 
-    return AccessLog(noop_app, stdout_logger())
+    return AccessLog(noop_app, stdout_writer())
 
 
 _NOOP_LOGGED = _noop_logged()

@@ -13,7 +13,7 @@ with :class:`gateway.access_log.AccessLogger`.
 from __future__ import annotations
 
 from gateway.access_log import AccessLog
-from gateway.access_log import stdout_logger
+from gateway.access_log import stdout_writer
 from gateway.app import create_app
 from gateway.http.admission import AdmissionLimit
 
@@ -27,4 +27,4 @@ app.wsgi_app = AdmissionLimit(  # type: ignore[method-assign]
     retry_after=_config.store.retry_after_seconds,
 )
 if _config.server.server == "granian":
-    app.wsgi_app = AccessLog(app.wsgi_app, stdout_logger())  # type: ignore[method-assign]
+    app.wsgi_app = AccessLog(app.wsgi_app, stdout_writer())  # type: ignore[method-assign]

@@ -3,9 +3,11 @@ gunicorn's logger class and the WSGI middleware used under granian."""
 
 from __future__ import annotations
 
-import logging
 import re
+import sys
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,6 +16,7 @@ from gunicorn.config import Config
 
 from gateway.access_log import AccessLog
 from gateway.access_log import AccessLogger
+from gateway.access_log import stdout_writer
 
 
 def test_access_line_has_no_query_string(capsys: pytest.CaptureFixture[str]) -> None:
@@ -41,18 +44,9 @@ def test_no_line_without_an_access_log(capsys: pytest.CaptureFixture[str]) -> No
 # -- granian: the same line, written by the WSGI middleware.
 
 
-def _logger() -> tuple[logging.Logger, list[str]]:
+def _logger() -> tuple[Callable[[str], None], list[str]]:
     lines: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(record.getMessage())
-
-    logger = logging.getLogger(f"test.access.{id(lines)}")
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    logger.addHandler(Keep())
-    return logger, lines
+    return lines.append, lines
 
 
 def _serve(app: Any, environ: dict[str, Any]) -> bytes:
@@ -119,3 +113,49 @@ def test_middleware_list_body_is_logged_at_once() -> None:
     body = AccessLog(shed, logger)(dict(ENVIRON), lambda *a: None)
     assert body == [b"{}"]
     assert lines[0].startswith('10.0.0.7 "GET /login/callback/esia" 503 2 ')
+
+
+def test_a_path_cannot_forge_a_second_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # PATH_INFO is latin-1 text of the raw bytes: "%0A" arrives as "\n", "é" as "Ã©".
+    forged = '/x\n10.0.0.9 "GET /admin" 200 2 0ms'
+    write, lines = _logger()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("404 NOT FOUND", [("Content-Length", "0")])
+        return [b""]
+
+    for path in (forged, "/caf\u00c3\u00a9"):
+        _serve(AccessLog(app, write), dict(ENVIRON, PATH_INFO=path))
+    assert len(lines) == 2
+    assert lines[0].startswith('10.0.0.7 "GET /x\\n10.0.0.9 "GET /admin" 200 2 0ms" 404 0 ')
+    assert "\n" not in lines[0]
+    assert lines[1].startswith('10.0.0.7 "GET /caf\\xc3\\xa9" 404 0 ')
+
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    AccessLogger(cfg).access(
+        SimpleNamespace(status="404 NOT FOUND", sent=0),
+        None,
+        dict(ENVIRON, PATH_INFO=forged),
+        timedelta(),
+    )
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert out.startswith('10.0.0.7 "GET /x\\n10.0.0.9')
+
+
+def test_stdout_writer_writes_whole_lines_to_the_descriptor(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    target = tmp_path / "out.log"
+    with target.open("w", encoding="utf-8") as stream:
+        monkeypatch.setattr(sys, "stdout", stream)
+        write = stdout_writer()
+        write('10.0.0.7 "GET /jwks" 200 1324 0ms')
+        write('10.0.0.7 "GET /x" 404 0 1ms')
+        # nothing is buffered: the lines are in the file before it is flushed or closed
+        assert target.read_text(encoding="utf-8").splitlines() == [
+            '10.0.0.7 "GET /jwks" 200 1324 0ms',
+            '10.0.0.7 "GET /x" 404 0 1ms',
+        ]
+    write("after close")  # a closed descriptor drops the line, it does not raise
