@@ -235,9 +235,17 @@ class RefreshTokenRepository(Protocol):
 
     def get(self, digest: str) -> RefreshToken | None: ...
 
-    def use(self, digest: str, at: float) -> RefreshToken | None:
-        """Atomically mark an unused token used and return it (conditional ``UPDATE …
-        RETURNING``); ``None`` when it does not exist or was used already."""
+    def find(self, digest: str) -> tuple[RefreshToken, Grant | None] | None:
+        """The token and its grant (``None`` if the grant is gone), in one read."""
+        ...
+
+    def use_and_link(self, digest: str, at: float, link: RefreshToken) -> bool:
+        """Mark the unused token ``digest`` used at ``at`` and add ``link``, the next token
+        of its chain, as one atomic write (PostgreSQL: one statement, so it needs no
+        transaction of its own; SQLite: a conditional ``UPDATE`` and an ``INSERT`` in the
+        unit's transaction). ``False``, and nothing written, when the token does not
+        exist or was used already: of concurrent exchanges of one token exactly one
+        wins."""
         ...
 
 
@@ -379,8 +387,12 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+    def __call__(self, *, read_only: bool = False, atomic_statements: bool = False) -> UnitOfWork:
         """A new unit of work. ``read_only=True`` for pure reads that may run while another
         unit of work is open in the same thread (caches reloading inside a use case): on
-        SQLite it takes no write lock, so it never waits for the outer transaction."""
+        SQLite it takes no write lock, so it never waits for the outer transaction.
+        ``atomic_statements=True`` for a unit whose only write is one repository call
+        that is atomic by itself (:meth:`RefreshTokenRepository.use_and_link`): where the
+        database allows, its statements run without a transaction around them (no
+        ``BEGIN``/``COMMIT`` round trips); call ``commit()`` all the same."""
         ...

@@ -1,12 +1,12 @@
 """The refresh token grant (RFC 6749 §6) with rotation and reuse detection.
 
-Rotation on every use, the used token marked by a conditional ``UPDATE`` (exactly one
-concurrent exchange wins); reuse of a used token revokes the family (RFC 9700 §4.14.2;
-T36–T38); idle and absolute expiry (T40); a narrower ``scope`` is allowed and the new
-refresh token keeps the original scope (T39). A family that acts for a child keeps the
-child (``Grant.acting_for``: the new tokens' ``sub`` and ``act`` as before) and is checked
-against the guardianship first: a link ended meanwhile is ``invalid_grant`` and leaves
-the token unused (issue 11 item 5).
+Rotation on every use, the used token marked by a conditional ``UPDATE`` together with
+the next link (exactly one concurrent exchange wins); reuse of a used token revokes the
+family (RFC 9700 §4.14.2; T36–T38); idle and absolute expiry (T40); a narrower ``scope``
+is allowed and the new refresh token keeps the original scope (T39). A family that acts
+for a child keeps the child (``Grant.acting_for``: the new tokens' ``sub`` and ``act`` as
+before) and is checked against the guardianship first: a link ended meanwhile is
+``invalid_grant`` and leaves the token unused (issue 11 item 5).
 """
 
 from __future__ import annotations
@@ -44,16 +44,17 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenModel:
         """Find, check and atomically use the token (RFC 6749 §6; RFC 9700 §4.14.2).
 
-        Another client's token is ``invalid_grant`` and left untouched (T39a: its use is
-        not committed), and so is
-        a token whose grant holds a scope the client is no longer registered for (T41b). A
-        token
-        used before — sequentially or by a concurrent request that won the conditional
-        ``UPDATE`` — revokes its whole family (T37, T38). The use commits at once, in
-        one transaction with the next link of the chain (made here, given out by
-        :meth:`issue_token`): if issuing the tokens then fails, the new link was never
-        given out, the chain is broken and the person signs in again (fail closed; never
-        two live chains).
+        The token and its grant are read first (one statement) and checked; nothing is
+        written for a token that fails a check. Another client's token is
+        ``invalid_grant`` and left untouched (T39a), and so is a token whose grant holds a
+        scope the client is no longer registered for (T41b). A token used before —
+        sequentially, or by a concurrent request whose use won — revokes its whole family
+        (T37, T38). The use and the next link of the chain (made here, given out by
+        :meth:`issue_token`) are one atomic write (``use_and_link``: one statement without
+        a transaction on PostgreSQL), in a transaction with the audit of a token issued
+        for a child: if issuing the tokens then fails, the new link was never given out,
+        the chain is broken and the person signs in again (fail closed; never two live
+        chains).
         """
         ctx = context_of(self)
         client: ClientModel = self.request.client
@@ -61,50 +62,47 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
         digest = ctx.tokens.digest(DIGEST_REFRESH_TOKEN, refresh_token)
         requested = set((self.request.payload.scope or "").split())
         cutoff = ctx.tokens.restore_cutoff()
-        with ctx.uow() as uow:
-            # The common case first: an unused token is used at once (one conditional
-            # UPDATE … RETURNING); every check below that fails leaves the block without
-            # a commit, so the token stays unused. Otherwise it is unknown or used before.
-            stored = uow.refresh_tokens.use(digest, now)
-            reused = stored is None
-            if stored is None:
-                stored = uow.refresh_tokens.get(digest)
-            if stored is None or stored.client_id != client.client_id:
+        with ctx.uow(read_only=True) as uow:
+            found = uow.refresh_tokens.find(digest)
+            if found is None or found[0].client_id != client.client_id:
                 raise InvalidGrantError("Unknown refresh token.")
+            stored, grant = found
             if not requested <= set(stored.scopes):
                 raise InvalidScopeError("The scope exceeds the original grant.")
             if not set(stored.scopes) <= set(client.client.scopes):
                 raise InvalidGrantError("A granted scope is no longer registered for the client.")
-            grant = uow.grants.get(stored.grant_id)
             if grant is not None and not still_linked(
                 uow, grant.subject_id, grant.acting_for, client.client_id, now
             ):
                 ctx.event("refresh_token.child_unlinked", client_id=client.client_id)
                 raise InvalidGrantError("The refresh token expired or was revoked.")
-            # The grant as committed is the authority on its revocation: every revocation
-            # commits before it marks the grant's access tokens in the ephemeral store.
-            live = (
-                grant is not None
-                and grant.revoked_at is None
-                and stored.expires_at > now
-                and grant.expires_at > now
-                and grant.created_at >= cutoff
+        # The grant as committed is the authority on its revocation: every revocation
+        # commits before it marks the grant's access tokens in the ephemeral store.
+        live = (
+            grant is not None
+            and grant.revoked_at is None
+            and stored.expires_at > now
+            and grant.expires_at > now
+            and grant.created_at >= cutoff
+        )
+        reused = stored.used_at is not None
+        if not reused and live and grant is not None:
+            following, _ = ctx.tokens.refresh_token()
+            link = refresh_link(
+                ctx,
+                following,
+                grant,
+                generation=stored.generation + 1,
+                scopes=stored.scopes,
+                now=now,
             )
-            if not reused and live and grant is not None:
-                following, _ = ctx.tokens.refresh_token()
-                uow.refresh_tokens.add(
-                    refresh_link(
-                        ctx,
-                        following,
-                        grant,
-                        generation=stored.generation + 1,
-                        scopes=stored.scopes,
-                        now=now,
-                    )
-                )
-                audit_issued_for_child(ctx, uow, now, grant, self.GRANT_TYPE)
-                uow.commit()
-                self.request.vhod_next_refresh = following
+            # A child's grant audits the issue in the same transaction as the use.
+            with ctx.uow(atomic_statements=grant.acting_for is None) as uow:
+                reused = not uow.refresh_tokens.use_and_link(digest, now, link)
+                if not reused:
+                    audit_issued_for_child(ctx, uow, now, grant, self.GRANT_TYPE)
+                    uow.commit()
+                    self.request.vhod_next_refresh = following
         if reused:
             self._punish_reuse(grant)
         if grant is None or not live:

@@ -2,11 +2,15 @@
 
 Concurrency is settled by the database, never by a read followed by a write:
 
-* :meth:`SqlRefreshTokenRepository.use` is one conditional ``UPDATE … WHERE used_at IS
-  NULL … RETURNING``. Of any number of concurrent exchanges of one refresh token, the
+* :meth:`SqlRefreshTokenRepository.use_and_link` marks a refresh token used with a
+  conditional ``UPDATE … WHERE used_at IS NULL`` and adds the next link of its chain only
+  if that matched. Of any number of concurrent exchanges of one refresh token, the
   database lets exactly one match (PostgreSQL re-checks the condition after the row lock;
   SQLite runs one write transaction at a time), so there is never a second live chain
-  (SECURITY.md T38, Keycloak PR #46054).
+  (SECURITY.md T38, Keycloak PR #46054). On PostgreSQL both are one statement
+  (``WITH used AS (UPDATE … RETURNING) INSERT … SELECT … FROM used``), atomic without a
+  transaction around it; SQLite has no data-modifying ``WITH``, so there they are two
+  statements in the unit of work's transaction.
 * :meth:`SqlGrantRepository.add` inserts with ``ON CONFLICT DO NOTHING`` and
   :meth:`SqlGrantRepository.revoke` upserts with ``ON CONFLICT DO UPDATE SET
   revoked_at``: a code replay that revokes a grant before its first redemption has
@@ -66,13 +70,29 @@ _ADD_GRANT = {
 _ADD_TOKEN = insert(_tokens)
 _GET_GRANT = select(_grants).where(_grants.c.grant_id == bindparam("grant_id"))
 _GET_TOKEN = select(_tokens).where(_tokens.c.digest == bindparam("digest"))
+_FIND_TOKEN = (
+    select(*_tokens.c, *(column.label(f"g_{column.name}") for column in _grants.c))
+    .select_from(_tokens.outerjoin(_grants, _grants.c.grant_id == _tokens.c.grant_id))
+    .where(_tokens.c.digest == bindparam("digest"))
+)
 _USE_TOKEN = (
     update(_tokens)
     .where(_tokens.c.digest == bindparam("match_digest"), _tokens.c.used_at.is_(None))
     .values(used_at=bindparam("used_at"))
-    .returning(*_tokens.c)
 )
-"""Built once, as the client read is: the refresh grant's reads and its use."""
+_LINK_COLUMNS = tuple(column.name for column in _tokens.c if column.name != "used_at")
+_USE_AND_LINK = (
+    insert(_tokens)
+    .from_select(
+        list(_LINK_COLUMNS),
+        select(
+            *(bindparam(f"link_{name}", type_=_tokens.c[name].type) for name in _LINK_COLUMNS)
+        ).select_from(_USE_TOKEN.returning(_tokens.c.digest).cte("used")),
+    )
+    .returning(_tokens.c.digest)
+)
+"""Built once, as the client read is: the refresh grant's read, and its use with the next
+link (PostgreSQL's one statement; SQLite runs ``_USE_TOKEN`` and ``_ADD_TOKEN``)."""
 
 
 class SqlGrantRepository:
@@ -143,30 +163,35 @@ class SqlRefreshTokenRepository:
         self._connection = connection
 
     def add(self, token: RefreshToken) -> None:
-        values = {
-            "digest": token.digest,
-            "grant_id": token.grant_id,
-            "client_id": token.client_id,
-            "generation": token.generation,
-            "scopes": _dump(token.scopes),
-            "created_at": token.created_at,
-            "expires_at": token.expires_at,
-            "used_at": token.used_at,
-        }
         with sql_errors():
-            self._connection.execute(_ADD_TOKEN, values)
+            self._connection.execute(_ADD_TOKEN, _token_columns(token))
 
     def get(self, digest: str) -> RefreshToken | None:
         with sql_errors():
             row = self._connection.execute(_GET_TOKEN, {"digest": digest}).first()
         return None if row is None else _to_token(row)
 
-    def use(self, digest: str, at: float) -> RefreshToken | None:
+    def find(self, digest: str) -> tuple[RefreshToken, Grant | None] | None:
         with sql_errors():
-            row = self._connection.execute(
-                _USE_TOKEN, {"match_digest": digest, "used_at": at}
-            ).first()
-        return None if row is None else _to_token(row)
+            row = self._connection.execute(_FIND_TOKEN, {"digest": digest}).first()
+        if row is None:
+            return None
+        return _to_token(row), None if row.g_grant_id is None else grant_from_row(row, "g_")
+
+    def use_and_link(self, digest: str, at: float, link: RefreshToken) -> bool:
+        if link.used_at is not None:
+            raise ValueError("the next link of a chain is unused")
+        columns = _token_columns(link)
+        with sql_errors():
+            if self._connection.dialect.name == "postgresql":
+                values = {f"link_{name}": columns[name] for name in _LINK_COLUMNS}
+                values |= {"match_digest": digest, "used_at": at}
+                return self._connection.execute(_USE_AND_LINK, values).first() is not None
+            used = self._connection.execute(_USE_TOKEN, {"match_digest": digest, "used_at": at})
+            if used.rowcount != 1:
+                return False
+            self._connection.execute(_ADD_TOKEN, columns)
+        return True
 
 
 class SqlLogoutQueue:
@@ -237,22 +262,37 @@ def _grant_columns(grant: Grant) -> dict[str, Any]:
     }
 
 
-def grant_from_row(row: Row[Any]) -> Grant:
+def grant_from_row(row: Row[Any], prefix: str = "") -> Grant:
+    """The grant of ``row``, its columns named ``<prefix><column>`` (a join's labels)."""
+    values = row._mapping
     return Grant(
-        grant_id=row.grant_id,
-        client_id=row.client_id,
-        subject_id=row.subject_id,
-        sub=row.sub,
-        scopes=_load(row.scopes),
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        sid=row.sid,
-        acr=row.acr,
-        amr=_load(row.amr),
-        auth_time=row.auth_time,
-        acting_for=row.acting_for,
-        revoked_at=row.revoked_at,
+        grant_id=values[prefix + "grant_id"],
+        client_id=values[prefix + "client_id"],
+        subject_id=values[prefix + "subject_id"],
+        sub=values[prefix + "sub"],
+        scopes=_load(values[prefix + "scopes"]),
+        created_at=values[prefix + "created_at"],
+        expires_at=values[prefix + "expires_at"],
+        sid=values[prefix + "sid"],
+        acr=values[prefix + "acr"],
+        amr=_load(values[prefix + "amr"]),
+        auth_time=values[prefix + "auth_time"],
+        acting_for=values[prefix + "acting_for"],
+        revoked_at=values[prefix + "revoked_at"],
     )
+
+
+def _token_columns(token: RefreshToken) -> dict[str, Any]:
+    return {
+        "digest": token.digest,
+        "grant_id": token.grant_id,
+        "client_id": token.client_id,
+        "generation": token.generation,
+        "scopes": _dump(token.scopes),
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+        "used_at": token.used_at,
+    }
 
 
 def _to_token(row: Row[Any]) -> RefreshToken:

@@ -30,7 +30,10 @@ Pure reads that may happen inside a use case (key and data-key caches reloading)
 waits for a writer; on PostgreSQL autocommit statements (no ``BEGIN``/``ROLLBACK`` round
 trips). At READ COMMITTED every statement of a transaction takes its own snapshot anyway,
 so the reads see exactly what they would inside one; a read-only unit of work holds no
-locks and cannot commit.
+locks and cannot commit. A unit of work whose one write is a single atomic statement
+(``factory(atomic_statements=True)``: the refresh token's use with the next link of its
+chain) runs the same way on PostgreSQL — its ``commit()`` is then a formality — and as an
+ordinary writer on SQLite.
 
 Database failures, including at commit, raise :class:`StoreUnavailable`.
 """
@@ -144,12 +147,25 @@ class SqlUnitOfWork:
         engine: Engine,
         *,
         read_only: bool = False,
+        autocommit: bool = False,
         on_clients_changed: Callable[[], None] | None = None,
     ) -> None:
         """:param engine: as :meth:`SqlUnitOfWorkFactory.bind_for` gives it.
+        :param autocommit: PostgreSQL: every statement commits by itself (the driver sends
+            no ``BEGIN``); the pooled connection is switched back before it is returned.
         :param on_clients_changed: run after a commit that added or changed a client."""
         with sql_errors():
             connection = engine.connect()
+            self._autocommit = autocommit
+            if autocommit:
+                try:
+                    # psycopg's own switch (no round trip): SQLAlchemy's isolation-level
+                    # execution option does the same with as much CPU as two round trips.
+                    connection.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+                except BaseException:
+                    connection.invalidate()
+                    connection.close()
+                    raise
         self._connection = connection
         self._read_only = read_only
         self._on_clients_changed = on_clients_changed
@@ -203,6 +219,13 @@ class SqlUnitOfWork:
             if exc is None:
                 raise unavailable(error) from error
         finally:
+            if self._autocommit:
+                try:
+                    self._connection.connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
+                except Exception:
+                    # Never back to the pool in autocommit: a writer would run without a
+                    # transaction. A connection that cannot be switched back is dropped.
+                    self._connection.invalidate()
             self._connection.close()  # back to the pool, whatever happened
 
 
@@ -213,6 +236,7 @@ class SqlUnitOfWorkFactory:
         self._engine = engine
         self._writer = self.bind_for(engine, read_only=False)
         self._reader = self.bind_for(engine, read_only=True)
+        self._autocommit = engine.dialect.name == "postgresql"
         self._on_clients_changed: Callable[[], None] | None = None
 
     def on_clients_changed(self, hook: Callable[[], None]) -> None:
@@ -226,17 +250,22 @@ class SqlUnitOfWorkFactory:
 
     @staticmethod
     def bind_for(engine: Engine, *, read_only: bool) -> Engine:
-        """The engine a unit of work runs on: SQLite writers ``BEGIN IMMEDIATE``,
-        PostgreSQL readers autocommit (see the module docstring)."""
+        """The engine a unit of work runs on: SQLite writers ``BEGIN IMMEDIATE`` (see the
+        module docstring; PostgreSQL's readers switch their connection to autocommit)."""
         if engine.dialect.name == "sqlite" and not read_only:
             return engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-        if engine.dialect.name == "postgresql" and read_only:
-            return engine.execution_options(isolation_level="AUTOCOMMIT")
         return engine
 
-    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+    def __call__(
+        self, *, read_only: bool = False, atomic_statements: bool = False
+    ) -> SqlUnitOfWork:
         if read_only:
-            return SqlUnitOfWork(self._reader, read_only=True)
+            return SqlUnitOfWork(self._reader, read_only=True, autocommit=self._autocommit)
+        if atomic_statements and self._autocommit:
+            # Each statement commits by itself; commit() has nothing left to send.
+            return SqlUnitOfWork(
+                self._reader, autocommit=True, on_clients_changed=self._on_clients_changed
+            )
         return SqlUnitOfWork(self._writer, on_clients_changed=self._on_clients_changed)
 
 

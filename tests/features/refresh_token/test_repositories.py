@@ -4,6 +4,7 @@ grants that stay revoked, filters, and the back-channel queue's leases."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -105,23 +106,60 @@ def test_revoke_where_filters(uow: SqlUnitOfWorkFactory) -> None:
         tx.grants.revoke_where(8.0)
 
 
-def test_refresh_token_is_used_once(uow: SqlUnitOfWorkFactory) -> None:
+def test_refresh_token_is_used_once_with_its_next_link(uow: SqlUnitOfWorkFactory) -> None:
     token = RefreshToken("d1", "g1", "school", 1, ("openid",), 1.0, 99.0)
+    link = RefreshToken("d2", "g1", "school", 2, ("openid",), 5.0, 99.0)
     with uow() as tx:
+        tx.grants.add(grant("g1"))
         tx.refresh_tokens.add(token)
         tx.commit()
-    with uow() as tx:
-        used = tx.refresh_tokens.use("d1", 5.0)
-        assert used is not None
-        assert used.used_at == 5.0
-        assert tx.refresh_tokens.use("d1", 6.0) is None
+    with uow(read_only=True) as tx:
+        found = tx.refresh_tokens.find("d1")
+        assert tx.refresh_tokens.find("missing") is None
+    assert found is not None
+    assert found[0] == token
+    assert found[1] == grant("g1")
+    with uow(atomic_statements=True) as tx:
+        assert tx.refresh_tokens.use_and_link("d1", 5.0, link)
         tx.commit()
+    for atomic in (True, False):  # used is used, with or without a transaction around it
+        with uow(atomic_statements=atomic) as tx:
+            assert not tx.refresh_tokens.use_and_link("d1", 6.0, replace(link, digest="d3"))
+            assert not tx.refresh_tokens.use_and_link("missing", 6.0, replace(link, digest="d4"))
+            tx.commit()
+    with uow(read_only=True) as tx:
+        used = tx.refresh_tokens.get("d1")
+        assert tx.refresh_tokens.get("d2") == link
+        assert tx.refresh_tokens.get("d3") is None, "a lost use adds no link"
+        assert tx.refresh_tokens.get("d4") is None
+    assert used is not None
+    assert used.used_at == 5.0
+
+
+def test_a_use_not_committed_leaves_the_token_unused(uow: SqlUnitOfWorkFactory) -> None:
+    # The transactional form (a child's grant: the use and its audit commit together).
     with uow() as tx:
-        assert tx.refresh_tokens.use("d1", 7.0) is None
-        assert tx.refresh_tokens.use("missing", 7.0) is None
-        stored = tx.refresh_tokens.get("d1")
-    assert stored is not None
-    assert stored.used_at == 5.0
+        tx.grants.add(grant("g1"))
+        tx.refresh_tokens.add(RefreshToken("d1", "g1", "school", 1, ("openid",), 1.0, 99.0))
+        tx.commit()
+    link = RefreshToken("d2", "g1", "school", 2, ("openid",), 5.0, 99.0)
+    with uow() as tx:
+        assert tx.refresh_tokens.use_and_link("d1", 5.0, link)
+    with uow(read_only=True) as tx:
+        found = tx.refresh_tokens.find("d1")
+        assert tx.refresh_tokens.get("d2") is None
+    assert found is not None
+    assert found[0].used_at is None
+
+
+def test_a_token_whose_grant_is_gone_is_found_without_it(uow: SqlUnitOfWorkFactory) -> None:
+    with uow() as tx:
+        tx.refresh_tokens.add(RefreshToken("d1", "gone", "school", 1, ("openid",), 1.0, 99.0))
+        tx.commit()
+    with uow(read_only=True) as tx:
+        found = tx.refresh_tokens.find("d1")
+    assert found is not None
+    assert found[1] is None
 
 
 def test_logout_queue_leases(uow: SqlUnitOfWorkFactory) -> None:

@@ -38,7 +38,7 @@ class FakeDatabase:
         self.commits = 0
         self.opened = 0
 
-    def uow(self, *, read_only: bool = False) -> FakeUnitOfWork:
+    def uow(self, *, read_only: bool = False, atomic_statements: bool = False) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
 
 
