@@ -418,6 +418,26 @@ def test_a_read_only_unit_of_work_inside_a_writer_neither_waits_nor_sees_its_wri
         assert reader.clients.get("pending") is not None
 
 
+def test_a_writer_after_autocommit_units_still_runs_in_one_transaction(
+    uow: SqlUnitOfWorkFactory, engine: Engine
+) -> None:
+    """PostgreSQL's readers and atomic-statement units switch their pooled connection to
+    autocommit; it must be switched back before a writer gets it, or a writer failing
+    half-way would leave its first write behind."""
+    for _ in range(3):  # the pool hands the same connections around
+        with uow(read_only=True) as reader:
+            reader.clients.get("nobody")
+        with uow(atomic_statements=True) as unit:
+            unit.clients.get("nobody")
+    with uow() as tx:  # left without commit(): a use case failing half-way
+        tx.clients.add(make_client("half"))
+        tx.audit.append(1.0, "client.added", {"client_id": "half"})
+    with uow(read_only=True) as reader:
+        assert reader.clients.get("half") is None
+        assert list(reader.audit.iter_all()) == []
+    assert_every_connection_returned(engine)
+
+
 def test_sqlite_writer_holds_the_write_lock_from_its_first_statement(tmp_path: Path) -> None:
     """``BEGIN IMMEDIATE``: a read-then-write unit of work never reads a stale snapshot
     (and audit appends are serialised); a read-only one takes no lock."""
