@@ -21,8 +21,10 @@ from authlib.oauth2.rfc6749 import RefreshTokenGrant
 from gateway.core.errors import InvalidGrantError
 from gateway.core.errors import InvalidScopeError
 from gateway.core.faults import crash_point
+from gateway.core.ports import UnitOfWork
 from gateway.core.types import CLIENT_AUTH_METHODS
 from gateway.core.types import Grant
+from gateway.core.types import RefreshToken
 from gateway.oauth.adapters import ClientModel
 from gateway.oauth.adapters import RefreshTokenModel
 from gateway.oauth.children import audit_issued_for_child
@@ -62,7 +64,9 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
         digest = ctx.tokens.digest(DIGEST_REFRESH_TOKEN, refresh_token)
         requested = set((self.request.payload.scope or "").split())
         cutoff = ctx.tokens.restore_cutoff()
-        with ctx.uow(read_only=True) as uow:
+        # One unit for the read and, for most grants, the write (one atomic statement); a
+        # child's grant writes in a transaction of its own, with its audit (below).
+        with ctx.uow(atomic_statements=True) as uow:
             found = uow.refresh_tokens.find(digest)
             if found is None or found[0].client_id != client.client_id:
                 raise InvalidGrantError("Unknown refresh token.")
@@ -76,39 +80,43 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
             ):
                 ctx.event("refresh_token.child_unlinked", client_id=client.client_id)
                 raise InvalidGrantError("The refresh token expired or was revoked.")
-        # The grant as committed is the authority on its revocation: every revocation
-        # commits before it marks the grant's access tokens in the ephemeral store.
-        live = (
-            grant is not None
-            and grant.revoked_at is None
-            and stored.expires_at > now
-            and grant.expires_at > now
-            and grant.created_at >= cutoff
-        )
-        reused = stored.used_at is not None
-        if not reused and live and grant is not None:
-            following, _ = ctx.tokens.refresh_token()
-            link = refresh_link(
-                ctx,
-                following,
-                grant,
-                generation=stored.generation + 1,
-                scopes=stored.scopes,
-                now=now,
+            # The grant as committed is the authority on its revocation: every revocation
+            # commits before it marks the grant's access tokens in the ephemeral store.
+            live = (
+                grant is not None
+                and grant.revoked_at is None
+                and stored.expires_at > now
+                and grant.expires_at > now
+                and grant.created_at >= cutoff
             )
-            # A child's grant audits the issue in the same transaction as the use.
-            with ctx.uow(atomic_statements=grant.acting_for is None) as uow:
-                reused = not uow.refresh_tokens.use_and_link(digest, now, link)
-                if not reused:
-                    audit_issued_for_child(ctx, uow, now, grant, self.GRANT_TYPE)
-                    uow.commit()
-                    self.request.vhod_next_refresh = following
+            reused = stored.used_at is not None
+            rotate = not reused and live and grant is not None
+            if rotate and grant is not None and grant.acting_for is None:
+                reused, rotate = not self._rotate(uow, stored, grant, now), False
+        if rotate and grant is not None:
+            with ctx.uow() as tx:
+                reused = not self._rotate(tx, stored, grant, now)
         if reused:
             self._punish_reuse(grant)
         if grant is None or not live:
             raise InvalidGrantError("The refresh token expired or was revoked.")
         self.request.vhod_grant = grant
         return RefreshTokenModel(replace(stored, used_at=now), now)
+
+    def _rotate(self, uow: UnitOfWork, stored: RefreshToken, grant: Grant, now: float) -> bool:
+        """Use ``stored`` and add the next link, with the audit of a child's grant, in
+        ``uow``; commit. ``False``: a concurrent exchange used the token first."""
+        ctx = context_of(self)
+        following, _ = ctx.tokens.refresh_token()
+        link = refresh_link(
+            ctx, following, grant, generation=stored.generation + 1, scopes=stored.scopes, now=now
+        )
+        if not uow.refresh_tokens.use_and_link(stored.digest, now, link):
+            return False
+        audit_issued_for_child(ctx, uow, now, grant, self.GRANT_TYPE)
+        uow.commit()
+        self.request.vhod_next_refresh = following
+        return True
 
     def issue_token(self, user: Principal, refresh_token: RefreshTokenModel) -> dict[str, Any]:
         """The access token (narrowed to a requested ``scope``) and the next refresh
