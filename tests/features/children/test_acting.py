@@ -291,6 +291,9 @@ def test_refresh_after_unlink_is_invalid_grant(stack: JourneyStack, browser: Bro
     assert refreshed.status_code == 200, refreshed.text
     again = refreshed.json()
     assert stack.verify(again["id_token"])["act"] == stack.verify(tokens["id_token"])["act"]
+    with stack.services.uow(read_only=True) as uow:
+        audited = [e.fields for e in uow.audit.iter_all() if e.event == "token.issued_for_child"]
+    assert audited[-1]["grant_type"] == "refresh_token"  # committed with the rotation
 
     parent_id = subject_of(stack, PARENT_OID)
     child_id = _children(stack, parent_id)["Пётр"]
