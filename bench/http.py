@@ -731,9 +731,8 @@ def _write_config(
         f"threads = {THREADS}",
         # Sized to the load, as an operator would: each worker admits as many requests as
         # there are connections, so none is shed by the admission limit (R14; the reference
-        # sheds none), and runs 2 x that many threads (vhod serve's rule). More threads than
-        # the load needs cost CPU under granian (measured: JWKS at 16 connections ~65 µs a
-        # request with 32 threads a worker, ~100 µs with 128).
+        # sheds none), and runs that many threads and a few spares (vhod serve's rule). More
+        # threads than the load needs cost CPU under granian (docs/operations.md).
         f"max_in_flight = {connections}",
         f'data_dir = "{data_dir}"',
         "[store]",

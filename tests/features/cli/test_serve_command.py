@@ -23,8 +23,12 @@ def test_granian_is_the_default_server() -> None:
     assert _flag(argv, "--interface") == "wsgi"
     assert _flag(argv, "--workers") == "3"
     assert _flag(argv, "--port") == "9000"
-    # 2 × max_in_flight, as gunicorn's threads: the spares answer the shed (admission).
-    assert _flag(argv, "--blocking-threads") == str(2 * cfg.server.max_in_flight)
+    # max_in_flight and a few spares that answer the shed (admission): 16 + 2 by default
+    assert cfg.server.max_in_flight == 16
+    assert _flag(argv, "--blocking-threads") == "18"
+    for admitted, threads in ((1, "3"), (64, "72"), (512, "576")):
+        sized = GatewayConfig(server=ServerSettings(max_in_flight=admitted, threads=1))
+        assert _flag(server_argv(sized, "granian", "h", 1, 1), "--blocking-threads") == threads
     assert "--no-ws" in argv
     assert "--no-access-log" in argv  # gateway.wsgi writes the line without the query
     assert "--respawn-failed-workers" in argv
