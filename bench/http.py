@@ -1089,11 +1089,13 @@ def _print(
     note: str,
     elapsed: float,
 ) -> None:
-    threads = "2 x max_in_flight (max_in_flight = the connections; one vhod per count)"
+    sizing = "max_in_flight = the connections; one vhod per count"
     server = (
-        f"vhod serve --server granian (WSGI, {WORKERS} workers x {threads} blocking threads)"
+        f"vhod serve --server granian (WSGI, {WORKERS} workers x max_in_flight + max(2,"
+        f" max_in_flight/8) blocking threads; {sizing})"
         if SERVER == "granian"
-        else f"vhod serve --server gunicorn (gthread, {WORKERS} workers x {threads} threads)"
+        else f"vhod serve --server gunicorn (gthread, {WORKERS} workers x 2 x max_in_flight"
+        f" threads; {sizing})"
     )
     print(
         f"reference: node-oidc-provider (bench/reference), node:cluster {WORKERS} workers, Redis"
