@@ -260,4 +260,4 @@ def readiness_checks(
 
 def _count_event(event: str) -> None:
     """The OAuth provider's named events, counted for ``/metrics``."""
-    ops.EVENTS.labels(event).inc()
+    ops.count_event(event)

@@ -121,3 +121,13 @@ def _requests(endpoint: str, method: str, status: int) -> Any:
 @functools.lru_cache(maxsize=1024)
 def _latency(endpoint: str) -> Any:
     return LATENCY.labels(endpoint)
+
+
+def count_event(event: str) -> None:
+    """Count a named event (``vhod_events_total``)."""
+    _events(event).inc()
+
+
+@functools.lru_cache(maxsize=1024)
+def _events(event: str) -> Any:
+    return EVENTS.labels(event)

@@ -77,7 +77,6 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 from typing import TypeVar
@@ -95,12 +94,9 @@ from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.pool import PoolProxiedConnection
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ClauseElement
 
 from gateway.core.errors import ReplayDetected
 from gateway.core.ports import Clock
@@ -111,6 +107,7 @@ from gateway.store._checks import check_ttl
 from gateway.store.sql.errors import dbapi_unavailable
 from gateway.store.sql.errors import sql_errors
 from gateway.store.sql.errors import unavailable
+from gateway.store.sql.raw import CompiledStatement
 from gateway.store.sql.tables import EPHEMERAL_KEY_LENGTH
 from gateway.store.sql.tables import ephemeral_table as _table
 
@@ -150,24 +147,26 @@ class SqlEphemeralStore:
         self._begin = "BEGIN IMMEDIATE" if dialect.name == "sqlite" else None
         insert: Any = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
         put, incr = _upserts(insert)
-        self._put = _Statement(put, dialect)
-        self._incr = _Statement(incr, dialect)
-        self._get = _Statement(select(_c.value, _c.counter).where(*_row(consumed=False)), dialect)
+        self._put = CompiledStatement(put, dialect)
+        self._incr = CompiledStatement(incr, dialect)
+        self._get = CompiledStatement(
+            select(_c.value, _c.counter).where(*_row(consumed=False)), dialect
+        )
         delete_ = (
             delete(_table)
             .where(_c.namespace == bindparam("ns"), _c.key == bindparam("k"))
             .returning(_c.expires_at)
         )
-        self._delete = _Statement(delete_, dialect)
+        self._delete = CompiledStatement(delete_, dialect)
         take = (
             update(_table)
             .where(*_row(consumed=False))
             .values(consumed=True, expires_at=bindparam("tombstone_expires"))
             .returning(_c.value, _c.counter)
         )
-        self._take = _Statement(take, dialect)
+        self._take = CompiledStatement(take, dialect)
         tombstone = select(_c.value, _c.counter).where(*_row(consumed=True))
-        self._tombstone = _Statement(tombstone, dialect)
+        self._tombstone = CompiledStatement(tombstone, dialect)
 
     def put(self, namespace: str, key: str, value: bytes, ttl_seconds: int) -> None:
         check_namespace(namespace)
@@ -383,49 +382,6 @@ def _upserts(insert: Any) -> tuple[Any, Any]:
         },
     ).returning(_c.counter)
     return put, incr
-
-
-class _Statement:
-    """A statement compiled once for a dialect, run on a DBAPI cursor.
-
-    The literal values the statement carries (``counter=None``, ``consumed=False``) are
-    compiled as bound parameters; they are merged with the caller's parameters and
-    passed in the dialect's parameter style: a tuple in ``positiontup`` order (SQLite's
-    ``qmark``) or a dict (psycopg's ``pyformat``). No type processing is applied: the
-    values are ``str``, ``bytes``, ``int``, ``float`` and ``bool``, which the drivers
-    take as they are.
-    """
-
-    __slots__ = ("_literals", "_names", "_positional", "sql")
-
-    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
-        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
-        if compiled.escaped_bind_names or compiled.post_compile_params:
-            raise ValueError("the statement needs SQLAlchemy's parameter processing")
-        self.sql = str(compiled)
-        self._literals = {
-            name: value
-            for name, value in compiled.params.items()
-            if not compiled.binds[name].required
-        }
-        self._positional = dialect.positional
-        self._names = tuple((compiled.positiontup or ()) if dialect.positional else compiled.params)
-
-    def parameters(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        """The DBAPI parameters for ``params`` (the statement's required parameters)."""
-        values = {**params, **self._literals}
-        if self._positional:
-            return tuple([values[name] for name in self._names])
-        return {name: values[name] for name in self._names}
-
-    def run(self, cursor: DBAPICursor, params: Mapping[str, Any]) -> None:
-        cursor.execute(self.sql, self.parameters(params))
-
-    def first(self, cursor: DBAPICursor, params: Mapping[str, Any]) -> Any:
-        """Run the statement, fetch every row (a write completes only then); the first."""
-        cursor.execute(self.sql, self.parameters(params))
-        rows = cursor.fetchall()
-        return rows[0] if rows else None
 
 
 def _value_of(value: bytes | None, counter: int | None) -> bytes:

@@ -25,6 +25,7 @@ Like every repository these never commit; the use case's unit of work does.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -45,6 +46,7 @@ from gateway.core.types import Grant
 from gateway.core.types import LogoutDelivery
 from gateway.core.types import RefreshToken
 from gateway.store.sql.errors import sql_errors
+from gateway.store.sql.raw import first_row
 from gateway.store.sql.tables_oauth import grants_table as _grants
 from gateway.store.sql.tables_oauth import logout_deliveries_table as _queue
 from gateway.store.sql.tables_oauth import refresh_tokens_table as _tokens
@@ -92,7 +94,10 @@ _USE_AND_LINK = (
     .returning(_tokens.c.digest)
 )
 """Built once, as the client read is: the refresh grant's read, and its use with the next
-link (PostgreSQL's one statement; SQLite runs ``_USE_TOKEN`` and ``_ADD_TOKEN``)."""
+link (PostgreSQL's one statement; SQLite runs ``_USE_TOKEN`` and ``_ADD_TOKEN``). The read
+and PostgreSQL's write run on the DBAPI cursor (:func:`gateway.store.sql.raw.first_row`):
+a refresh is the hottest durable write."""
+_FIND_NAMES = tuple(_FIND_TOKEN.selected_columns.keys())
 
 
 class SqlGrantRepository:
@@ -172,11 +177,12 @@ class SqlRefreshTokenRepository:
         return None if row is None else _to_token(row)
 
     def find(self, digest: str) -> tuple[RefreshToken, Grant | None] | None:
-        with sql_errors():
-            row = self._connection.execute(_FIND_TOKEN, {"digest": digest}).first()
+        row = first_row(self._connection, _FIND_TOKEN, {"digest": digest})
         if row is None:
             return None
-        return _to_token(row), None if row.g_grant_id is None else grant_from_row(row, "g_")
+        values = dict(zip(_FIND_NAMES, row, strict=True))
+        grant = None if values["g_grant_id"] is None else _grant_from(values, "g_")
+        return _token_from(values), grant
 
     def use_and_link(self, digest: str, at: float, link: RefreshToken) -> bool:
         if link.used_at is not None:
@@ -186,7 +192,7 @@ class SqlRefreshTokenRepository:
             if self._connection.dialect.name == "postgresql":
                 values = {f"link_{name}": columns[name] for name in _LINK_COLUMNS}
                 values |= {"match_digest": digest, "used_at": at}
-                return self._connection.execute(_USE_AND_LINK, values).first() is not None
+                return first_row(self._connection, _USE_AND_LINK, values) is not None
             used = self._connection.execute(_USE_TOKEN, {"match_digest": digest, "used_at": at})
             if used.rowcount != 1:
                 return False
@@ -262,9 +268,12 @@ def _grant_columns(grant: Grant) -> dict[str, Any]:
     }
 
 
-def grant_from_row(row: Row[Any], prefix: str = "") -> Grant:
-    """The grant of ``row``, its columns named ``<prefix><column>`` (a join's labels)."""
-    values = row._mapping
+def grant_from_row(row: Row[Any]) -> Grant:
+    return _grant_from(row._mapping, "")
+
+
+def _grant_from(values: Mapping[Any, Any], prefix: str) -> Grant:
+    """The grant of a row's ``values``, its columns named ``<prefix><column>``."""
     return Grant(
         grant_id=values[prefix + "grant_id"],
         client_id=values[prefix + "client_id"],
@@ -296,15 +305,19 @@ def _token_columns(token: RefreshToken) -> dict[str, Any]:
 
 
 def _to_token(row: Row[Any]) -> RefreshToken:
+    return _token_from(row._mapping)
+
+
+def _token_from(values: Mapping[Any, Any]) -> RefreshToken:
     return RefreshToken(
-        digest=row.digest,
-        grant_id=row.grant_id,
-        client_id=row.client_id,
-        generation=row.generation,
-        scopes=_load(row.scopes),
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        used_at=row.used_at,
+        digest=values["digest"],
+        grant_id=values["grant_id"],
+        client_id=values["client_id"],
+        generation=values["generation"],
+        scopes=_load(values["scopes"]),
+        created_at=values["created_at"],
+        expires_at=values["expires_at"],
+        used_at=values["used_at"],
     )
 
 

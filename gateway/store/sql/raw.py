@@ -1,0 +1,104 @@
+"""Statements compiled once and run on a raw DBAPI cursor: for the hottest statements.
+
+SQLAlchemy's ``Connection``/execution machinery costs ~160 µs of CPU a statement (result
+metadata, the driver's column descriptions, events); the same statement on the DBAPI
+cursor ~40 µs (``gateway.store.sql_ephemeral`` measured it). The statements are still
+written with SQLAlchemy Core (one source of truth, SQL correct for each dialect) and
+compiled once per dialect.
+
+:func:`first_row` runs one on a unit of work's connection: inside the unit's transaction
+(it begins the transaction as SQLAlchemy would — ``BEGIN IMMEDIATE`` on SQLite — so the
+unit's ``commit()`` commits it), or alone on an autocommit unit. A driver error is
+:class:`~gateway.core.errors.StoreUnavailable` and the connection is dropped, never put
+back into the pool in an unknown state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from typing import cast
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+
+from gateway.store.sql.errors import dbapi_unavailable
+from gateway.store.sql.errors import sql_errors
+
+__all__ = ["CompiledStatement", "first_row"]
+
+
+class CompiledStatement:
+    """A statement compiled once for a dialect, run on a DBAPI cursor.
+
+    The literal values the statement carries (``counter=None``, ``consumed=False``) are
+    compiled as bound parameters; they are merged with the caller's parameters and
+    passed in the dialect's parameter style: a tuple in ``positiontup`` order (SQLite's
+    ``qmark``) or a dict (psycopg's ``pyformat``). No type processing is applied: the
+    values are ``str``, ``bytes``, ``int``, ``float`` and ``bool``, which the drivers
+    take as they are.
+    """
+
+    __slots__ = ("_literals", "_names", "_positional", "sql")
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        if compiled.escaped_bind_names or compiled.post_compile_params:
+            raise ValueError("the statement needs SQLAlchemy's parameter processing")
+        self.sql = str(compiled)
+        self._literals = {
+            name: value
+            for name, value in compiled.params.items()
+            if not compiled.binds[name].required
+        }
+        self._positional = dialect.positional
+        self._names = tuple((compiled.positiontup or ()) if dialect.positional else compiled.params)
+
+    def parameters(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        """The DBAPI parameters for ``params`` (the statement's required parameters)."""
+        values = {**params, **self._literals}
+        if self._positional:
+            return tuple([values[name] for name in self._names])
+        return {name: values[name] for name in self._names}
+
+    def run(self, cursor: DBAPICursor, params: Mapping[str, Any]) -> None:
+        cursor.execute(self.sql, self.parameters(params))
+
+    def first(self, cursor: DBAPICursor, params: Mapping[str, Any]) -> Any:
+        """Run the statement, fetch every row (a write completes only then); the first."""
+        cursor.execute(self.sql, self.parameters(params))
+        rows = cursor.fetchall()
+        return rows[0] if rows else None
+
+
+_compiled: dict[tuple[int, str], CompiledStatement] = {}
+
+
+def first_row(
+    connection: Connection, statement: ClauseElement, params: Mapping[str, Any]
+) -> tuple[Any, ...] | None:
+    """The first row (a tuple, in the statement's column order) of ``statement`` run with
+    ``params`` on ``connection``'s DBAPI connection, every row fetched (a write completes
+    only then). ``statement`` is a module-level constant: it is compiled once per dialect."""
+    dialect = connection.dialect
+    key = (id(statement), dialect.name)
+    compiled = _compiled.get(key)
+    if compiled is None:
+        compiled = _compiled.setdefault(key, CompiledStatement(statement, dialect))
+    with sql_errors():
+        if not connection.in_transaction():
+            connection.begin()
+        dbapi = cast(Any, connection.connection.dbapi_connection)
+    try:
+        cursor = dbapi.cursor()
+        try:
+            row = compiled.first(cursor, params)
+        finally:
+            cursor.close()
+    except dialect.loaded_dbapi.Error as error:
+        connection.invalidate()
+        raise dbapi_unavailable(error, dialect) from error
+    return None if row is None else tuple(row)
