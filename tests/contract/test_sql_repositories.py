@@ -385,6 +385,25 @@ def test_a_failed_commit_raises_store_unavailable_and_writes_nothing(
     assert_every_connection_returned(engine)
 
 
+def test_a_raw_statement_on_a_lost_connection_raises_store_unavailable(
+    uow: SqlUnitOfWorkFactory, engine: Engine
+) -> None:
+    """The refresh token's read runs on the DBAPI cursor (``gateway/store/sql/raw.py``):
+    a driver error is ``StoreUnavailable`` and the connection never goes back broken."""
+    for atomic in (True, False):
+        with uow(atomic_statements=atomic) as tx:
+            dbapi_connection = tx.connection.connection.dbapi_connection
+            assert dbapi_connection is not None
+            dbapi_connection.close()
+            with pytest.raises(StoreUnavailable) as failure:
+                tx.refresh_tokens.find("some-digest")
+        assert failure.value.store == "sql"
+        assert_every_connection_returned(engine)
+        with uow(atomic_statements=atomic) as tx:  # the pool replaced the dead connection
+            assert tx.refresh_tokens.find("some-digest") is None
+    assert_every_connection_returned(engine)
+
+
 def test_units_of_work_return_their_connection_whatever_happens(
     uow: SqlUnitOfWorkFactory, engine: Engine
 ) -> None:

@@ -88,11 +88,11 @@ def first_row(
     compiled = _compiled.get(key)
     if compiled is None:
         compiled = _compiled.setdefault(key, CompiledStatement(statement, dialect))
-    with sql_errors():
-        if not connection.in_transaction():
-            connection.begin()
-        dbapi = cast(Any, connection.connection.dbapi_connection)
     try:
+        with sql_errors():
+            if not connection.in_transaction():
+                connection.begin()  # SQLite's BEGIN (IMMEDIATE) runs here, on the DBAPI
+            dbapi = cast(Any, connection.connection.dbapi_connection)
         cursor = dbapi.cursor()
         try:
             row = compiled.first(cursor, params)
