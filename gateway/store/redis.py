@@ -80,11 +80,17 @@ return n
 
 
 class _Lane:
-    """Commands on the client's connections, one idle connection taken per command.
+    """Commands on connections of the client's kind, one idle connection taken per command.
 
-    A connection whose command failed other than by a server error reply (lost, timed
-    out, half-read) is closed and dropped; after a fork the idle ones are left to the
-    parent. No retry, as the client is configured (see the module docstring).
+    Connections are made from the client pool's connection class and settings (host,
+    timeouts, protocol) but are the lane's own: the pool's ``make_connection`` counts
+    every connection it makes against ``max_connections`` until it is released to the
+    pool, which the lane never does, so every dropped connection would count for good and
+    the store would end with ``Too many connections``. The lane holds at most one
+    connection per thread in a command, and keeps the idle ones for the next. A
+    connection whose command failed other than by a server error reply (lost, timed out,
+    half-read) is closed and dropped; after a fork the idle ones are left to the parent.
+    No retry, as the client is configured (see the module docstring).
     """
 
     def __init__(self, client: redis.Redis) -> None:
@@ -99,7 +105,7 @@ class _Lane:
         try:
             conn = self._idle.pop()
         except IndexError:
-            return self._pool.make_connection()
+            return self._pool.connection_class(**self._pool.connection_kwargs)
         _fresh(conn)
         return conn
 

@@ -32,6 +32,7 @@ from gateway.store.sql import migrate
 from gateway.store.sql.engine import create_engine
 from gateway.store.sql_ephemeral import SqlEphemeralStore
 from gateway.store.sql_ephemeral import storage_key
+from tests.contract import databases
 
 _memory: type[EphemeralStore] = MemoryEphemeralStore
 _sql: type[EphemeralStore] = SqlEphemeralStore
@@ -462,6 +463,35 @@ def test_redis_idle_connection_closed_by_the_server_is_replaced(
         assert store._lane("CLIENT", "ID") != own_id
     finally:
         store.delete(NS, "k")
+
+
+@pytest.mark.redis
+def test_redis_store_outlives_more_dropped_connections_than_the_pool_allows(
+    redis_connection: redis.Redis,
+) -> None:
+    """Connections the server closed are dropped and replaced; however many there were,
+    and with more threads at once than the client pool's ``max_connections``, the store
+    keeps working (the pool's own count would have ended in ``Too many connections``)."""
+    client = redis.Redis(
+        connection_pool=redis.ConnectionPool.from_url(databases.redis_url(), max_connections=2)
+    )
+    prefix = f"vhodtest{secrets.token_hex(6)}"
+    store = RedisEphemeralStore(client, prefix)
+    try:
+        store.put(NS, "k", b"v", 60)
+        for _ in range(5):  # more drops than max_connections
+            own_id = store._lane("CLIENT", "ID")
+            assert redis_connection.client_kill_filter(_id=str(own_id)) == 1
+            assert store.get(NS, "k") == b"v"
+
+        def read(_: int) -> bytes | None:
+            return store.get(NS, "k")
+
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            assert list(pool.map(read, range(THREADS * 4))) == [b"v"] * THREADS * 4
+    finally:
+        store.delete(NS, "k")
+        client.close()
 
 
 @pytest.mark.redis
