@@ -159,9 +159,7 @@ class SqlUnitOfWork:
             self._autocommit = autocommit
             if autocommit:
                 try:
-                    # psycopg's own switch (no round trip): SQLAlchemy's isolation-level
-                    # execution option does the same with as much CPU as two round trips.
-                    connection.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+                    _switch_autocommit(connection, True)
                 except BaseException:
                     connection.invalidate()
                     connection.close()
@@ -221,12 +219,18 @@ class SqlUnitOfWork:
         finally:
             if self._autocommit:
                 try:
-                    self._connection.connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
+                    _switch_autocommit(self._connection, False)
                 except Exception:
                     # Never back to the pool in autocommit: a writer would run without a
                     # transaction. A connection that cannot be switched back is dropped.
                     self._connection.invalidate()
             self._connection.close()  # back to the pool, whatever happened
+
+
+def _switch_autocommit(connection: Connection, on: bool) -> None:
+    """psycopg's own switch (no round trip): SQLAlchemy's isolation-level execution option
+    does the same with as much CPU as two round trips."""
+    connection.connection.dbapi_connection.autocommit = on  # type: ignore[union-attr]
 
 
 class SqlUnitOfWorkFactory:
@@ -264,7 +268,7 @@ class SqlUnitOfWorkFactory:
         if atomic_statements and self._autocommit:
             # Each statement commits by itself; commit() has nothing left to send.
             return SqlUnitOfWork(
-                self._reader, autocommit=True, on_clients_changed=self._on_clients_changed
+                self._writer, autocommit=True, on_clients_changed=self._on_clients_changed
             )
         return SqlUnitOfWork(self._writer, on_clients_changed=self._on_clients_changed)
 
