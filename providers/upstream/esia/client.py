@@ -11,7 +11,9 @@ What it does (ESIA.md §2–§5):
   (§3.1–3.2);
 * refreshes with either documented v3 variant, one switch (``[esia] refresh_variant``);
 * reads ``/rs/prns/{oid}``, ``/ctts``, ``/docs``, ``/kids``, ``/kids/{id}/docs`` with
-  ``embed=(elements)`` (§5.1).
+  ``embed=(elements)`` (§5.1); the person with its contacts and documents inline in one
+  request (``embed=(contacts.elements,documents.elements)``, §5.1), each collection read
+  on its own when the answer does not carry it inline.
 
 Resilience (SECURITY.md T93, R11): every request has a connect and a read timeout (≤ 5 s,
 ``[esia]``); nothing is retried (a POST may have consumed the one-time code; a GET retry
@@ -95,6 +97,10 @@ TOKEN_PATHS = {"v2": "/aas/oauth2/v3/te", "v1": "/aas/oauth2/te"}
 LOGOUT_PATH = "/idp/ext/Logout"
 REST_PERSONS = "/rs/prns"
 EMBED = {"embed": "(elements)"}
+PERSON_EMBEDS = {"contacts": "ctts", "documents": "docs"}
+"""The person's collections that :meth:`EsiaClient.person_with` asks for inline, with
+their paths under ``/rs/prns/{oid}`` (ESIA.md §5.1: the documented nested embeds; the kids
+are read on their own, §5.5)."""
 
 MAX_ELEMENTS = 50
 """At most this many items of a collection are read (kids, documents, contacts)."""
@@ -337,10 +343,35 @@ class EsiaClient:
 
     def person(self, oid: str, access_token: str) -> dict[str, Any]:
         """``/rs/prns/{oid}`` (ESIA.md §5.2)."""
-        body = self._rest(f"{REST_PERSONS}/{_oid(oid)}", access_token, "person")
+        return self.person_with(oid, access_token)[0]
+
+    def person_with(
+        self, oid: str, access_token: str, collections: tuple[str, ...] = ()
+    ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+        """``/rs/prns/{oid}`` with ``collections`` (``"contacts"``, ``"documents"``) in one
+        request: ``?embed=(contacts.elements,…)`` (ESIA.md §5.1). Returns the person and
+        each collection's items; a collection the answer does not carry inline (an ESIA
+        that ignores the embed, item URLs instead of items) is read on its own, as
+        :meth:`contacts` / :meth:`documents` do.
+        """
+        for name in collections:
+            if name not in PERSON_EMBEDS:
+                raise ValueError(f"not a person collection: {name}")
+        params = {"embed": f"({','.join(f'{n}.elements' for n in collections)})"}
+        path = f"{REST_PERSONS}/{_oid(oid)}"
+        body = self._rest(path, access_token, "person", params if collections else None)
         if not isinstance(body, dict):
             raise UpstreamProtocolError(ESIA_BAD_RESPONSE, "person: not a JSON object")
-        return body
+        items: dict[str, list[dict[str, Any]]] = {}
+        for name in collections:
+            envelope = body.pop(name, None)
+            elements = envelope.get("elements") if isinstance(envelope, dict) else None
+            if isinstance(elements, list) and all(isinstance(e, dict) for e in elements):
+                items[name] = elements[:MAX_ELEMENTS]
+            else:
+                suffix = PERSON_EMBEDS[name]
+                items[name] = self._collection(f"{path}/{suffix}", access_token, name)
+        return body, items
 
     def contacts(self, oid: str, access_token: str) -> list[dict[str, Any]]:
         """``/rs/prns/{oid}/ctts?embed=(elements)`` (§5.3)."""

@@ -174,9 +174,12 @@ class EsiaProvider:
         granted: frozenset[str],
         id_claims: dict[str, Any] | None,
     ) -> UpstreamIdentity:
-        person = self.client.person(oid, access_token)
-        contacts = self.client.contacts(oid, access_token) if granted & {"mobile", "email"} else []
-        documents = self.client.documents(oid, access_token) if "id_doc" in granted else None
+        wanted = (("contacts",) if granted & {"mobile", "email"} else ()) + (
+            ("documents",) if "id_doc" in granted else ()
+        )
+        person, inline = self.client.person_with(oid, access_token, wanted)
+        contacts = inline.get("contacts", [])
+        documents = inline.get("documents")
         kids: list[KidRecord] = []
         if granted.intersection(KID_SCOPES):
             for kid in self.client.kids(oid, access_token)[:MAX_KIDS]:
