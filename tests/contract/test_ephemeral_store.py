@@ -154,6 +154,10 @@ def test_get_many_answers_each_key_as_get_does(backend: Backend) -> None:
     assert store.get_many(keys) == [store.get(ns, key) for ns, key in keys]
     assert store.get_many(keys) == [b"v", None, b"3", None, b"elsewhere"]
     assert store.get_many([]) == []
+    long_key = "k" * 300  # stored under its digest
+    store.put(NS, long_key, b"long", 60)
+    again = [(NS, long_key), (NS, "value"), (NS, long_key)]
+    assert store.get_many(again) == [b"long", b"v", b"long"]
     with pytest.raises(ValueError, match="namespace"):
         store.get_many([("bad:ns", "k")])
 
@@ -187,8 +191,10 @@ def test_value_expires_after_its_ttl(backend: Backend) -> None:
     backend.store.put(NS, "k", b"v", 10)
     backend.advance(9)
     assert backend.store.get(NS, "k") == b"v"
+    backend.store.put(NS, "later", b"l", 60)
     backend.advance(2)
     assert backend.store.get(NS, "k") is None
+    assert backend.store.get_many([(NS, "k"), (NS, "later")]) == [None, b"l"]
     assert backend.store.consume(NS, "k", 10) is None
     assert backend.store.delete(NS, "k") is False
 

@@ -69,9 +69,13 @@ class CompiledStatement:
 
     def first(self, cursor: DBAPICursor, params: Mapping[str, Any]) -> Any:
         """Run the statement, fetch every row (a write completes only then); the first."""
-        cursor.execute(self.sql, self.parameters(params))
-        rows = cursor.fetchall()
+        rows = self.rows(cursor, params)
         return rows[0] if rows else None
+
+    def rows(self, cursor: DBAPICursor, params: Mapping[str, Any]) -> list[Any]:
+        """Run the statement and fetch every row."""
+        cursor.execute(self.sql, self.parameters(params))
+        return list(cursor.fetchall())
 
 
 _compiled: dict[tuple[int, str], CompiledStatement] = {}
