@@ -55,7 +55,9 @@ missing: without ``wrk`` nothing is measured, without Node vhod is measured alon
 
 Knobs: ``BENCH_DURATION`` (default ``10s``), ``BENCH_WARMUP`` (``3s``),
 ``BENCH_CONNECTIONS`` (``16,64``), ``BENCH_ROUNDS`` (``2``), ``BENCH_SERVER``
-(``granian`` or ``gunicorn``).
+(``granian`` or ``gunicorn``), ``BENCH_SCENARIOS`` (some of the scenarios by name, comma
+separated, e.g. ``refresh rotation,jwks``: a subset run, still interleaved with the
+reference, without the no-op floors and the two-instance part).
 """
 
 from __future__ import annotations
@@ -99,6 +101,16 @@ CONNECTIONS = tuple(int(c) for c in os.environ.get("BENCH_CONNECTIONS", "16,64")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 SERVERS = ("granian", "gunicorn")
 SERVER = os.environ.get("BENCH_SERVER", "granian")
+CHOSEN = tuple(n.strip() for n in os.environ.get("BENCH_SCENARIOS", "").split(",") if n.strip())
+SCENARIO_NAMES = (
+    "discovery",
+    "jwks",
+    "token JWT RS256",
+    "token JWT ES256",
+    "token opaque",
+    "introspection",
+    "refresh rotation",
+)
 WRK_THREADS = 1
 WORKERS = 2
 THREADS = 4
@@ -305,6 +317,11 @@ def _wait(url: str, pid: int, log: Path, deadline: float = 60) -> None:
 
 def _basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def _chosen(scenarios: list[Scenario]) -> list[Scenario]:
+    """``BENCH_SCENARIOS``' scenarios (all when it is not set)."""
+    return [s for s in scenarios if not CHOSEN or s.name in CHOSEN]
 
 
 def _scenarios(target: Target) -> list[Scenario]:
@@ -978,6 +995,11 @@ def main() -> None:
     if SERVER not in SERVERS:
         print(f"BENCH_SERVER={SERVER!r}: choose granian or gunicorn")
         return
+    unknown = [name for name in CHOSEN if name not in SCENARIO_NAMES]
+    if unknown:
+        print(f"BENCH_SCENARIOS: unknown {', '.join(map(repr, unknown))}; choose among")
+        print(", ".join(SCENARIO_NAMES))
+        return
     started = time.monotonic()
     results: dict[str, dict[Key, list[Result]]] = {"reference": {}, "vhod": {}}
     pairs: list[Pair] = []
@@ -999,8 +1021,8 @@ def main() -> None:
                 print(note)
             vhods = stack.enter_context(_vhods(workdir, backends))
             for _ in range(ROUNDS):
-                plans = {(t.name, 0): _scenarios(t) for t in targets}
-                plans.update({("vhod", c): _scenarios(t) for c, t in vhods.items()})
+                plans = {(t.name, 0): _chosen(_scenarios(t)) for t in targets}
+                plans.update({("vhod", c): _chosen(_scenarios(t)) for c, t in vhods.items()})
                 for index in range(len(plans["vhod", CONNECTIONS[0]])):
                     for connections in CONNECTIONS:
                         # interleaved: reference, vhod
@@ -1011,10 +1033,10 @@ def main() -> None:
                             result = _measure(target, scenario, connections, workdir)
                             key = (scenario.name, connections)
                             results[target.name].setdefault(key, []).append(result)
-            if backends.redis_url is not None:  # two nodes need the shared stores
+            if backends.redis_url is not None and not CHOSEN:  # two nodes share the stores
                 pairs = _two_instances(workdir, vhods[max(CONNECTIONS)])
         env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
-        floors = {server: _floor(server, workdir, env) for server in SERVERS}
+        floors = {} if CHOSEN else {server: _floor(server, workdir, env) for server in SERVERS}
     _print(results, floors, pairs, backends.label, note, time.monotonic() - started)
 
 
@@ -1120,10 +1142,13 @@ def _print(
     for floor in floors.values():
         for key, result in floor.items():
             print(f"{key[0]:<19} {key[1]:>3} | {_cells(None)} | {_cells([result])} |")
-    print(
-        f"(floor = no-op WSGI app under granian / gunicorn, {WORKERS} workers x {THREADS} "
-        "threads, same load)"
-    )
+    if floors:
+        print(
+            f"(floor = no-op WSGI app under granian / gunicorn, {WORKERS} workers x {THREADS} "
+            "threads, same load)"
+        )
+    if CHOSEN:
+        print(f"(subset: {', '.join(CHOSEN)}; no floors, no two-instance part)")
     if pairs:
         print()
         print(
