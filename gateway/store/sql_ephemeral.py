@@ -175,27 +175,14 @@ class SqlEphemeralStore:
         self._get_many: dict[int, CompiledStatement] = {}
 
     def put(self, namespace: str, key: str, value: bytes, ttl_seconds: int) -> None:
-        check_namespace(namespace)
-        check_ttl(ttl_seconds)
         now = self._clock.now()
-        params = {
-            "ns": namespace,
-            "k": storage_key(key),
-            "value": bytes(value),
-            "expires": now + ttl_seconds,
-        }
+        params = _put_row((namespace, key, value, ttl_seconds), now)
         self._run(lambda cursor: self._put.run(cursor, params))
         self._maybe_purge(now)
 
     def put_many(self, items: Sequence[tuple[str, str, bytes, int]]) -> None:
-        for namespace, _, _, ttl_seconds in items:
-            check_namespace(namespace)
-            check_ttl(ttl_seconds)
         now = self._clock.now()
-        rows = [
-            {"ns": namespace, "k": storage_key(key), "value": bytes(value), "expires": now + ttl}
-            for namespace, key, value, ttl in items
-        ]
+        rows = [_put_row(item, now) for item in items]
 
         def put_all(cursor: DBAPICursor) -> None:
             if self._begin is not None:  # SQLite: one transaction for the rows, not one each
@@ -226,16 +213,8 @@ class SqlEphemeralStore:
         if not keys:
             self.put(*item)
             return []
-        namespace, key, value, ttl_seconds = item
-        check_namespace(namespace)
-        check_ttl(ttl_seconds)
+        params = _put_row(item, self._clock.now())
         read = self._reads(keys)
-        params = {
-            "ns": namespace,
-            "k": storage_key(key),
-            "value": bytes(value),
-            "expires": read.now + ttl_seconds,
-        }
 
         def put_then_get(cursor: DBAPICursor) -> list[Any]:
             self._put.run(cursor, params)
@@ -375,6 +354,19 @@ class SqlEphemeralStore:
             log.warning("ephemeral.purge_failed", extra={"error": type(error).__name__})
         finally:
             self._purge_lock.release()
+
+
+def _put_row(item: tuple[str, str, bytes, int], now: float) -> dict[str, Any]:
+    """The parameters of the upsert of ``item`` (namespace, key, value, TTL), checked."""
+    namespace, key, value, ttl_seconds = item
+    check_namespace(namespace)
+    check_ttl(ttl_seconds)
+    return {
+        "ns": namespace,
+        "k": storage_key(key),
+        "value": bytes(value),
+        "expires": now + ttl_seconds,
+    }
 
 
 class _Reads:

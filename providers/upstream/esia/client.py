@@ -351,15 +351,16 @@ class EsiaClient:
         """``/rs/prns/{oid}`` with ``collections`` (``"contacts"``, ``"documents"``) in one
         request: ``?embed=(contacts.elements,…)`` (ESIA.md §5.1). Returns the person and
         each collection's items; a collection the answer does not carry inline (an ESIA
-        that ignores the embed, item URLs instead of items) is read on its own, as
-        :meth:`contacts` / :meth:`documents` do.
+        that ignores the embed, item URLs instead of items) is read on its own,
+        ``/rs/prns/{oid}/ctts`` or ``/docs?embed=(elements)`` (§5.3, §5.4).
         """
         for name in collections:
             if name not in PERSON_EMBEDS:
                 raise ValueError(f"not a person collection: {name}")
-        params = {"embed": f"({','.join(f'{n}.elements' for n in collections)})"}
         path = f"{REST_PERSONS}/{_oid(oid)}"
-        body = self._rest(path, access_token, "person", params if collections else None)
+        embed = ",".join(f"{name}.elements" for name in collections)
+        params = {"embed": f"({embed})"} if collections else None
+        body = self._rest(path, access_token, "person", params)
         if not isinstance(body, dict):
             raise UpstreamProtocolError(ESIA_BAD_RESPONSE, "person: not a JSON object")
         items: dict[str, list[dict[str, Any]]] = {}
@@ -369,17 +370,8 @@ class EsiaClient:
             if isinstance(elements, list) and all(isinstance(e, dict) for e in elements):
                 items[name] = elements[:MAX_ELEMENTS]
             else:
-                suffix = PERSON_EMBEDS[name]
-                items[name] = self._collection(f"{path}/{suffix}", access_token, name)
+                items[name] = self._collection(f"{path}/{PERSON_EMBEDS[name]}", access_token, name)
         return body, items
-
-    def contacts(self, oid: str, access_token: str) -> list[dict[str, Any]]:
-        """``/rs/prns/{oid}/ctts?embed=(elements)`` (§5.3)."""
-        return self._collection(f"{REST_PERSONS}/{_oid(oid)}/ctts", access_token, "contacts")
-
-    def documents(self, oid: str, access_token: str) -> list[dict[str, Any]]:
-        """``/rs/prns/{oid}/docs?embed=(elements)`` (§5.4)."""
-        return self._collection(f"{REST_PERSONS}/{_oid(oid)}/docs", access_token, "documents")
 
     def kids(self, oid: str, access_token: str) -> list[dict[str, Any]]:
         """``/rs/prns/{oid}/kids?embed=(elements)`` (§5.5)."""
