@@ -319,6 +319,11 @@ class Grant:
         """Survives the end of the SSO session (``offline_access``)."""
         return "offline_access" in self.scopes
 
+    def link_expiry(self, idle_until: float) -> float:
+        """A new refresh token's expiry: its idle expiry, bounded by the family's absolute
+        one (RFC 9700 §4.14.2; SECURITY.md T40)."""
+        return min(idle_until, self.expires_at)
+
 
 @dataclass(frozen=True)
 class RefreshToken:
@@ -333,6 +338,53 @@ class RefreshToken:
     created_at: float
     expires_at: float
     used_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """The terms of an ordinary refresh-token rotation (RFC 6749 §6; SECURITY.md T36–T41):
+    what :meth:`admits` holds of a stored token and its grant before the token may be
+    used and ``next_digest`` added as the next link of its chain (:meth:`link`).
+
+    Anything it does not admit — an unknown, used or expired token, another client's, a
+    grant revoked, expired or older than the restore cutoff, a scope beyond the token's or
+    the client's, a grant that acts for a child (checked against the guardianship) —
+    is for the refresh grant's full path to answer (``gateway.oauth.grants.
+    refresh_token``)."""
+
+    client_id: str
+    client_scopes: frozenset[str]
+    requested_scopes: frozenset[str]
+    now: float
+    cutoff: float
+    idle_until: float
+    next_digest: str
+
+    def admits(self, token: RefreshToken, grant: Grant | None) -> bool:
+        return (
+            grant is not None
+            and token.used_at is None
+            and token.client_id == self.client_id
+            and token.expires_at > self.now
+            and self.requested_scopes <= set(token.scopes)
+            and set(token.scopes) <= self.client_scopes
+            and grant.revoked_at is None
+            and grant.expires_at > self.now
+            and grant.created_at >= self.cutoff
+            and grant.acting_for is None
+        )
+
+    def link(self, token: RefreshToken, grant: Grant) -> RefreshToken:
+        """The next link of ``token``'s chain."""
+        return RefreshToken(
+            digest=self.next_digest,
+            grant_id=token.grant_id,
+            client_id=token.client_id,
+            generation=token.generation + 1,
+            scopes=token.scopes,
+            created_at=self.now,
+            expires_at=grant.link_expiry(self.idle_until),
+        )
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from gateway.core.types import Grant
 from gateway.core.types import KeyState
 from gateway.core.types import LogoutDelivery
 from gateway.core.types import RefreshToken
+from gateway.core.types import Rotation
 from gateway.core.types import SigningKey
 from gateway.core.types import Subject
 
@@ -246,6 +247,15 @@ class RefreshTokenRepository(Protocol):
         unit's transaction). ``False``, and nothing written, when the token does not
         exist or was used already: of concurrent exchanges of one token exactly one
         wins."""
+        ...
+
+    def rotate(self, digest: str, terms: Rotation) -> tuple[RefreshToken, Grant] | None:
+        """The ordinary rotation in one atomic write: when ``terms`` admit the token
+        ``digest`` and its grant (:meth:`Rotation.admits`), mark it used at ``terms.now``
+        and add its next link (:meth:`Rotation.link`); the token as it was and its grant.
+        ``None``, and nothing written, when they do not or a concurrent exchange used it
+        first (PostgreSQL: one statement, its checks in its ``WHERE``; SQLite: the read,
+        the check and :meth:`use_and_link` in the unit's transaction)."""
         ...
 
 

@@ -98,5 +98,5 @@ def refresh_link(
         generation=generation,
         scopes=scopes,
         created_at=now,
-        expires_at=min(now + ctx.settings.refresh_idle_seconds, grant.expires_at),
+        expires_at=grant.link_expiry(now + ctx.settings.refresh_idle_seconds),
     )

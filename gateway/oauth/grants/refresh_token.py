@@ -25,6 +25,7 @@ from gateway.core.ports import UnitOfWork
 from gateway.core.types import CLIENT_AUTH_METHODS
 from gateway.core.types import Grant
 from gateway.core.types import RefreshToken
+from gateway.core.types import Rotation
 from gateway.oauth.adapters import ClientModel
 from gateway.oauth.adapters import RefreshTokenModel
 from gateway.oauth.children import audit_issued_for_child
@@ -32,7 +33,6 @@ from gateway.oauth.children import still_linked
 from gateway.oauth.families import revoke_grant
 from gateway.oauth.grants.base import context_of
 from gateway.oauth.grants.base import principal_of
-from gateway.oauth.grants.base import refresh_link
 from gateway.oauth.records import Principal
 from gateway.oauth.tokens import DIGEST_REFRESH_TOKEN
 
@@ -46,17 +46,19 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenModel:
         """Find, check and atomically use the token (RFC 6749 §6; RFC 9700 §4.14.2).
 
-        The token and its grant are read first (one statement) and checked; nothing is
-        written for a token that fails a check. Another client's token is
-        ``invalid_grant`` and left untouched (T39a), and so is a token whose grant holds a
-        scope the client is no longer registered for (T41b). A token used before —
-        sequentially, or by a concurrent request whose use won — revokes its whole family
-        (T37, T38). The use and the next link of the chain (made here, given out by
-        :meth:`issue_token`) are one atomic write (``use_and_link``: one statement without
-        a transaction on PostgreSQL), in a transaction with the audit of a token issued
-        for a child: if issuing the tokens then fails, the new link was never given out,
-        the chain is broken and the person signs in again (fail closed; never two live
-        chains).
+        The ordinary case — every check of :class:`~gateway.core.types.Rotation` holds —
+        is one atomic write, the use with the next link (``rotate``: on PostgreSQL one
+        statement whose ``WHERE`` holds the checks). Anything else — and a child's grant,
+        checked against the guardianship — is read (token and grant, one statement) and
+        checked to find its answer; nothing is written for a token that fails a check.
+        Another client's token is ``invalid_grant`` and left untouched (T39a), and so is a
+        token whose grant holds a scope the client is no longer registered for (T41b). A
+        token used before — sequentially, or by a concurrent request whose use won —
+        revokes its whole family (T37, T38). For a child's grant the use and the next link
+        (``use_and_link``) are in a transaction with the audit of a token issued for a
+        child. Either way, if issuing the tokens then fails, the new link (made here,
+        given out by :meth:`issue_token`) was never given out, the chain is broken and the
+        person signs in again (fail closed; never two live chains).
         """
         ctx = context_of(self)
         client: ClientModel = self.request.client
@@ -64,9 +66,25 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
         digest = ctx.tokens.digest(DIGEST_REFRESH_TOKEN, refresh_token)
         requested = set((self.request.payload.scope or "").split())
         cutoff = ctx.tokens.restore_cutoff()
+        following, _ = ctx.tokens.refresh_token()
+        terms = Rotation(
+            client_id=client.client_id,
+            client_scopes=frozenset(client.client.scopes),
+            requested_scopes=frozenset(requested),
+            now=now,
+            cutoff=cutoff,
+            idle_until=now + ctx.settings.refresh_idle_seconds,
+            next_digest=ctx.tokens.digest(DIGEST_REFRESH_TOKEN, following),
+        )
         # One unit for the read and, for most grants, the write (one atomic statement); a
         # child's grant writes in a transaction of its own, with its audit (below).
         with ctx.uow(atomic_statements=True) as uow:
+            # The ordinary case first: every check holds, and the use and the next link
+            # are one write (one statement on PostgreSQL). Anything else is answered below.
+            rotated = uow.refresh_tokens.rotate(digest, terms)
+            if rotated is not None:
+                uow.commit()
+                return self._rotated(*rotated, following, now)
             found = uow.refresh_tokens.find(digest)
             if found is None or found[0].client_id != client.client_id:
                 raise InvalidGrantError("Unknown refresh token.")
@@ -92,30 +110,34 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
             reused = stored.used_at is not None
             rotate = not reused and live and grant is not None
             if rotate and grant is not None and grant.acting_for is None:
-                reused, rotate = not self._rotate(uow, stored, grant, now), False
+                reused, rotate = not self._rotate(uow, stored, grant, terms), False
         if rotate and grant is not None:
             with ctx.uow() as tx:
-                reused = not self._rotate(tx, stored, grant, now)
+                reused = not self._rotate(tx, stored, grant, terms)
         if reused:
             self._punish_reuse(grant)
         if grant is None or not live:
             raise InvalidGrantError("The refresh token expired or was revoked.")
+        return self._rotated(stored, grant, following, now)
+
+    def _rotated(
+        self, stored: RefreshToken, grant: Grant, following: str, now: float
+    ) -> RefreshTokenModel:
+        """``stored``, used at ``now``; ``grant`` and ``following``, the next link of the
+        chain, kept for :meth:`issue_token`."""
         self.request.vhod_grant = grant
+        self.request.vhod_next_refresh = following
         return RefreshTokenModel(replace(stored, used_at=now), now)
 
-    def _rotate(self, uow: UnitOfWork, stored: RefreshToken, grant: Grant, now: float) -> bool:
+    def _rotate(self, uow: UnitOfWork, stored: RefreshToken, grant: Grant, terms: Rotation) -> bool:
         """Use ``stored`` and add the next link, with the audit of a child's grant, in
         ``uow``; commit. ``False``: a concurrent exchange used the token first."""
         ctx = context_of(self)
-        following, _ = ctx.tokens.refresh_token()
-        link = refresh_link(
-            ctx, following, grant, generation=stored.generation + 1, scopes=stored.scopes, now=now
-        )
-        if not uow.refresh_tokens.use_and_link(stored.digest, now, link):
+        link = terms.link(stored, grant)
+        if not uow.refresh_tokens.use_and_link(stored.digest, terms.now, link):
             return False
-        audit_issued_for_child(ctx, uow, now, grant, self.GRANT_TYPE)
+        audit_issued_for_child(ctx, uow, terms.now, grant, self.GRANT_TYPE)
         uow.commit()
-        self.request.vhod_next_refresh = following
         return True
 
     def issue_token(self, user: Principal, refresh_token: RefreshTokenModel) -> dict[str, Any]:

@@ -26,15 +26,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import Connection
 from sqlalchemy import Row
+from sqlalchemy import Text
 from sqlalchemy import bindparam
+from sqlalchemy import cast
 from sqlalchemy import delete
+from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
@@ -45,6 +50,7 @@ from gateway.core.ports import RefreshTokenRepository
 from gateway.core.types import Grant
 from gateway.core.types import LogoutDelivery
 from gateway.core.types import RefreshToken
+from gateway.core.types import Rotation
 from gateway.store.sql.errors import sql_errors
 from gateway.store.sql.raw import first_row
 from gateway.store.sql.tables_oauth import grants_table as _grants
@@ -98,6 +104,60 @@ link (PostgreSQL's one statement; SQLite runs ``_USE_TOKEN`` and ``_ADD_TOKEN``)
 and PostgreSQL's write run on the DBAPI cursor (:func:`gateway.store.sql.raw.first_row`):
 a refresh is the hottest durable write."""
 _FIND_NAMES = tuple(_FIND_TOKEN.selected_columns.keys())
+
+
+def _jsonb(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    return cast(value, postgresql.JSONB)
+
+
+_NOW = bindparam("now", type_=_tokens.c.used_at.type)
+_ADMITTED = (
+    update(_tokens)
+    .where(
+        # Rotation.admits, as SQL (tests/features/refresh_token/test_repositories.py holds
+        # the two to the same answers).
+        _tokens.c.digest == bindparam("match_digest"),
+        _tokens.c.used_at.is_(None),
+        _tokens.c.client_id == bindparam("client_id"),
+        _tokens.c.expires_at > _NOW,
+        _jsonb(bindparam("requested", type_=Text)).contained_by(_jsonb(_tokens.c.scopes)),
+        _jsonb(_tokens.c.scopes).contained_by(_jsonb(bindparam("client_scopes", type_=Text))),
+        _grants.c.grant_id == _tokens.c.grant_id,
+        _grants.c.revoked_at.is_(None),
+        _grants.c.expires_at > _NOW,
+        _grants.c.created_at >= bindparam("cutoff", type_=_grants.c.created_at.type),
+        _grants.c.acting_for.is_(None),
+    )
+    .values(used_at=_NOW)
+    .returning(*_FIND_TOKEN.selected_columns)
+    .cte("admitted")
+)
+_NEXT_LINK = (
+    insert(_tokens)
+    .from_select(
+        [c.name for c in _tokens.c if c.name != "used_at"],
+        select(
+            bindparam("next_digest", type_=_tokens.c.digest.type),
+            _ADMITTED.c.grant_id,
+            _ADMITTED.c.client_id,
+            _ADMITTED.c.generation + 1,
+            _ADMITTED.c.scopes,
+            _NOW,
+            # Grant.link_expiry
+            func.least(
+                bindparam("idle_until", type_=_tokens.c.expires_at.type), _ADMITTED.c.g_expires_at
+            ),
+        ),
+    )
+    .returning(_tokens.c.digest)
+    .cte("next_link")
+)
+_ROTATE = select(*_ADMITTED.c).select_from(_ADMITTED.join(_NEXT_LINK, true()))
+"""PostgreSQL's rotation in one statement: the token's use when every term holds
+(``UPDATE … FROM grants … RETURNING`` the token and its grant) and its next link (``INSERT
+… SELECT`` from that). A concurrent exchange that used the token first makes the
+``UPDATE`` match nothing (PostgreSQL re-checks ``used_at IS NULL`` after the row lock),
+so nothing is inserted either."""
 
 
 class SqlGrantRepository:
@@ -183,6 +243,31 @@ class SqlRefreshTokenRepository:
         values = dict(zip(_FIND_NAMES, row, strict=True))
         grant = None if values["g_grant_id"] is None else _grant_from(values, "g_")
         return _token_from(values), grant
+
+    def rotate(self, digest: str, terms: Rotation) -> tuple[RefreshToken, Grant] | None:
+        if self._connection.dialect.name != "postgresql":
+            found = self.find(digest)
+            if found is None or found[1] is None or not terms.admits(*found):
+                return None
+            stored, grant = found[0], found[1]
+            if not self.use_and_link(digest, terms.now, terms.link(stored, grant)):
+                return None
+            return stored, grant
+        values = {
+            "match_digest": digest,
+            "client_id": terms.client_id,
+            "now": terms.now,
+            "requested": _dump(tuple(sorted(terms.requested_scopes))),
+            "client_scopes": _dump(tuple(sorted(terms.client_scopes))),
+            "cutoff": terms.cutoff,
+            "next_digest": terms.next_digest,
+            "idle_until": terms.idle_until,
+        }
+        row = first_row(self._connection, _ROTATE, values)
+        if row is None:
+            return None
+        values = dict(zip(_FIND_NAMES, row, strict=True))
+        return replace(_token_from(values), used_at=None), _grant_from(values, "g_")
 
     def use_and_link(self, digest: str, at: float, link: RefreshToken) -> bool:
         if link.used_at is not None:

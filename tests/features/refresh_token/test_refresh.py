@@ -3,8 +3,6 @@ scope binding, idle and absolute expiry), ID tokens on refresh."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.helpers.oauth import OAuthKit
 from tests.helpers.oauth import RegisteredClient
 from tests.helpers.oauth import race
@@ -23,7 +21,7 @@ def test_rotation(kit: OAuthKit, school: RegisteredClient) -> None:
     assert kit.userinfo(second["access_token"]).status_code == 200
 
 
-def test_reuse_revokes_the_family(kit: OAuthKit, school: RegisteredClient, services: Any) -> None:
+def test_reuse_revokes_the_family(kit: OAuthKit, school: RegisteredClient) -> None:
     first = kit.login_tokens(school)
     second = kit.refresh(school, first["refresh_token"]).get_json()
     kit.assert_json_error(kit.refresh(school, first["refresh_token"]), "invalid_grant")
@@ -31,7 +29,7 @@ def test_reuse_revokes_the_family(kit: OAuthKit, school: RegisteredClient, servi
     for access in (first["access_token"], second["access_token"]):
         assert kit.introspect(school, access).get_json() == {"active": False}
         assert kit.userinfo(access).status_code == 401
-    with services.uow() as uow:
+    with kit.services.uow() as uow:
         reasons = [e.fields.get("reason") for e in uow.audit.iter_all()]
     assert "refresh_reuse" in reasons
 
@@ -86,10 +84,10 @@ def test_scope_removed_from_the_client_stops_refresh(
     kit.assert_json_error(kit.refresh(school, tokens["refresh_token"]), "invalid_grant")
 
 
-def test_id_token_on_refresh(kit: OAuthKit, school: RegisteredClient, services: Any) -> None:
+def test_id_token_on_refresh(kit: OAuthKit, school: RegisteredClient) -> None:
     tokens = kit.login_tokens(school)
     _, original = kit.verify(tokens["id_token"])
-    services.clock.advance(120)
+    kit.services.clock.advance(120)
     refreshed = kit.refresh(school, tokens["refresh_token"]).get_json()
     _, claims = kit.verify(refreshed["id_token"])
     assert claims["sub"] == original["sub"]
@@ -98,26 +96,24 @@ def test_id_token_on_refresh(kit: OAuthKit, school: RegisteredClient, services: 
     assert "nonce" not in claims
 
 
-def test_idle_expiry(kit: OAuthKit, school: RegisteredClient, services: Any) -> None:
+def test_idle_expiry(kit: OAuthKit, school: RegisteredClient) -> None:
     tokens = kit.login_tokens(school)
-    services.clock.advance(services.config.oauth.refresh_idle_seconds + 1)
+    kit.services.clock.advance(kit.services.config.oauth.refresh_idle_seconds + 1)
     kit.assert_json_error(kit.refresh(school, tokens["refresh_token"]), "invalid_grant")
 
 
-def test_absolute_expiry_despite_regular_use(
-    kit: OAuthKit, school: RegisteredClient, services: Any
-) -> None:
-    settings = services.config.oauth
+def test_absolute_expiry_despite_regular_use(kit: OAuthKit, school: RegisteredClient) -> None:
+    settings = kit.services.config.oauth
     refresh = kit.login_tokens(school)["refresh_token"]
     step = settings.refresh_idle_seconds - DAY
     elapsed = 0
     while elapsed + step < settings.refresh_absolute_seconds:
-        services.clock.advance(step)
+        kit.services.clock.advance(step)
         elapsed += step
         response = kit.refresh(school, refresh)
         assert response.status_code == 200, elapsed
         refresh = response.get_json()["refresh_token"]
-    services.clock.advance(step)
+    kit.services.clock.advance(step)
     kit.assert_json_error(kit.refresh(school, refresh), "invalid_grant")
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from gateway.core.types import Grant
 from gateway.core.types import LogoutDelivery
 from gateway.core.types import RefreshToken
+from gateway.core.types import Rotation
 from gateway.store.sql import migrate
 from gateway.store.sql.engine import create_engine
 from gateway.store.sql.uow import SqlUnitOfWorkFactory
@@ -160,6 +161,95 @@ def test_a_token_whose_grant_is_gone_is_found_without_it(uow: SqlUnitOfWorkFacto
         found = tx.refresh_tokens.find("d1")
     assert found is not None
     assert found[1] is None
+
+
+def terms(**kw: object) -> Rotation:
+    values: dict[str, object] = {
+        "client_id": "school",
+        "client_scopes": frozenset({"openid", "profile", "diary"}),
+        "requested_scopes": frozenset(),
+        "now": 50.0,
+        "cutoff": 0.0,
+        "idle_until": 80.0,
+        "next_digest": "next",
+    }
+    values.update(kw)
+    return Rotation(**values)  # type: ignore[arg-type]
+
+
+ADMITTED_TOKEN = RefreshToken("d1", "g1", "school", 3, ("openid", "profile"), 1.0, 99.0)
+ROTATIONS: dict[str, tuple[RefreshToken, Grant | None, Rotation]] = {
+    "admitted": (ADMITTED_TOKEN, grant("g1"), terms()),
+    "a narrower scope": (ADMITTED_TOKEN, grant("g1"), terms(requested_scopes={"openid"})),
+    "used": (replace(ADMITTED_TOKEN, used_at=40.0), grant("g1"), terms()),
+    "another client's": (ADMITTED_TOKEN, grant("g1"), terms(client_id="other")),
+    "the token expired": (replace(ADMITTED_TOKEN, expires_at=50.0), grant("g1"), terms()),
+    "a wider scope": (ADMITTED_TOKEN, grant("g1"), terms(requested_scopes={"openid", "diary"})),
+    "a scope the client lost": (
+        ADMITTED_TOKEN,
+        grant("g1"),
+        terms(client_scopes=frozenset({"openid"})),
+    ),
+    "the grant is gone": (ADMITTED_TOKEN, None, terms()),
+    "the grant revoked": (ADMITTED_TOKEN, grant("g1", revoked_at=45.0), terms()),
+    "the grant expired": (ADMITTED_TOKEN, grant("g1", expires_at=50.0), terms()),
+    "the grant before the cutoff": (ADMITTED_TOKEN, grant("g1"), terms(cutoff=10.5)),
+    "a child's grant": (ADMITTED_TOKEN, grant("g1", acting_for="child-1"), terms()),
+}
+
+
+@pytest.mark.parametrize("case", list(ROTATIONS))
+def test_rotation_in_one_write_only_when_every_term_holds(
+    uow: SqlUnitOfWorkFactory, case: str
+) -> None:
+    """``rotate`` (PostgreSQL: one statement with the checks in SQL) gives the same answer
+    as ``Rotation.admits``, and writes nothing when it does not admit."""
+    token, family, rotation = ROTATIONS[case]
+    with uow() as tx:
+        if family is not None:
+            tx.grants.add(family)
+            if family.revoked_at is not None:
+                tx.grants.revoke(family, family.revoked_at)
+        tx.refresh_tokens.add(token)
+        tx.commit()
+    with uow(read_only=True) as tx:
+        found = tx.refresh_tokens.find("d1")
+    assert found is not None
+    admitted = rotation.admits(*found)
+    assert admitted == (case in ("admitted", "a narrower scope"))
+    with uow(atomic_statements=True) as tx:
+        rotated = tx.refresh_tokens.rotate("d1", rotation)
+        tx.commit()
+    with uow(read_only=True) as tx:
+        after = tx.refresh_tokens.get("d1")
+        link = tx.refresh_tokens.get("next")
+    if not admitted:
+        assert rotated is None
+        assert after == token, "nothing written"
+        assert link is None
+        return
+    assert rotated == found
+    assert after == replace(token, used_at=50.0)
+    assert link == RefreshToken("next", "g1", "school", 4, ("openid", "profile"), 50.0, 80.0)
+    with uow(atomic_statements=True) as tx:  # used is used
+        assert tx.refresh_tokens.rotate("d1", replace(rotation, next_digest="again")) is None
+        tx.commit()
+    with uow(read_only=True) as tx:
+        assert tx.refresh_tokens.get("again") is None
+
+
+def test_rotation_link_expires_with_its_family(uow: SqlUnitOfWorkFactory) -> None:
+    with uow() as tx:
+        tx.grants.add(grant("g1", expires_at=70.0))
+        tx.refresh_tokens.add(ADMITTED_TOKEN)
+        tx.commit()
+    with uow(atomic_statements=True) as tx:
+        assert tx.refresh_tokens.rotate("d1", terms()) is not None
+        tx.commit()
+    with uow(read_only=True) as tx:
+        link = tx.refresh_tokens.get("next")
+    assert link is not None
+    assert link.expires_at == 70.0
 
 
 def test_logout_queue_leases(uow: SqlUnitOfWorkFactory) -> None:
