@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask import Response
 from flask import render_template
+from flask.sessions import SessionInterface
 
 from gateway import __version__
 from gateway.compose import build_services
@@ -58,6 +60,19 @@ __all__ = ["build_services", "create_app"]
 log = logging.getLogger(__name__)
 
 
+class NoFlaskSession(SessionInterface):
+    """vhod keeps nothing in Flask's signed-cookie session: its cookies are its own
+    (``gateway.http.session_cookie``, the CSRF and browser-id cookies). No session is
+    opened or saved — Flask's default reads and signs one on every request (~0.1 ms) —
+    and ``flask.session`` is Flask's ``NullSession``, which refuses any write."""
+
+    def open_session(self, app: Flask, request: Any) -> None:
+        return None
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        return None
+
+
 def create_app(
     config: GatewayConfig | None = None,
     *,
@@ -89,6 +104,7 @@ def create_app(
         TRAP_HTTP_EXCEPTIONS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.session_interface = NoFlaskSession()
     app.extensions["vhod"] = services
     app.jinja_env.globals.update(t=t, version=__version__, switch_url=switch_url)
     app.jinja_env.filters["human_time"] = human_time

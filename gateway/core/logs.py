@@ -59,6 +59,18 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b\d{2}\.\d{2}\.(19|20)\d{2}\b"), "[date]"),
 )
 
+
+def _scoped(pattern: re.Pattern[str]) -> str:
+    """``pattern``'s source with a leading ``(?i)`` made a scoped group, as an alternative
+    of a larger expression may have it."""
+    source = pattern.pattern
+    return f"(?i:{source[4:]})" if source.startswith("(?i)") else f"(?:{source})"
+
+
+_ANY_PATTERN = re.compile("|".join(_scoped(pattern) for pattern, _ in _PATTERNS))
+"""Matches where any of :data:`_PATTERNS` does: one pass tells a clean text (most are:
+ids, digests, reason codes) from one the substitutions must run on."""
+
 _SENSITIVE_KEYS = frozenset(
     {
         "snils",
@@ -99,15 +111,18 @@ QUIET_LIBRARIES = ("authlib", "urllib3", "requests")
 def redact(text: str) -> str:
     """Mask personal data and credentials in free text.
 
-    Short texts that need no masking (event names, ids, reason codes: the same few values
-    on every line) are remembered, so the patterns run once per distinct value, not once
-    per line. A text that needed masking is never remembered (nothing personal is kept).
+    One pass of all the patterns at once (:data:`_ANY_PATTERN`) finds a clean text; the
+    substitutions run only on a text where one of them matched. Short texts that need no
+    masking (event names, ids, reason codes: the same few values on every line) are
+    remembered, so even that pass runs once per distinct value, not once per line. A text
+    that needed masking is never remembered (nothing personal is kept).
     """
     if text in _CLEAN:
         return text
     masked = text
-    for pattern, replacement in _PATTERNS:
-        masked = pattern.sub(replacement, masked)
+    if _ANY_PATTERN.search(text) is not None:
+        for pattern, replacement in _PATTERNS:
+            masked = pattern.sub(replacement, masked)
     if masked == text and len(text) <= _CLEAN_MAX_LENGTH:
         if len(_CLEAN) >= _CLEAN_MAX_ENTRIES:
             _CLEAN.clear()

@@ -6,6 +6,8 @@ import io
 import json
 import logging
 
+from gateway.core.logs import _ANY_PATTERN
+from gateway.core.logs import _PATTERNS
 from gateway.core.logs import JsonFormatter
 from gateway.core.logs import PersonalDataFilter
 from gateway.core.logs import log_event
@@ -38,6 +40,29 @@ def _capture() -> tuple[logging.Logger, io.StringIO]:
 def test_redact_masks_each_kind() -> None:
     for kind, value in CANARIES.items():
         assert value not in redact(f"before {value} after"), kind
+
+
+def test_one_pass_finds_what_any_pattern_finds() -> None:
+    """``redact`` runs the substitutions only where the one-pass pattern matched: it must
+    match every text that any pattern matches, each pattern included."""
+    samples = [
+        *CANARIES.values(),
+        "Bearer abcdefgh12345",
+        "BASIC dXNlcjpwYXNzd29yZA==",
+        "redirect?CODE=abc123&state=x",
+        "{'refresh_token': 'abc'}",
+        '"Password"= "hunter2"',
+        "12345678901",
+        "8 (912) 345-67-89",
+        "XII-АБ № 654321",
+        "01 02 № 123456",
+    ]
+    for pattern, _ in _PATTERNS:
+        matching = [text for text in samples if pattern.search(f"x {text} y")]
+        assert matching, pattern.pattern
+        for text in matching:
+            assert _ANY_PATTERN.search(f"x {text} y"), (pattern.pattern, text)
+            assert redact(f"x {text} y") != f"x {text} y", text
 
 
 def test_event_fields_are_filtered_and_structured() -> None:
