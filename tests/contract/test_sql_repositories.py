@@ -29,6 +29,7 @@ from gateway.core.types import AdminInvite
 from gateway.core.types import Client
 from gateway.core.types import DataKey
 from gateway.core.types import KeyState
+from gateway.core.types import RefreshToken
 from gateway.core.types import SigningKey
 from gateway.core.types import TokenFormat
 from gateway.store.sql import audit as audit_module
@@ -88,8 +89,12 @@ def test_client_round_trips_every_field(uow: SqlUnitOfWorkFactory) -> None:
         tx.clients.add(client)
         tx.commit()
     with uow() as tx:
-        assert tx.clients.get("school-1") == client
+        got = tx.clients.get("school-1")
+        assert got == client
         assert tx.clients.get("nobody") is None
+    # Read on the DBAPI cursor (gateway/store/sql/raw.py): flags are bools on both drivers.
+    assert got is not None
+    assert [type(got.require_par), type(got.disabled)] == [bool, bool]
 
 
 def test_client_defaults_round_trip(uow: SqlUnitOfWorkFactory) -> None:
@@ -388,7 +393,7 @@ def test_a_failed_commit_raises_store_unavailable_and_writes_nothing(
 def test_a_raw_statement_on_a_lost_connection_raises_store_unavailable(
     uow: SqlUnitOfWorkFactory, engine: Engine
 ) -> None:
-    """The refresh token's read runs on the DBAPI cursor (``gateway/store/sql/raw.py``):
+    """The hot reads and writes run on the DBAPI cursor (``gateway/store/sql/raw.py``):
     a driver error is ``StoreUnavailable`` and the connection never goes back broken."""
     for atomic in (True, False):
         with uow(atomic_statements=atomic) as tx:
@@ -398,6 +403,13 @@ def test_a_raw_statement_on_a_lost_connection_raises_store_unavailable(
             with pytest.raises(StoreUnavailable) as failure:
                 tx.refresh_tokens.find("some-digest")
         assert failure.value.store == "sql"
+        assert_every_connection_returned(engine)
+        with uow() as tx:  # a write without result rows (raw.execute) too
+            dbapi_connection = tx.connection.connection.dbapi_connection
+            assert dbapi_connection is not None
+            dbapi_connection.close()
+            with pytest.raises(StoreUnavailable):
+                tx.refresh_tokens.add(RefreshToken("d", "g", "c", 1, ("openid",), 1.0, 2.0))
         assert_every_connection_returned(engine)
         with uow(atomic_statements=atomic) as tx:  # the pool replaced the dead connection
             assert tx.refresh_tokens.find("some-digest") is None

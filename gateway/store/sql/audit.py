@@ -43,6 +43,9 @@ from gateway.core.ports import AuditRepository
 from gateway.core.types import AuditEvent
 from gateway.store.sql.engine import SQLITE_BEGIN_OPTION
 from gateway.store.sql.errors import sql_errors
+from gateway.store.sql.raw import execute
+from gateway.store.sql.raw import first_record
+from gateway.store.sql.raw import first_row
 from gateway.store.sql.tables import audit_events_table as _table
 
 AUDIT_LOCK_KEY = 0x7668_6F64_6175_6474  # b"vhodaudt"
@@ -64,11 +67,12 @@ class SqlAuditRepository:
         stored_fields = json.loads(_dump(fields))
         with sql_errors():
             self._serialise()
-            last = self._connection.execute(_LAST).first()
+            last = first_record(self._connection, _LAST, {})
             seq = 1 if last is None else int(last.seq) + 1
             prev_hash = GENESIS_HASH if last is None else str(last.hash)
             digest = chain_hash(prev_hash, seq, at, event, stored_fields)
-            self._connection.execute(
+            execute(
+                self._connection,
                 _APPEND,
                 {
                     "seq": seq,
@@ -104,7 +108,7 @@ class SqlAuditRepository:
         connection = self._connection
         dialect = connection.dialect.name
         if dialect == "postgresql":
-            connection.execute(_LOCK, {"key": AUDIT_LOCK_KEY})
+            first_row(connection, _LOCK, {"key": AUDIT_LOCK_KEY})
             return
         begin_mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION)
         if dialect == "sqlite" and begin_mode != "IMMEDIATE":

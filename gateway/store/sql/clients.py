@@ -25,6 +25,7 @@ from gateway.core.types import Client
 from gateway.core.types import TokenFormat
 from gateway.store.sql._results import rowcount
 from gateway.store.sql.errors import sql_errors
+from gateway.store.sql.raw import first_record
 from gateway.store.sql.tables import clients_table as _table
 
 _GET = select(_table).where(_table.c.client_id == bindparam("client_id"))
@@ -39,8 +40,7 @@ class SqlClientRepository:
         its ``on_clients_changed`` hook after the commit)."""
 
     def get(self, client_id: str) -> Client | None:
-        with sql_errors():
-            row = self._connection.execute(_GET, {"client_id": client_id}).first()
+        row = first_record(self._connection, _GET, {"client_id": client_id})
         return None if row is None else _to_client(row)
 
     def add(self, client: Client) -> None:

@@ -29,6 +29,7 @@ from gateway.core.ports import ConsentRepository
 from gateway.core.types import Consent
 from gateway.store.sql._results import rowcount
 from gateway.store.sql.errors import sql_errors
+from gateway.store.sql.raw import first_record
 from gateway.store.sql.tables_identity import consents_table as _table
 from gateway.store.sql.tables_identity import subjects_table
 
@@ -63,8 +64,7 @@ class SqlConsentRepository:
         stmt = _ACTIVE_OWN
         if acting_for is not None:
             stmt, params["acting_for"] = _ACTIVE_FOR, acting_for
-        with sql_errors():
-            row = self._connection.execute(stmt, params).first()
+        row = first_record(self._connection, stmt, params)
         return None if row is None else consent_from_row(row)
 
     def list_active(self, subject_id: str) -> list[Consent]:

@@ -52,6 +52,7 @@ from gateway.core.types import LogoutDelivery
 from gateway.core.types import RefreshToken
 from gateway.core.types import Rotation
 from gateway.store.sql.errors import sql_errors
+from gateway.store.sql.raw import execute
 from gateway.store.sql.raw import first_row
 from gateway.store.sql.tables_oauth import grants_table as _grants
 from gateway.store.sql.tables_oauth import logout_deliveries_table as _queue
@@ -166,8 +167,7 @@ class SqlGrantRepository:
 
     def add(self, grant: Grant) -> None:
         stmt = _ADD_GRANT[self._connection.dialect.name]
-        with sql_errors():
-            self._connection.execute(stmt, _grant_columns(grant))
+        execute(self._connection, stmt, _grant_columns(grant))
 
     def get(self, grant_id: str) -> Grant | None:
         with sql_errors():
@@ -228,8 +228,7 @@ class SqlRefreshTokenRepository:
         self._connection = connection
 
     def add(self, token: RefreshToken) -> None:
-        with sql_errors():
-            self._connection.execute(_ADD_TOKEN, _token_columns(token))
+        execute(self._connection, _ADD_TOKEN, _token_columns(token))
 
     def get(self, digest: str) -> RefreshToken | None:
         with sql_errors():

@@ -6,7 +6,9 @@ cursor ~40 µs (``gateway.store.sql_ephemeral`` measured it). The statements are
 written with SQLAlchemy Core (one source of truth, SQL correct for each dialect) and
 compiled once per dialect.
 
-:func:`first_row` runs one on a unit of work's connection: inside the unit's transaction
+:func:`first_row` (a tuple), :func:`first_record` (a named tuple, as the repositories read
+SQLAlchemy's rows) and :func:`execute` (a write without rows) run one on a unit of work's
+connection: inside the unit's transaction
 (it begins the transaction as SQLAlchemy would — ``BEGIN IMMEDIATE`` on SQLite — so the
 unit's ``commit()`` commits it), or alone on an autocommit unit. A driver error is
 :class:`~gateway.core.errors.StoreUnavailable` and the connection is dropped, never put
@@ -15,11 +17,19 @@ back into the pool in an unknown state.
 
 from __future__ import annotations
 
+from collections import namedtuple
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 from typing import cast
 
+from sqlalchemy import BigInteger
+from sqlalchemy import Boolean
 from sqlalchemy import Connection
+from sqlalchemy import Float
+from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
+from sqlalchemy import String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -28,7 +38,13 @@ from sqlalchemy.sql.elements import ClauseElement
 from gateway.store.sql.errors import dbapi_unavailable
 from gateway.store.sql.errors import sql_errors
 
-__all__ = ["CompiledStatement", "first_row"]
+__all__ = ["CompiledStatement", "execute", "first_record", "first_row"]
+
+
+_PLAIN_TYPES = (String, Float, Integer, BigInteger, LargeBinary)
+"""Column types whose values both drivers return as Python wants them (``Text`` is a
+``String``); a ``Boolean`` is made a ``bool`` (SQLite returns 0/1). A record of any other
+type is refused when the statement is compiled: it needs SQLAlchemy's result processing."""
 
 
 class CompiledStatement:
@@ -42,7 +58,7 @@ class CompiledStatement:
     take as they are.
     """
 
-    __slots__ = ("_literals", "_names", "_positional", "sql")
+    __slots__ = ("_columns", "_literals", "_names", "_positional", "_record", "sql")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
@@ -56,6 +72,15 @@ class CompiledStatement:
         }
         self._positional = dialect.positional
         self._names = tuple((compiled.positiontup or ()) if dialect.positional else compiled.params)
+        self._columns = tuple((c.keyname, c.type) for c in compiled._result_columns)
+        self._record: Callable[[Any], Any] | None = None
+
+    def record(self, row: Any) -> Any:
+        """``row`` as a named tuple of the statement's result columns (``row.client_id``),
+        a ``Boolean`` column's value as a ``bool``."""
+        if self._record is None:
+            self._record = _record_maker(self._columns)
+        return self._record(row)
 
     def parameters(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """The DBAPI parameters for ``params`` (the statement's required parameters)."""
@@ -78,7 +103,62 @@ class CompiledStatement:
         return list(cursor.fetchall())
 
 
+def _record_maker(columns: tuple[tuple[str, Any], ...]) -> Callable[[Any], Any]:
+    for name, type_ in columns:
+        if not isinstance(type_, (Boolean, *_PLAIN_TYPES)):
+            raise ValueError(f"column {name}: {type(type_).__name__} needs result processing")
+    record = namedtuple("Record", [name for name, _ in columns])  # type: ignore[misc]
+    flags = [i for i, (_, type_) in enumerate(columns) if isinstance(type_, Boolean)]
+    if not flags:
+        return lambda row: record._make(row)
+
+    def make(row: Any) -> Any:
+        values = list(row)
+        for i in flags:
+            if values[i] is not None:
+                values[i] = bool(values[i])
+        return record._make(values)
+
+    return make
+
+
 _compiled: dict[tuple[int, str], CompiledStatement] = {}
+
+
+def _compiled_for(statement: ClauseElement, dialect: Dialect) -> CompiledStatement:
+    key = (id(statement), dialect.name)
+    compiled = _compiled.get(key)
+    if compiled is None:
+        compiled = _compiled.setdefault(key, CompiledStatement(statement, dialect))
+    return compiled
+
+
+def _on_cursor(
+    connection: Connection,
+    statement: ClauseElement,
+    params: Mapping[str, Any],
+    fetch: bool,
+) -> tuple[CompiledStatement, Any]:
+    """Run ``statement`` on ``connection``'s DBAPI connection (see the module docstring);
+    with ``fetch``, its first row (every row fetched: a write completes only then)."""
+    dialect = connection.dialect
+    compiled = _compiled_for(statement, dialect)
+    try:
+        with sql_errors():
+            if not connection.in_transaction():
+                connection.begin()  # SQLite's BEGIN (IMMEDIATE) runs here, on the DBAPI
+            dbapi = cast(Any, connection.connection.dbapi_connection)
+        cursor = dbapi.cursor()
+        try:
+            if fetch:
+                return compiled, compiled.first(cursor, params)
+            compiled.run(cursor, params)
+            return compiled, None
+        finally:
+            cursor.close()
+    except dialect.loaded_dbapi.Error as error:
+        connection.invalidate()
+        raise dbapi_unavailable(error, dialect) from error
 
 
 def first_row(
@@ -87,22 +167,19 @@ def first_row(
     """The first row (a tuple, in the statement's column order) of ``statement`` run with
     ``params`` on ``connection``'s DBAPI connection, every row fetched (a write completes
     only then). ``statement`` is a module-level constant: it is compiled once per dialect."""
-    dialect = connection.dialect
-    key = (id(statement), dialect.name)
-    compiled = _compiled.get(key)
-    if compiled is None:
-        compiled = _compiled.setdefault(key, CompiledStatement(statement, dialect))
-    try:
-        with sql_errors():
-            if not connection.in_transaction():
-                connection.begin()  # SQLite's BEGIN (IMMEDIATE) runs here, on the DBAPI
-            dbapi = cast(Any, connection.connection.dbapi_connection)
-        cursor = dbapi.cursor()
-        try:
-            row = compiled.first(cursor, params)
-        finally:
-            cursor.close()
-    except dialect.loaded_dbapi.Error as error:
-        connection.invalidate()
-        raise dbapi_unavailable(error, dialect) from error
+    _, row = _on_cursor(connection, statement, params, fetch=True)
     return None if row is None else tuple(row)
+
+
+def first_record(
+    connection: Connection, statement: ClauseElement, params: Mapping[str, Any]
+) -> Any | None:
+    """As :func:`first_row`, the row as a named tuple (``row.client_id``), as the
+    repositories read SQLAlchemy's rows (:meth:`CompiledStatement.record`)."""
+    compiled, row = _on_cursor(connection, statement, params, fetch=True)
+    return None if row is None else compiled.record(row)
+
+
+def execute(connection: Connection, statement: ClauseElement, params: Mapping[str, Any]) -> None:
+    """Run ``statement``, a write without result rows, as :func:`first_row` runs one."""
+    _on_cursor(connection, statement, params, fetch=False)

@@ -22,6 +22,7 @@ from gateway.core.ports import SubjectRepository
 from gateway.core.types import Subject
 from gateway.store.sql._results import rowcount
 from gateway.store.sql.errors import sql_errors
+from gateway.store.sql.raw import first_record
 from gateway.store.sql.tables_identity import subjects_table as _subjects
 from gateway.store.sql.tables_identity import upstream_identities_table as _upstream
 
@@ -47,8 +48,7 @@ class SqlSubjectRepository:
 
     def find_by_upstream(self, provider: str, subject_digest: str) -> Subject | None:
         params = {"provider": provider, "subject_digest": subject_digest}
-        with sql_errors():
-            row = self._connection.execute(_FIND_BY_UPSTREAM, params).first()
+        row = first_record(self._connection, _FIND_BY_UPSTREAM, params)
         return None if row is None else _to_subject(row)
 
     def add(self, subject: Subject, provider: str, subject_digest: str) -> None:
