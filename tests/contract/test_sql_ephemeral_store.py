@@ -16,6 +16,7 @@ on their PIDs), never anything else on the shared server.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -90,6 +91,21 @@ def _invalidations(engine: Engine) -> Iterator[list[object]]:
 
 
 @contextmanager
+def _checkouts(engine: Engine) -> Iterator[list[Any]]:
+    """Every DBAPI connection checked out of the pool while the block runs."""
+    seen: list[Any] = []
+
+    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        seen.append(dbapi_connection)
+
+    event.listen(engine, "checkout", on_checkout)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "checkout", on_checkout)
+
+
+@contextmanager
 def _table_away(engine: Engine) -> Iterator[None]:
     """The ``ephemeral`` table is missing while the block runs."""
     _execute(engine, "ALTER TABLE ephemeral RENAME TO ephemeral_away")
@@ -111,9 +127,11 @@ def _as_sqlalchemy_reports(engine: Engine, statement: str) -> StoreUnavailable:
 
 def test_a_database_error_is_store_unavailable_like_sqlalchemys(engine: Engine) -> None:
     store = _store(engine)
+    with _checkouts(engine) as warm:
+        store.get(NS, "warm")  # on SQLite the thread now holds a connection of its own
     with _table_away(engine):
         expected = _as_sqlalchemy_reports(engine, "SELECT value FROM ephemeral WHERE key = :k")
-        with _invalidations(engine) as invalidated:
+        with _invalidations(engine) as invalidated, _checkouts(engine) as taken:
             for name, operation in OPERATIONS.items():
                 with pytest.raises(StoreUnavailable) as failure:
                     operation(store)
@@ -123,7 +141,16 @@ def test_a_database_error_is_store_unavailable_like_sqlalchemys(engine: Engine) 
                 text = f"{error} {error.debug}"
                 assert SECRET_KEY not in text, name
                 assert SECRET_VALUE.decode() not in text, name
-        assert len(invalidated) == len(OPERATIONS)  # none went back to the pool
+        if engine.dialect.name == "sqlite":
+            # The thread's own connection is closed after each failure, never used again:
+            # the first operation failed on the warm one, each later one took a new one.
+            assert len(warm) == 1
+            assert len(taken) == len(OPERATIONS) - 1
+            for dbapi_connection in warm + taken:
+                with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+                    dbapi_connection.execute("SELECT 1")
+        else:
+            assert len(invalidated) == len(OPERATIONS)  # none went back to the pool
         assert engine.pool.checkedout() == 0
     store.put(NS, "k", b"v", 30)  # the table is back: the pool works again
     assert store.consume(NS, "k", 30) == b"v"
@@ -217,7 +244,11 @@ def _sever(engine: Engine, admin: Engine, drivers: list[Any]) -> None:
 
 def test_a_lost_connection_heals_the_whole_pool(engine: Engine) -> None:
     """After a restart-like loss of every pooled connection, one operation fails and the
-    next checkout connects afresh (not one failure per pooled connection)."""
+    next checkout connects afresh (not one failure per pooled connection). On SQLite a
+    thread keeps its own connection: losing it costs one operation too."""
+    if engine.dialect.name == "sqlite":
+        _a_lost_own_connection_heals(engine)
+        return
     own = _sibling_engine(engine, POOL)
     try:
         store = _store(own)
@@ -240,30 +271,90 @@ def test_a_lost_connection_heals_the_whole_pool(engine: Engine) -> None:
         own.dispose()
 
 
+def _a_lost_own_connection_heals(engine: Engine) -> None:
+    store = _store(engine)
+    with _checkouts(engine) as taken:
+        store.put(NS, "k", b"v", 30)
+        assert store.get(NS, "k") == b"v"
+    assert len(taken) == 1, "one connection for the thread's operations"
+    taken[0].close()  # "Cannot operate on a closed database"
+    with pytest.raises(StoreUnavailable) as failure:
+        store.get(NS, "k")
+    assert failure.value.store == "sql"
+    assert failure.value.debug.startswith("ProgrammingError")
+    with _checkouts(engine) as again:
+        for _ in range(2 * POOL):
+            assert store.get(NS, "k") == b"v"
+    assert len(again) == 1, "a new connection, kept again"
+    assert engine.pool.checkedout() == 0
+    errors: list[BaseException] = []
+
+    def other_thread() -> None:  # another thread has a connection of its own
+        try:
+            assert store.consume(NS, "k", 30) == b"v"
+        except BaseException as error:
+            errors.append(error)
+
+    with _checkouts(engine) as theirs:
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+    assert errors == []
+    assert len(theirs) == 1
+    assert theirs[0] is not again[0]
+
+
 def _in_transaction(dbapi_connection: Any) -> bool:
     if hasattr(dbapi_connection, "in_transaction"):  # sqlite3
         return bool(dbapi_connection.in_transaction)
     return str(dbapi_connection.info.transaction_status.name) != "IDLE"  # psycopg
 
 
+def _every_operation(store: SqlEphemeralStore) -> None:
+    store.put(NS, "k", b"v", 30)
+    assert store.get(NS, "k") == b"v"
+    assert store.get(NS, "missing") is None
+    assert store.consume(NS, "k", 30) == b"v"
+    with pytest.raises(ReplayDetected):
+        store.consume(NS, "k", 30)
+    assert store.consume(NS, "missing", 30) is None
+    assert store.incr(NS, "c", 30) == 1
+    assert store.delete(NS, "c") is True
+
+
 def test_no_connection_goes_back_to_the_pool_inside_a_transaction(engine: Engine) -> None:
+    """Every operation ends its transaction: a pooled connection goes back outside one,
+    and on SQLite the thread's own connection is outside one after each operation."""
     store = _store(engine)
     states: list[bool] = []
+    if engine.dialect.name == "sqlite":
+        with _checkouts(engine) as taken:
+            store.put(NS, "warm", b"v", 30)
+        (own,) = taken
+
+        class Watched:  # the store, with the connection's state after each operation
+            def __getattr__(self, name: str) -> Any:
+                def call(*args: Any) -> Any:
+                    try:
+                        return getattr(store, name)(*args)
+                    finally:
+                        states.append(_in_transaction(own))
+
+                return call
+
+        with _checkouts(engine) as more:
+            _every_operation(Watched())  # type: ignore[arg-type]
+        assert more == [], "the thread's one connection did it all"
+        assert len(states) == 8
+        assert not any(states)
+        return
 
     def on_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
         states.append(_in_transaction(dbapi_connection))
 
     event.listen(engine, "reset", on_reset)
     try:
-        store.put(NS, "k", b"v", 30)
-        assert store.get(NS, "k") == b"v"
-        assert store.get(NS, "missing") is None
-        assert store.consume(NS, "k", 30) == b"v"
-        with pytest.raises(ReplayDetected):
-            store.consume(NS, "k", 30)
-        assert store.consume(NS, "missing", 30) is None
-        assert store.incr(NS, "c", 30) == 1
-        assert store.delete(NS, "c") is True
+        _every_operation(store)
     finally:
         event.remove(engine, "reset", on_reset)
     assert len(states) == 8
