@@ -76,33 +76,28 @@ def _sibling_engine(engine: Engine, pool_size: int) -> Engine:
 
 
 @contextmanager
-def _invalidations(engine: Engine) -> Iterator[list[object]]:
-    """Every pool connection invalidated while the block runs (one entry each)."""
-    seen: list[object] = []
-
-    def on_invalidate(dbapi_connection: Any, _record: Any, _error: Any) -> None:
-        seen.append(dbapi_connection)
-
-    event.listen(engine, "invalidate", on_invalidate)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "invalidate", on_invalidate)
-
-
-@contextmanager
-def _checkouts(engine: Engine) -> Iterator[list[Any]]:
-    """Every DBAPI connection checked out of the pool while the block runs."""
+def _pool_events(engine: Engine, name: str) -> Iterator[list[Any]]:
+    """The DBAPI connection of every pool event ``name`` while the block runs."""
     seen: list[Any] = []
 
-    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    def on_event(dbapi_connection: Any, *_: Any) -> None:
         seen.append(dbapi_connection)
 
-    event.listen(engine, "checkout", on_checkout)
+    event.listen(engine, name, on_event)
     try:
         yield seen
     finally:
-        event.remove(engine, "checkout", on_checkout)
+        event.remove(engine, name, on_event)
+
+
+def _invalidations(engine: Engine) -> Any:
+    """Every pool connection invalidated while the block runs (one entry each)."""
+    return _pool_events(engine, "invalidate")
+
+
+def _checkouts(engine: Engine) -> Any:
+    """Every DBAPI connection checked out of the pool while the block runs."""
+    return _pool_events(engine, "checkout")
 
 
 @contextmanager
