@@ -25,6 +25,8 @@ from gateway.core.children import GuardianshipStatus
 from gateway.core.children import PersonIndex
 from gateway.store.sql._results import rowcount
 from gateway.store.sql.errors import sql_errors
+from gateway.store.sql.raw import first_row
+from gateway.store.sql.raw import records
 from gateway.store.sql.tables_children import guardian_consents_table as _consents
 from gateway.store.sql.tables_children import guardianships_table as _links
 from gateway.store.sql.tables_identity import subjects_table as _subjects
@@ -155,8 +157,7 @@ class SqlGuardianConsentRepository:
 
     def active_for_child(self, child_id: str, client_id: str) -> list[GuardianConsent]:
         params = {"child_id": child_id, "client_id": client_id}
-        with sql_errors():
-            rows = self._connection.execute(_LIVE_FOR_CHILD, params).all()
+        rows = records(self._connection, _LIVE_FOR_CHILD, params)
         return [_to_guardian_consent(row) for row in rows]
 
     def for_guardian(self, guardian_id: str) -> list[GuardianConsent]:
@@ -191,8 +192,7 @@ class SqlPersonIndex:
         self._connection = connection
 
     def find(self, snils_index: str) -> str | None:
-        with sql_errors():
-            row = self._connection.execute(_FIND_BY_SNILS, {"snils_index": snils_index}).first()
+        row = first_row(self._connection, _FIND_BY_SNILS, {"snils_index": snils_index})
         return None if row is None else str(row[0])
 
     def set(self, subject_id: str, snils_index: str) -> None:

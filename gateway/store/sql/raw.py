@@ -6,9 +6,9 @@ cursor ~40 µs (``gateway.store.sql_ephemeral`` measured it). The statements are
 written with SQLAlchemy Core (one source of truth, SQL correct for each dialect) and
 compiled once per dialect.
 
-:func:`first_row` (a tuple), :func:`first_record` (a named tuple, as the repositories read
-SQLAlchemy's rows) and :func:`execute` (a write without rows) run one on a unit of work's
-connection: inside the unit's transaction
+:func:`first_row` (a tuple), :func:`first_record` and :func:`records` (named tuples, as the
+repositories read SQLAlchemy's rows) and :func:`execute` (a write without rows) run one on
+a unit of work's connection: inside the unit's transaction
 (it begins the transaction as SQLAlchemy would — ``BEGIN IMMEDIATE`` on SQLite — so the
 unit's ``commit()`` commits it), or alone on an autocommit unit. A driver error is
 :class:`~gateway.core.errors.StoreUnavailable` and the connection is dropped, never put
@@ -38,7 +38,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from gateway.store.sql.errors import dbapi_unavailable
 from gateway.store.sql.errors import sql_errors
 
-__all__ = ["CompiledStatement", "execute", "first_record", "first_row"]
+__all__ = ["CompiledStatement", "execute", "first_record", "first_row", "records"]
 
 
 _PLAIN_TYPES = (String, Float, Integer, BigInteger, LargeBinary)
@@ -133,14 +133,18 @@ def _compiled_for(statement: ClauseElement, dialect: Dialect) -> CompiledStateme
     return compiled
 
 
+_NOTHING, _FIRST, _ALL = range(3)
+
+
 def _on_cursor(
     connection: Connection,
     statement: ClauseElement,
     params: Mapping[str, Any],
-    fetch: bool,
+    fetch: int,
 ) -> tuple[CompiledStatement, Any]:
     """Run ``statement`` on ``connection``'s DBAPI connection (see the module docstring);
-    with ``fetch``, its first row (every row fetched: a write completes only then)."""
+    fetch nothing, its first row or all its rows (every row is fetched either way: a
+    write completes only then)."""
     dialect = connection.dialect
     compiled = _compiled_for(statement, dialect)
     try:
@@ -150,8 +154,10 @@ def _on_cursor(
             dbapi = cast(Any, connection.connection.dbapi_connection)
         cursor = dbapi.cursor()
         try:
-            if fetch:
+            if fetch == _FIRST:
                 return compiled, compiled.first(cursor, params)
+            if fetch == _ALL:
+                return compiled, compiled.rows(cursor, params)
             compiled.run(cursor, params)
             return compiled, None
         finally:
@@ -167,7 +173,7 @@ def first_row(
     """The first row (a tuple, in the statement's column order) of ``statement`` run with
     ``params`` on ``connection``'s DBAPI connection, every row fetched (a write completes
     only then). ``statement`` is a module-level constant: it is compiled once per dialect."""
-    _, row = _on_cursor(connection, statement, params, fetch=True)
+    _, row = _on_cursor(connection, statement, params, _FIRST)
     return None if row is None else tuple(row)
 
 
@@ -176,10 +182,18 @@ def first_record(
 ) -> Any | None:
     """As :func:`first_row`, the row as a named tuple (``row.client_id``), as the
     repositories read SQLAlchemy's rows (:meth:`CompiledStatement.record`)."""
-    compiled, row = _on_cursor(connection, statement, params, fetch=True)
+    compiled, row = _on_cursor(connection, statement, params, _FIRST)
     return None if row is None else compiled.record(row)
+
+
+def records(
+    connection: Connection, statement: ClauseElement, params: Mapping[str, Any]
+) -> list[Any]:
+    """Every row of ``statement``, as :func:`first_record` gives the first."""
+    compiled, rows = _on_cursor(connection, statement, params, _ALL)
+    return [compiled.record(row) for row in rows]
 
 
 def execute(connection: Connection, statement: ClauseElement, params: Mapping[str, Any]) -> None:
     """Run ``statement``, a write without result rows, as :func:`first_row` runs one."""
-    _on_cursor(connection, statement, params, fetch=False)
+    _on_cursor(connection, statement, params, _NOTHING)
