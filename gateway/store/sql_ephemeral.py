@@ -339,11 +339,7 @@ class SqlEphemeralStore:
                 cursor.close()
             raw.commit()
         except BaseException as error:
-            if held is not None:
-                held.raw = None
-                _close_quietly(raw)
-            else:
-                self._discard(raw, error)
+            self._discard(raw, error)
             if isinstance(error, self._dbapi_error):
                 raise dbapi_unavailable(error, self._engine.dialect) from error
             raise
@@ -360,7 +356,12 @@ class SqlEphemeralStore:
             raise unavailable(error) from error
 
     def _discard(self, raw: PoolProxiedConnection, error: BaseException) -> None:
-        """Invalidate a connection that raised ``error`` (and, on a disconnect, its pool)."""
+        """Drop a connection that raised ``error``: a thread's own is closed and forgotten;
+        a pooled one is invalidated (and, on a disconnect, its pool)."""
+        if self._held is not None:
+            self._held.raw = None
+            _close_quietly(raw)
+            return
         dialect = self._engine.dialect
         if isinstance(error, self._dbapi_error) and dialect.is_disconnect(
             cast(DBAPIModule.Error, error), raw.dbapi_connection, None

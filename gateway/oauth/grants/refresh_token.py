@@ -66,7 +66,7 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
         digest = ctx.tokens.digest(DIGEST_REFRESH_TOKEN, refresh_token)
         requested = set((self.request.payload.scope or "").split())
         cutoff = ctx.tokens.restore_cutoff()
-        following, _ = ctx.tokens.refresh_token()
+        following, following_digest = ctx.tokens.refresh_token()
         terms = Rotation(
             client_id=client.client_id,
             client_scopes=frozenset(client.client.scopes),
@@ -74,7 +74,7 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
             now=now,
             cutoff=cutoff,
             idle_until=now + ctx.settings.refresh_idle_seconds,
-            next_digest=ctx.tokens.digest(DIGEST_REFRESH_TOKEN, following),
+            next_digest=following_digest,
         )
         # One unit for the read and, for most grants, the write (one atomic statement); a
         # child's grant writes in a transaction of its own, with its audit (below).

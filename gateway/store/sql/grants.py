@@ -252,7 +252,7 @@ class SqlRefreshTokenRepository:
             if not self.use_and_link(digest, terms.now, terms.link(stored, grant)):
                 return None
             return stored, grant
-        values = {
+        params = {
             "match_digest": digest,
             "client_id": terms.client_id,
             "now": terms.now,
@@ -262,7 +262,7 @@ class SqlRefreshTokenRepository:
             "next_digest": terms.next_digest,
             "idle_until": terms.idle_until,
         }
-        row = first_row(self._connection, _ROTATE, values)
+        row = first_row(self._connection, _ROTATE, params)
         if row is None:
             return None
         values = dict(zip(_FIND_NAMES, row, strict=True))

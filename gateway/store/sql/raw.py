@@ -43,8 +43,9 @@ __all__ = ["CompiledStatement", "execute", "first_record", "first_row", "records
 
 _PLAIN_TYPES = (String, Float, Integer, BigInteger, LargeBinary)
 """Column types whose values both drivers return as Python wants them (``Text`` is a
-``String``); a ``Boolean`` is made a ``bool`` (SQLite returns 0/1). A record of any other
-type is refused when the statement is compiled: it needs SQLAlchemy's result processing."""
+``String``); a ``Boolean`` is made a ``bool`` (SQLite returns 0/1). A statement with a
+column of any other type is refused when its first row is made a record: it needs
+SQLAlchemy's result processing."""
 
 
 class CompiledStatement:
